@@ -1,0 +1,348 @@
+#include "host/host.hpp"
+
+#include "log/log.hpp"
+#include "scheduler/scheduler.hpp"
+#include "services/serial.hpp"
+#include "services/usb.hpp"
+#include "storage/storage.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <future>
+
+#ifndef OTEDAMA_VERSION
+#define OTEDAMA_VERSION "0.0.0"
+#endif
+
+namespace otedama::host {
+
+/// Per-plugin state behind otd_host_t::host_data.
+struct Host::PluginContext {
+  otd_host_t table{};
+  Host* host = nullptr;
+  std::string plugin_id;
+};
+
+/// A timer of the otedama.timer service, run on the control strand.
+struct Host::Timer {
+  boost::asio::steady_timer timer;
+  std::chrono::milliseconds interval;
+  bool repeat;
+  otd_timer_fn fn;
+  void* user;
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+  Timer(boost::asio::strand<boost::asio::io_context::executor_type>& s, std::chrono::milliseconds i, bool r, otd_timer_fn f, void* u)
+      : timer(s), interval(i), repeat(r), fn(f), user(u) {}
+};
+
+namespace {
+
+Host::PluginContext* ctx_of(const otd_host_t* h) {
+  return h != nullptr ? static_cast<Host::PluginContext*>(h->host_data) : nullptr;
+}
+
+uint64_t mono_ns() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+}
+
+// --- core table -------------------------------------------------------------------------------------------
+void OTD_CALL h_log(const otd_host_t* h, otd_log_level_t level, const char* msg) {
+  auto* c = ctx_of(h);
+  if (c == nullptr || msg == nullptr) return;
+  log::plugin_message(c->plugin_id, static_cast<int>(std::min<otd_log_level_t>(level, OTD_LOG_ERROR)),
+                      std::string_view(msg, strnlen(msg, log::max_plugin_message)));
+}
+otd_status_t OTD_CALL h_post_event(const otd_host_t* h, const otd_event_header_t* ev) {
+  auto* c = ctx_of(h);
+  if (c == nullptr) return OTD_ERR_INVALID_ARG;
+  std::string why;
+  switch (c->host->events().post(ev, c->plugin_id, mono_ns(), &why)) {
+    case router::EventBus::PostResult::ok: return OTD_OK;
+    case router::EventBus::PostResult::full: return OTD_ERR_BUSY;
+    case router::EventBus::PostResult::invalid:
+      log::get("router")->warn("{} posted a malformed event: {}", c->plugin_id, why);
+      return OTD_ERR_INVALID_ARG;
+  }
+  return OTD_ERR_GENERIC;
+}
+otd_status_t OTD_CALL h_get_config(const otd_host_t* h, char* buf, size_t cap, size_t* needed) {
+  auto* c = ctx_of(h);
+  if (c == nullptr) return OTD_ERR_INVALID_ARG;
+  const config::Config& cfg = c->host->config();
+  // Built-in plugins read their part of the main schema; everyone else reads plugins.settings.<id>.
+  std::string json;
+  if (c->plugin_id == "org.otedama.transport.devnet") {
+    json = cfg.subtree_json("devnet").value_or("{}");
+  } else if (c->plugin_id == "org.otedama.payout.pplns") {
+    json = "{\"window\":\"" + std::to_string(cfg.pool.rewards.window.count() / 1000) + "s\"}";
+  } else {
+    json = cfg.plugin_settings_json(c->plugin_id);
+  }
+  if (needed != nullptr) *needed = json.size() + 1;
+  if (buf == nullptr || cap < json.size() + 1) return OTD_ERR_BUFFER_TOO_SMALL;
+  std::memcpy(buf, json.c_str(), json.size() + 1);
+  return OTD_OK;
+}
+uint64_t OTD_CALL h_monotonic_ns(const otd_host_t*) { return mono_ns(); }
+int64_t OTD_CALL h_wall_time_ms(const otd_host_t*) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+otd_status_t OTD_CALL h_metric_register(const otd_host_t* h, const otd_metric_desc_t* desc, uint32_t* id) {
+  auto* c = ctx_of(h);
+  if (c == nullptr || id == nullptr) return OTD_ERR_INVALID_ARG;
+  std::string why;
+  auto r = c->host->metrics().add_plugin(c->plugin_id, desc, &why);
+  if (!r) {
+    log::get("router")->warn("{}: metric registration refused: {}", c->plugin_id, why);
+    return OTD_ERR_INVALID_ARG;
+  }
+  *id = *r;
+  return OTD_OK;
+}
+void OTD_CALL h_metric_update(const otd_host_t* h, uint32_t id, const char* const* labels, double value) {
+  auto* c = ctx_of(h);
+  if (c != nullptr) c->host->metrics().update_plugin(id, c->plugin_id, labels, value);
+}
+
+// --- otedama.jobs/1 ------------------------------------------------------------------------------------------
+otd_status_t OTD_CALL h_submit_template(const otd_host_t* h, const otd_template_t* t, uint64_t* job_id, char* err, size_t cap) {
+  auto* c = ctx_of(h);
+  if (c == nullptr || c->host->scheduler() == nullptr) return OTD_ERR_STATE;
+  std::string why;
+  const otd_status_t st = c->host->scheduler()->submit_template(c->plugin_id, t, job_id, &why);
+  if (st != OTD_OK) {
+    if (err != nullptr && cap > 0) {
+      std::strncpy(err, why.c_str(), cap - 1);
+      err[cap - 1] = '\0';
+    }
+    log::get("scheduler")->warn("{}: template refused: {}", c->plugin_id, why);
+  }
+  return st;
+}
+otd_status_t OTD_CALL h_submit_candidate(const otd_host_t* h, const otd_candidate_t* cand) {
+  auto* c = ctx_of(h);
+  if (c == nullptr || c->host->scheduler() == nullptr) return OTD_ERR_STATE;
+  return c->host->scheduler()->submit_candidate(c->plugin_id, cand);
+}
+constexpr otd_jobs_service_t kJobs{sizeof(otd_jobs_service_t), &h_submit_template, &h_submit_candidate};
+
+// --- otedama.timer/1 -----------------------------------------------------------------------------------------
+void arm(Host::Timer* t);
+void arm(Host::Timer* t) {
+  t->timer.expires_after(t->interval);
+  std::weak_ptr<bool> alive = t->alive;
+  t->timer.async_wait([t, alive](const boost::system::error_code& ec) {
+    if (ec || alive.expired()) return;
+    t->fn(t->user);
+    if (!alive.expired() && t->repeat) arm(t);
+  });
+}
+otd_status_t OTD_CALL h_timer_start(const otd_host_t* h, uint32_t interval_ms, uint32_t repeat, otd_timer_fn fn, void* user, otd_timer_t** out) {
+  auto* c = ctx_of(h);
+  if (c == nullptr || fn == nullptr || out == nullptr || interval_ms == 0) return OTD_ERR_INVALID_ARG;
+  auto* t = new Host::Timer(c->host->control(), std::chrono::milliseconds(interval_ms), repeat != 0, fn, user);
+  boost::asio::post(c->host->control(), [t] { arm(t); });
+  *out = reinterpret_cast<otd_timer_t*>(t);
+  return OTD_OK;
+}
+void OTD_CALL h_timer_cancel(const otd_host_t*, otd_timer_t* timer) {
+  auto* t = reinterpret_cast<Host::Timer*>(timer);
+  if (t == nullptr) return;
+  // [control]: no handler of this timer can be running concurrently, and `alive` stops queued ones.
+  t->alive.reset();
+  t->timer.cancel();
+  boost::asio::post(t->timer.get_executor(), [t] { delete t; });
+}
+constexpr otd_timer_service_t kTimer{sizeof(otd_timer_service_t), &h_timer_start, &h_timer_cancel};
+
+const void* OTD_CALL h_get_service(const otd_host_t* h, const char* id) {
+  if (ctx_of(h) == nullptr || id == nullptr) return nullptr;
+  const std::string_view s(id);
+  if (s == OTD_SERVICE_JOBS) return &kJobs;
+  if (s == OTD_SERVICE_TIMER) return &kTimer;
+  if (s == OTD_SERVICE_SERIAL) return services::serial_service();
+  if (s == OTD_SERVICE_USB) return services::usb_service();
+  return nullptr;
+}
+
+}  // namespace
+
+Host::Host(config::Config config)
+    : config_(std::move(config)), control_(boost::asio::make_strand(io_)) {}
+
+Host::~Host() {
+  // Plugins first (they may still call services while they stop), then what they used.
+  if (scheduler_) scheduler_->stop();
+  loader_.reset();
+  scheduler_.reset();
+  events_.stop();
+}
+
+const otd_host_t* Host::host_table(std::string_view plugin_id, uint32_t abi_minor) {
+  auto ctx = std::make_unique<PluginContext>();
+  ctx->host = this;
+  ctx->plugin_id = std::string(plugin_id);
+  otd_host_t& t = ctx->table;
+  t.struct_size = sizeof(otd_host_t);
+  t.abi_major = OTD_ABI_MAJOR;
+  t.abi_minor = abi_minor;
+  t.host_data = ctx.get();
+  t.host_name = kHostName;
+  t.host_version = OTEDAMA_VERSION;
+  t.log = &h_log;
+  t.post_event = &h_post_event;
+  t.get_config = &h_get_config;
+  t.monotonic_ns = &h_monotonic_ns;
+  t.wall_time_ms = &h_wall_time_ms;
+  t.metric_register = &h_metric_register;
+  t.metric_update = &h_metric_update;
+  t.get_service = &h_get_service;
+  std::lock_guard lock(contexts_mutex_);
+  contexts_.push_back(std::move(ctx));
+  return &contexts_.back()->table;
+}
+
+void Host::load_plugins(bool self_tests) {
+  loader::Options opts;
+  opts.disabled_ids = config_.plugins.disable;
+  opts.run_self_tests = self_tests;
+  loader_ = std::make_unique<loader::Loader>([this](std::string_view id, uint32_t minor) { return host_table(id, minor); }, opts);
+  for (const auto& dir : loader::Loader::search_path(config_.plugins.dirs)) loader_->load_directory(dir);
+}
+
+int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for) {
+  auto logger = log::get("host");
+  if (!loader_) load_plugins();
+
+  // Storage: every accepted share is committed before it is acknowledged.
+  try {
+    storage_ = std::make_unique<storage::Storage>(storage::Storage::open(config_.storage.path));
+  } catch (const std::exception& e) {
+    logger->error("storage: cannot open '{}': {}", config_.storage.path, e.what());
+    return 3;
+  }
+  storage_->audit("host", "start", std::string(kHostName) + " " + OTEDAMA_VERSION);
+
+  scheduler::Options so;
+  so.mining_algorithm = config_.mining.algorithm;
+  so.enable_cpu = config_.mining.enable_cpu;
+  so.enable_gpu = config_.mining.enable_gpu;
+  so.enable_asic = config_.mining.enable_asic;
+  so.cpu_limits.struct_size = sizeof(otd_device_limits_t);
+  so.cpu_limits.lanes = static_cast<uint32_t>(config_.mining.cpu.threads);
+  so.cpu_limits.priority = static_cast<int32_t>(config_.mining.cpu.priority);
+  so.gpu_limits.struct_size = sizeof(otd_device_limits_t);
+  so.gpu_limits.intensity = static_cast<uint32_t>(config_.mining.gpu.intensity);
+  so.gpu_limits.temperature_limit_c = static_cast<uint32_t>(config_.mining.gpu.temperature_limit);
+  so.asic_limits.struct_size = sizeof(otd_device_limits_t);
+  for (auto d : config_.mining.gpu.devices) so.gpu_devices.push_back(static_cast<int>(d));
+  scheduler::Sinks sinks;
+  sinks.store_share = [this, logger](const scheduler::ShareRecord& s) {
+    storage::ShareRecord r;
+    r.created_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    r.coin = s.job->tmpl->coin;
+    r.algorithm = s.job->tmpl->algorithm;
+    r.job_id = static_cast<int64_t>(s.job->id);
+    r.worker = s.worker;
+    r.account = s.account;
+    r.difficulty = s.difficulty;
+    r.share_difficulty = s.share_difficulty;
+    r.is_block = s.is_block;
+    r.hash.assign(s.hash.begin(), s.hash.end());
+    try {
+      storage_->record_share(r);
+      return true;
+    } catch (const std::exception& e) {
+      logger->error("storage: share not recorded: {}", e.what());
+      return false;
+    }
+  };
+  sinks.block_found = [this, logger](const scheduler::ShareRecord& s, const otd_block_t&) {
+    storage::BlockRecord b;
+    b.coin = s.job->tmpl->coin;
+    b.height = static_cast<int64_t>(s.job->tmpl->c.height);
+    b.hash.assign(s.hash.begin(), s.hash.end());
+    b.reward = static_cast<int64_t>(std::min<uint64_t>(s.job->tmpl->c.reward, INT64_MAX));
+    b.finder = s.worker;
+    b.found_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    try {
+      storage_->record_block(b);
+    } catch (const std::exception& e) {
+      logger->error("storage: block not recorded: {}", e.what());
+    }
+  };
+  scheduler_ = std::make_unique<scheduler::Scheduler>(*loader_, events_, metrics_, control_, so, std::move(sinks));
+  events_.subscribe([](const router::Event& e) {
+    if (const auto* b = e.as<otd_event_block_t>(OTD_EVENT_BLOCK)) {
+      log::get("router")->info("block event from {}: {} height {} state {}", e.header().source, b->coin, b->height, b->state);
+    }
+  });
+  events_.start();
+
+  // Transports: the configured job source must start; others are best effort.
+  auto guard = boost::asio::make_work_guard(io_);
+  std::vector<std::thread> io_threads;
+  for (int i = 0; i < 2; ++i) io_threads.emplace_back([this] { io_.run(); });
+  int rc = 0;
+  std::vector<const loader::PluginRecord*> started;
+  std::promise<int> start_result;
+  boost::asio::post(control_, [&] {
+    int code = 0;
+    bool have_source = false;
+    for (const auto* rec : loader_->loaded(OTD_KIND_TRANSPORT)) {
+      const auto* t = static_cast<const otd_transport_t*>(rec->table);
+      const bool is_source = (t->roles & OTD_TRANSPORT_JOB_SOURCE) != 0U;
+      if (is_source && rec->name != config_.pool.source) continue;  // only the configured source
+      char err[OTD_ERROR_CAP] = {};
+      const otd_status_t st = t->start(rec->instance, err, sizeof err);
+      if (st != OTD_OK) {
+        logger->error("transport {} failed to start (status {}): {}", rec->id, st, err);
+        if (is_source) code = 4;
+        continue;
+      }
+      have_source = have_source || is_source;
+      started.push_back(rec);
+    }
+    if (!have_source && code == 0) {
+      logger->error("no job source: pool.source is '{}' and no loaded transport plugin has that name", config_.pool.source);
+      code = 4;
+    }
+    if (code == 0) scheduler_->start_devices();
+    start_result.set_value(code);
+  });
+  rc = start_result.get_future().get();
+  if (rc == 0) {
+    logger->info("serving: job source {}, mining {} (cpu {}, gpu {}, asic {}), storage {}", config_.pool.source, config_.mining.algorithm,
+                 config_.mining.enable_cpu, config_.mining.enable_gpu, config_.mining.enable_asic, config_.storage.path);
+    const auto started_at = std::chrono::steady_clock::now();
+    auto last_tick = started_at;
+    while (!stop.load() && (run_for.count() == 0 || std::chrono::steady_clock::now() - started_at < run_for)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (std::chrono::steady_clock::now() - last_tick >= std::chrono::seconds(1)) {
+        last_tick = std::chrono::steady_clock::now();
+        boost::asio::post(control_, [this] { scheduler_->tick(); });
+      }
+    }
+    logger->info("stopping: {} shares accepted, {} blocks found", scheduler_->accepted_shares(), scheduler_->blocks_found());
+  }
+  // Orderly stop: devices, then transports on the control strand, then the I/O threads.
+  scheduler_->stop();
+  std::promise<void> stopped;
+  boost::asio::post(control_, [&] {
+    for (auto it = started.rbegin(); it != started.rend(); ++it) static_cast<const otd_transport_t*>((*it)->table)->stop((*it)->instance);
+    stopped.set_value();
+  });
+  stopped.get_future().wait();
+  guard.reset();
+  io_.stop();
+  for (auto& t : io_threads) t.join();
+  events_.stop();
+  storage_->audit("host", "stop", "exit code " + std::to_string(rc));
+  return rc;
+}
+
+}  // namespace otedama::host

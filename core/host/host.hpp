@@ -1,0 +1,77 @@
+// The host: owns the configuration, the loader, the event bus, metrics, storage, the scheduler and the
+// control strand, and builds the per-plugin host services table (plugin-api/otedama/host.h).
+#pragma once
+
+#include "config/config.hpp"
+#include "loader/loader.hpp"
+#include "router/event_bus.hpp"
+#include "router/metrics.hpp"
+
+#include <otedama/otedama.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace otedama::scheduler {
+class Scheduler;
+}
+namespace otedama::storage {
+class Storage;
+}
+
+namespace otedama::host {
+
+inline constexpr const char* kHostName = "otedama-host";
+
+class Host {
+ public:
+  explicit Host(config::Config config);
+  ~Host();
+  Host(const Host&) = delete;
+  Host& operator=(const Host&) = delete;
+
+  /// Load plugins from the search path (plugins.dirs, $OTEDAMA_PLUGIN_PATH, the install's plugins.d,
+  /// the build tree). `self_tests` false skips the known-answer tests (for listings only).
+  void load_plugins(bool self_tests = true);
+  [[nodiscard]] loader::Loader& plugins() { return *loader_; }
+  [[nodiscard]] const config::Config& config() const { return config_; }
+  [[nodiscard]] router::Metrics& metrics() { return metrics_; }
+  [[nodiscard]] router::EventBus& events() { return events_; }
+
+  /// The host table for one plugin instance (or, with a file name, one library's entry init).
+  const otd_host_t* host_table(std::string_view plugin_id, uint32_t abi_minor);
+
+  /// Run the configured job until `stop` becomes true (set from a signal handler) or the job source
+  /// fails to start. Returns a process exit code.
+  int serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for = std::chrono::milliseconds(0));
+
+  /// Everything below is reached by the C trampolines of the host table.
+  struct PluginContext;
+  struct Timer;
+  [[nodiscard]] scheduler::Scheduler* scheduler() { return scheduler_.get(); }
+  [[nodiscard]] boost::asio::strand<boost::asio::io_context::executor_type>& control() { return control_; }
+  [[nodiscard]] boost::asio::io_context& io() { return io_; }
+
+ private:
+  config::Config config_;
+  boost::asio::io_context io_;
+  boost::asio::strand<boost::asio::io_context::executor_type> control_;
+  router::EventBus events_;
+  router::Metrics metrics_;
+  std::deque<std::unique_ptr<PluginContext>> contexts_;  // stable addresses: plugins keep table pointers
+  std::mutex contexts_mutex_;
+  std::unique_ptr<storage::Storage> storage_;
+  std::unique_ptr<scheduler::Scheduler> scheduler_;
+  std::unique_ptr<loader::Loader> loader_;  // destroyed first: plugins go before the services they use
+};
+
+}  // namespace otedama::host

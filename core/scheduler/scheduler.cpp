@@ -1,0 +1,867 @@
+#include "scheduler/scheduler.hpp"
+
+#include "log/log.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+namespace otedama::scheduler {
+
+namespace {
+
+std::vector<uint8_t> copy_bytes(const uint8_t* p, uint32_t n) { return p != nullptr ? std::vector<uint8_t>(p, p + n) : std::vector<uint8_t>(); }
+std::string copy_str(const char* s) { return s != nullptr ? std::string(s) : std::string(); }
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+uint64_t mono_ns() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+}
+
+/// The ABI's abort flag is a `const volatile uint32_t*` (C99 has no atomics we may require); the host's side
+/// is a lock-free std::atomic<uint32_t>, which has the same size and representation on every supported ABI.
+static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t) && std::atomic<uint32_t>::is_always_lock_free);
+const volatile uint32_t* abort_ptr(std::atomic<uint32_t>& flag) {
+  return reinterpret_cast<const volatile uint32_t*>(&flag);
+}
+
+void put_nonce(std::vector<uint8_t>& blob, uint32_t offset, uint32_t size, uint64_t nonce) {
+  for (uint32_t i = 0; i < size && offset + i < blob.size(); ++i) blob[offset + i] = static_cast<uint8_t>(nonce >> (8 * i));
+}
+
+std::string hex(const uint8_t* p, size_t n);
+
+/// Hashes print as block explorers show them: most significant byte first (the reverse of memory order).
+std::string display_hex(const uint8_t* p, size_t n) {
+  std::vector<uint8_t> r(p, p + n);
+  std::reverse(r.begin(), r.end());
+  return hex(r.data(), r.size());
+}
+
+std::string hex(const uint8_t* p, size_t n) {
+  static const char* d = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < n; ++i) {
+    s += d[p[i] >> 4];
+    s += d[p[i] & 15];
+  }
+  return s;
+}
+
+template <size_t N>
+void set_chars(char (&dst)[N], std::string_view v) {
+  std::memset(dst, 0, N);
+  std::memcpy(dst, v.data(), std::min(v.size(), N - 1));
+}
+
+/// Backends are matched to the mining.enable_* switches by their plugin name.
+enum class DeviceClass { cpu, gpu, asic };
+DeviceClass device_class(std::string_view backend_name) {
+  if (backend_name == "cpu") return DeviceClass::cpu;
+  if (backend_name == "cuda" || backend_name == "opencl" || backend_name == "vulkan") return DeviceClass::gpu;
+  return DeviceClass::asic;
+}
+
+}  // namespace
+
+OwnedTemplate::OwnedTemplate(const otd_template_t& t)
+    : coin(copy_str(t.coin)),
+      algorithm(copy_str(t.algorithm)),
+      source_job_id(copy_str(t.source_job_id)),
+      coinbase1(copy_bytes(t.coinbase1, t.coinbase1_size)),
+      coinbase2(copy_bytes(t.coinbase2, t.coinbase2_size)),
+      merkle_branch(copy_bytes(t.merkle_branch, t.merkle_branch_count * OTD_HASH_SIZE)),
+      blob(copy_bytes(t.blob, t.blob_size)),
+      seed(copy_bytes(t.seed, t.seed_size)),
+      block_data(copy_bytes(t.block_data, t.block_data_size)) {
+  c = t;
+  c.struct_size = sizeof(otd_template_t);
+  c.coin = coin.c_str();
+  c.algorithm = algorithm.c_str();
+  c.source_job_id = source_job_id.c_str();
+  c.coinbase1 = coinbase1.data();
+  c.coinbase2 = coinbase2.data();
+  c.merkle_branch = merkle_branch.data();
+  c.blob = blob.data();
+  c.seed = seed.data();
+  c.block_data = block_data.data();
+}
+
+/// A device opened from a backend plugin, with its lanes.
+struct Scheduler::Device {
+  const loader::PluginRecord* backend = nullptr;
+  const otd_backend_t* table = nullptr;
+  otd_device_info_t info{};
+  otd_device_t* handle = nullptr;
+  uint32_t lanes = 1;
+  std::vector<std::thread> threads;
+  std::atomic<uint64_t> hashes{0}, shares{0}, errors{0}, mismatches{0};
+  uint64_t last_hashes = 0;
+  uint64_t last_tick_ns = 0;
+  double hashrate = 0;
+  // The work each lane runs, so a new job can raise its abort flag.
+  std::mutex work_mutex;
+  std::vector<std::shared_ptr<LaneWork>> current;
+  // Queued devices: work in the device queue, oldest first.
+  std::deque<std::shared_ptr<LaneWork>> queue;
+};
+
+/// One work unit with the memory it points into.
+struct Scheduler::LaneWork {
+  otd_work_unit_t c{};
+  std::shared_ptr<const Job> job;
+  std::vector<uint8_t> blob;
+  std::vector<uint8_t> extranonce;
+  std::atomic<uint32_t> abort{0};
+  Scheduler* scheduler = nullptr;
+  Device* device = nullptr;
+  uint64_t next_nonce = 0;  ///< where the next chunk of this blob starts
+  uint64_t nonce_limit = 0; ///< end of this blob's nonce space
+};
+
+Scheduler::Scheduler(loader::Loader& loader, router::EventBus& events, router::Metrics& metrics,
+                     boost::asio::strand<boost::asio::io_context::executor_type> control, Options options, Sinks sinks)
+    : loader_(loader),
+      events_(events),
+      metrics_(metrics),
+      control_(std::move(control)),
+      options_(std::move(options)),
+      sinks_(std::move(sinks)),
+      verify_pool_(std::max<size_t>(1, options_.verify_threads)),
+      context_pool_(1) {
+  using D = router::Metrics::Desc;
+  m_shares_ = *metrics_.add(D{OTD_METRIC_COUNTER, "otedama_shares_total", "Shares by result", {"result"}, {}});
+  m_hashes_ = *metrics_.add(D{OTD_METRIC_COUNTER, "otedama_device_hashes_total", "Hashes computed by local devices", {"device"}, {}});
+  m_hashrate_ = *metrics_.add(D{OTD_METRIC_GAUGE, "otedama_device_hashrate_hashes_per_second", "Local device hashrate", {"device"}, {}});
+  m_mismatch_ = *metrics_.add(D{OTD_METRIC_COUNTER, "otedama_device_verify_mismatches_total",
+                               "Device results that failed CPU re-verification", {"device"}, {}});
+  m_blocks_ = *metrics_.add(D{OTD_METRIC_COUNTER, "otedama_blocks_found_total", "Blocks found", {"coin"}, {}});
+}
+
+Scheduler::~Scheduler() { stop(); }
+
+void Scheduler::count_share(const char* result) { metrics_.update(m_shares_, {result}, 1); }
+
+// ---------------------------------------------------------------------------------------------------------
+// Templates and jobs
+
+otd_status_t Scheduler::submit_template(std::string_view source_id, const otd_template_t* t, uint64_t* job_id, std::string* err) {
+  auto fail = [&](otd_status_t st, const std::string& why) {
+    if (err != nullptr) *err = why;
+    return st;
+  };
+  if (t == nullptr || t->struct_size < sizeof(otd_template_t))
+    return fail(OTD_ERR_INVALID_ARG, "template is NULL or its struct_size is smaller than ABI 1.0's");
+  if (t->algorithm == nullptr || t->coin == nullptr) return fail(OTD_ERR_INVALID_ARG, "template field 'algorithm' or 'coin' is NULL");
+  const loader::PluginRecord* algo = loader_.find_algorithm(t->algorithm);
+  if (algo == nullptr) return fail(OTD_ERR_NOT_FOUND, std::string("no algorithm plugin for '") + t->algorithm + "'");
+  if ((t->coinbase1 == nullptr && t->coinbase1_size != 0) || (t->coinbase2 == nullptr && t->coinbase2_size != 0) ||
+      (t->merkle_branch == nullptr && t->merkle_branch_count != 0) || (t->blob == nullptr && t->blob_size != 0) ||
+      (t->seed == nullptr && t->seed_size != 0) || (t->block_data == nullptr && t->block_data_size != 0))
+    return fail(OTD_ERR_INVALID_ARG, "template has a NULL pointer with a non-zero size");
+  if (t->merkle_branch_count > 64) return fail(OTD_ERR_INVALID_ARG, "template merkle_branch_count above 64");
+  if (t->extranonce_size > 32) return fail(OTD_ERR_INVALID_ARG, "template extranonce_size above 32 bytes");
+
+  auto job = std::make_shared<Job>();
+  job->source_id = std::string(source_id);
+  job->tmpl = std::make_shared<const OwnedTemplate>(*t);
+  job->algorithm = algo;
+  job->algo = static_cast<const otd_algorithm_t*>(algo->table);
+  job->created_ms = now_ms();
+  std::memcpy(job->block_target.data(), t->block_target, OTD_HASH_SIZE);
+  double netdiff = 0;
+  if (job->algo->difficulty_from_target(algo->instance, t->block_target, &netdiff) != OTD_OK || !(netdiff > 0))
+    return fail(OTD_ERR_INVALID_ARG, "template block_target is not a valid target for " + std::string(t->algorithm));
+  job->network_difficulty = netdiff;
+  job->share_target = job->block_target;
+  job->share_difficulty = netdiff;
+  if (options_.local_share_difficulty > 0 && options_.local_share_difficulty < netdiff) {
+    Hash target{};
+    if (job->algo->target_from_difficulty(algo->instance, options_.local_share_difficulty, target.data()) == OTD_OK) {
+      job->share_target = target;
+      job->share_difficulty = options_.local_share_difficulty;
+    }
+  }
+  {
+    std::lock_guard lock(mutex_);
+    job->id = next_job_id_++;
+  }
+  if (job_id != nullptr) *job_id = job->id;
+
+  // A context (RandomX dataset, DAG) is prepared off the hot path; the job goes live when it is ready.
+  if ((job->algo->flags & OTD_ALGO_NEEDS_CONTEXT) != 0U) {
+    const std::string key = std::string(t->algorithm) + ":" + hex(t->seed, t->seed_size) + ":" + std::to_string(t->epoch);
+    std::shared_ptr<AlgoContext> ctx;
+    {
+      std::lock_guard lock(mutex_);
+      if (auto it = contexts_.find(key); it != contexts_.end()) ctx = it->second.lock();
+    }
+    if (ctx) {
+      job->context = ctx;
+    } else {
+      boost::asio::post(context_pool_, [this, job, key] {
+        otd_context_params_t params{};
+        params.struct_size = sizeof params;
+        params.mode = options_.enable_cpu || options_.enable_gpu ? OTD_CONTEXT_FULL : OTD_CONTEXT_LIGHT;
+        params.seed = job->tmpl->c.seed;
+        params.seed_size = job->tmpl->c.seed_size;
+        params.epoch = job->tmpl->c.epoch;
+        params.height = job->tmpl->c.height;
+        params.numa_node = -1;
+        otd_algo_context_t* handle = nullptr;
+        char e[OTD_ERROR_CAP] = {};
+        const otd_status_t st = job->algo->prepare_context(job->algorithm->instance, &params, &handle, e, sizeof e);
+        if (st != OTD_OK || handle == nullptr) {
+          log::get("scheduler")->error("{}: preparing the context for {} failed: {}", job->algorithm->id, key, e);
+          return;
+        }
+        const auto* algo_table = job->algo;
+        const auto* plugin = job->algorithm->instance;
+        auto strand = control_;
+        auto ctx = std::shared_ptr<AlgoContext>(new AlgoContext{job->algorithm, handle, key}, [algo_table, plugin, strand](AlgoContext* c) {
+          // release_context is [control]: hand it to the strand whoever drops the last reference.
+          boost::asio::post(strand, [algo_table, plugin, c] {
+            algo_table->release_context(plugin, c->handle);
+            delete c;
+          });
+        });
+        {
+          std::lock_guard lock(mutex_);
+          contexts_[key] = ctx;
+        }
+        job->context = ctx;
+        boost::asio::post(control_, [this, job] {
+          std::string why;
+          if (activate(job, &why) != OTD_OK) log::get("scheduler")->warn("job {} dropped: {}", job->id, why);
+        });
+      });
+      return OTD_OK;
+    }
+  }
+  return activate(std::move(job), err);
+}
+
+otd_status_t Scheduler::activate(std::shared_ptr<Job> job, std::string* err) {
+  (void)err;
+  {
+    std::lock_guard lock(mutex_);
+    if ((job->tmpl->c.flags & OTD_TEMPLATE_CLEAN) != 0U) ++clean_generation_;
+    job->clean_generation = clean_generation_;
+    jobs_[job->id] = job;
+    while (jobs_.size() > options_.jobs_kept) {
+      seen_.erase(jobs_.begin()->first);
+      jobs_.erase(jobs_.begin());
+    }
+    if (job->tmpl->algorithm == options_.mining_algorithm) current_ = job;
+  }
+  log::get("scheduler")->info("job {} from {}: {} height {} network difficulty {:.6g}{}", job->id, job->source_id,
+                              job->tmpl->coin, job->tmpl->c.height, job->network_difficulty,
+                              (job->tmpl->c.flags & OTD_TEMPLATE_CLEAN) != 0U ? " (clean)" : "");
+  // Local devices switch at once: raise the abort flag of every running work unit.
+  if (job->tmpl->algorithm == options_.mining_algorithm) {
+    for (auto& dev : devices_) {
+      std::lock_guard lock(dev->work_mutex);
+      for (auto& w : dev->current)
+        if (w) w->abort.store(1);
+    }
+    job_cv_.notify_all();
+  }
+  publish(job);
+  return OTD_OK;
+}
+
+void Scheduler::publish(const std::shared_ptr<const Job>& job) {
+  boost::asio::post(control_, [this, job] {
+    otd_job_t j{};
+    j.struct_size = sizeof j;
+    j.flags = job->tmpl->c.flags;
+    j.job_id = job->id;
+    j.tmpl = &job->tmpl->c;
+    std::memcpy(j.share_target, job->share_target.data(), OTD_HASH_SIZE);
+    j.share_difficulty = job->share_difficulty;
+    j.network_difficulty = job->network_difficulty;
+    for (const auto* rec : loader_.loaded(OTD_KIND_TRANSPORT)) {
+      const auto* t = static_cast<const otd_transport_t*>(rec->table);
+      if (t->on_job == nullptr || (t->roles & (OTD_TRANSPORT_SERVER | OTD_TRANSPORT_PEER)) == 0U) continue;
+      const otd_status_t st = t->on_job(rec->instance, &j);
+      if (st != OTD_OK) log::get("scheduler")->warn("{} refused job {} (status {})", rec->id, job->id, st);
+    }
+  });
+}
+
+std::shared_ptr<const Job> Scheduler::find_job(uint64_t id) const {
+  std::lock_guard lock(mutex_);
+  auto it = jobs_.find(id);
+  return it == jobs_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<const Job> Scheduler::current_job() const {
+  std::lock_guard lock(mutex_);
+  return current_;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Devices
+
+void Scheduler::start_devices() {
+  auto logger = log::get("scheduler");
+  for (const auto* rec : loader_.loaded(OTD_KIND_BACKEND)) {
+    const auto* table = static_cast<const otd_backend_t*>(rec->table);
+    const DeviceClass cls = device_class(rec->name);
+    if ((cls == DeviceClass::cpu && !options_.enable_cpu) || (cls == DeviceClass::gpu && !options_.enable_gpu) ||
+        (cls == DeviceClass::asic && !options_.enable_asic)) {
+      logger->info("backend {} not enabled (mining.enable_{})", rec->id, cls == DeviceClass::cpu ? "cpu" : cls == DeviceClass::gpu ? "gpu" : "asic");
+      continue;
+    }
+    uint32_t count = 0;
+    if (table->enumerate(rec->instance, nullptr, 0, &count) != OTD_OK) {
+      logger->error("backend {}: device enumeration failed", rec->id);
+      continue;
+    }
+    std::vector<otd_device_info_t> infos(count);
+    for (auto& i : infos) i.struct_size = sizeof(otd_device_info_t);
+    if (count > 0 && table->enumerate(rec->instance, infos.data(), count, &count) != OTD_OK) continue;
+    for (uint32_t i = 0; i < infos.size() && i < count; ++i) {
+      if (cls == DeviceClass::gpu && !options_.gpu_devices.empty() &&
+          std::find(options_.gpu_devices.begin(), options_.gpu_devices.end(), static_cast<int>(i)) == options_.gpu_devices.end())
+        continue;
+      const otd_device_limits_t& limits = cls == DeviceClass::cpu ? options_.cpu_limits : cls == DeviceClass::gpu ? options_.gpu_limits : options_.asic_limits;
+      auto dev = std::make_unique<Device>();
+      dev->backend = rec;
+      dev->table = table;
+      dev->info = infos[i];
+      char err[OTD_ERROR_CAP] = {};
+      if (table->open_device(rec->instance, i, &limits, &dev->handle, err, sizeof err) != OTD_OK || dev->handle == nullptr) {
+        logger->error("backend {}: cannot open device {} ({}): {}", rec->id, i, dev->info.id, err);
+        continue;
+      }
+      const bool queued = dev->info.style == OTD_DEVICE_QUEUED;
+      if (queued && table->push_work == nullptr) {
+        logger->error("backend {}: device {} is queued but the backend has no push_work", rec->id, dev->info.id);
+        table->close_device(rec->instance, dev->handle);
+        continue;
+      }
+      if (!queued && table->run == nullptr) {
+        logger->error("backend {}: device {} is a scan device but the backend has no run", rec->id, dev->info.id);
+        table->close_device(rec->instance, dev->handle);
+        continue;
+      }
+      dev->lanes = queued ? 1 : std::max<uint32_t>(1, limits.lanes != 0 ? std::min(limits.lanes, std::max<uint32_t>(1, dev->info.max_lanes)) : dev->info.max_lanes);
+      dev->current.resize(dev->lanes);
+      dev->last_tick_ns = mono_ns();
+      logger->info("device {} ({}) on {}: {} lane(s), {}", dev->info.id, dev->info.name, rec->id, dev->lanes,
+                   queued ? "queued" : "scan");
+      Device& d = *dev;
+      devices_.push_back(std::move(dev));
+      if (queued) {
+        d.threads.emplace_back([this, &d] { queued_loop(d); });
+      } else {
+        for (uint32_t lane = 0; lane < d.lanes; ++lane) d.threads.emplace_back([this, &d, lane] { lane_loop(d, lane); });
+      }
+    }
+  }
+}
+
+void Scheduler::stop() {
+  if (stopping_.exchange(true)) return;
+  for (auto& dev : devices_) {
+    std::lock_guard lock(dev->work_mutex);
+    for (auto& w : dev->current)
+      if (w) w->abort.store(1);
+    for (auto& w : dev->queue) w->abort.store(1);
+  }
+  job_cv_.notify_all();
+  for (auto& dev : devices_) {
+    for (auto& t : dev->threads)
+      if (t.joinable()) t.join();
+    dev->table->close_device(dev->backend->instance, dev->handle);
+  }
+  verify_pool_.join();
+  context_pool_.join();
+}
+
+std::shared_ptr<Scheduler::LaneWork> Scheduler::next_work(Device& dev, uint32_t lane, std::shared_ptr<LaneWork> previous) {
+  std::shared_ptr<const Job> job;
+  {
+    std::unique_lock lock(mutex_);
+    job_cv_.wait(lock, [&] { return stopping_.load() || current_ != nullptr; });
+    if (stopping_) return nullptr;
+    job = current_;
+  }
+  // Continue the previous blob while its job is current and nonces remain; otherwise a fresh extranonce.
+  if (previous && previous->job == job && previous->next_nonce < previous->nonce_limit && previous->abort.load() == 0) {
+    auto w = std::make_shared<LaneWork>();
+    w->job = job;
+    w->blob = previous->blob;
+    w->extranonce = previous->extranonce;
+    w->next_nonce = previous->next_nonce;
+    w->nonce_limit = previous->nonce_limit;
+    w->c = previous->c;
+    previous = nullptr;
+    w->c.blob = w->blob.data();
+    w->c.work_id = next_work_id_.fetch_add(1);
+    w->c.nonce_start = w->next_nonce;
+    w->c.nonce_count = std::min(options_.scan_chunk, w->nonce_limit - w->next_nonce);
+    w->next_nonce += w->c.nonce_count;
+    w->c.abort_flag = abort_ptr(w->abort);
+    w->c.on_found_user = w.get();
+    w->scheduler = this;
+    w->device = &dev;
+    return w;
+  }
+  auto w = std::make_shared<LaneWork>();
+  w->job = job;
+  w->scheduler = this;
+  w->device = &dev;
+  const otd_template_t& t = job->tmpl->c;
+  w->extranonce.resize(t.extranonce_size);
+  const uint64_t en = next_extranonce_.fetch_add(1);
+  for (size_t i = 0; i < w->extranonce.size() && i < 8; ++i) w->extranonce[i] = static_cast<uint8_t>(en >> (8 * i));
+  w->blob.resize(256);
+  uint32_t size = 0, nonce_offset = 0, nonce_size = 0;
+  char err[OTD_ERROR_CAP] = {};
+  otd_status_t st = job->algo->build_blob(job->algorithm->instance, &t, w->extranonce.data(), static_cast<uint32_t>(w->extranonce.size()),
+                                          0, 0, w->blob.data(), static_cast<uint32_t>(w->blob.size()), &size, &nonce_offset, &nonce_size, err, sizeof err);
+  if (st == OTD_ERR_BUFFER_TOO_SMALL) {
+    w->blob.resize(size);
+    st = job->algo->build_blob(job->algorithm->instance, &t, w->extranonce.data(), static_cast<uint32_t>(w->extranonce.size()), 0, 0,
+                               w->blob.data(), static_cast<uint32_t>(w->blob.size()), &size, &nonce_offset, &nonce_size, err, sizeof err);
+  }
+  if (st != OTD_OK || nonce_size == 0 || nonce_size > 8 || nonce_offset + nonce_size > size) {
+    log::get("scheduler")->error("{}: build_blob failed for job {}: {}", job->algorithm->id, job->id, err);
+    return nullptr;
+  }
+  w->blob.resize(size);
+  w->nonce_limit = nonce_size >= 8 ? UINT64_MAX : (1ULL << (8 * nonce_size));
+  if (nonce_size > dev.info.nonce_size_max && dev.info.nonce_size_max > 0) w->nonce_limit = 1ULL << (8 * dev.info.nonce_size_max);
+  w->c.struct_size = sizeof(otd_work_unit_t);
+  w->c.work_id = next_work_id_.fetch_add(1);
+  w->c.job_id = job->id;
+  w->c.algorithm = job->tmpl->algorithm.c_str();
+  w->c.blob = w->blob.data();
+  w->c.blob_size = size;
+  w->c.nonce_offset = nonce_offset;
+  w->c.nonce_size = nonce_size;
+  w->c.nonce_start = 0;
+  w->c.nonce_count = std::min(options_.scan_chunk, w->nonce_limit);
+  w->next_nonce = w->c.nonce_count;
+  std::memcpy(w->c.share_target, job->share_target.data(), OTD_HASH_SIZE);
+  std::memcpy(w->c.block_target, job->block_target.data(), OTD_HASH_SIZE);
+  w->c.height = t.height;
+  w->c.epoch = t.epoch;
+  w->c.seed = job->tmpl->seed.data();
+  w->c.seed_size = static_cast<uint32_t>(job->tmpl->seed.size());
+  w->c.algorithm_plugin = job->algorithm->instance;
+  w->c.algorithm_table = job->algo;
+  w->c.algorithm_context = job->context ? job->context->handle : nullptr;
+  w->c.abort_flag = abort_ptr(w->abort);
+  w->c.on_found = &Scheduler::on_found;
+  w->c.on_found_user = w.get();
+  (void)lane;
+  return w;
+}
+
+void Scheduler::lane_loop(Device& dev, uint32_t lane) {
+  auto logger = log::get("scheduler");
+  std::shared_ptr<LaneWork> work;
+  uint32_t consecutive_errors = 0;
+  while (!stopping_) {
+    work = next_work(dev, lane, work);
+    if (!work) {
+      if (stopping_) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      continue;
+    }
+    {
+      std::lock_guard lock(dev.work_mutex);
+      dev.current[lane] = work;
+    }
+    // A job may have switched between next_work and registering: do not mine it blindly.
+    if (current_job() != work->job) work->abort.store(1);
+    uint64_t hashes = 0;
+    char err[OTD_ERROR_CAP] = {};
+    const otd_status_t st = dev.table->run(dev.backend->instance, dev.handle, lane, &work->c, &hashes, err, sizeof err);
+    dev.hashes.fetch_add(hashes);
+    metrics_.update(m_hashes_, {dev.info.id}, static_cast<double>(hashes));
+    if (st == OTD_OK || st == OTD_ERR_ABORTED) {
+      consecutive_errors = 0;
+      continue;
+    }
+    dev.errors.fetch_add(1);
+    ++consecutive_errors;
+    logger->error("device {} lane {}: run failed (status {}): {}", dev.info.id, lane, st, err);
+    // Back off so a failing device cannot spin; the next work unit starts fresh.
+    work = nullptr;
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min<uint32_t>(5000, 100U << std::min<uint32_t>(consecutive_errors, 6))));
+  }
+  std::lock_guard lock(dev.work_mutex);
+  dev.current[lane] = nullptr;
+}
+
+void Scheduler::queued_loop(Device& dev) {
+  auto logger = log::get("scheduler");
+  const size_t depth = std::max<uint32_t>(1, dev.info.queue_depth);
+  std::shared_ptr<const Job> last_job;
+  while (!stopping_) {
+    const auto job = current_job();
+    if (job != last_job && job != nullptr) {
+      // A new job: everything queued is stale.
+      if (last_job == nullptr || (job->tmpl->c.flags & OTD_TEMPLATE_CLEAN) != 0U) {
+        dev.table->flush_work(dev.backend->instance, dev.handle);
+        std::lock_guard lock(dev.work_mutex);
+        dev.queue.clear();
+      }
+      last_job = job;
+    }
+    // Keep the device queue full.
+    while (!stopping_ && job != nullptr) {
+      {
+        std::lock_guard lock(dev.work_mutex);
+        if (dev.queue.size() >= depth) break;
+      }
+      auto w = next_work(dev, 0, nullptr);
+      if (!w) break;
+      char err[OTD_ERROR_CAP] = {};
+      const otd_status_t st = dev.table->push_work(dev.backend->instance, dev.handle, &w->c, err, sizeof err);
+      if (st == OTD_ERR_BUSY) break;
+      if (st != OTD_OK) {
+        dev.errors.fetch_add(1);
+        logger->error("device {}: push_work failed (status {}): {}", dev.info.id, st, err);
+        break;
+      }
+      std::lock_guard lock(dev.work_mutex);
+      dev.queue.push_back(std::move(w));
+      while (dev.queue.size() > depth) dev.queue.pop_front();  // retired: the device has moved past it
+    }
+    uint64_t hashes = 0;
+    char err[OTD_ERROR_CAP] = {};
+    // Results name a work_id; the device pointer resolves it against the queue.
+    const otd_status_t st = dev.table->poll(dev.backend->instance, dev.handle, job == nullptr ? 100 : 50,
+                                            [](void* user, const otd_found_t* found) -> otd_status_t {
+                                              auto* d = static_cast<Device*>(user);
+                                              std::shared_ptr<LaneWork> w;
+                                              {
+                                                std::lock_guard lock(d->work_mutex);
+                                                for (auto& q : d->queue)
+                                                  if (found != nullptr && q->c.work_id == found->work_id) w = q;
+                                              }
+                                              if (!w) return OTD_ERR_ABORTED;  // retired work: stale
+                                              return Scheduler::on_found(w.get(), found);
+                                            },
+                                            &dev, &hashes, err, sizeof err);
+    dev.hashes.fetch_add(hashes);
+    if (st != OTD_OK && st != OTD_ERR_TIMEOUT) {
+      dev.errors.fetch_add(1);
+      logger->error("device {}: poll failed (status {}): {}", dev.info.id, st, err);
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    if (job == nullptr) {
+      std::unique_lock lock(mutex_);
+      job_cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stopping_.load() || current_ != nullptr; });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Found nonces: re-verified on the CPU before anything else sees them
+
+otd_status_t OTD_CALL Scheduler::on_found(void* user, const otd_found_t* found) {
+  auto* work = static_cast<LaneWork*>(user);
+  if (work == nullptr || found == nullptr || found->struct_size < offsetof(otd_found_t, hash) + OTD_HASH_SIZE) return OTD_ERR_INVALID_ARG;
+  try {
+    return work->scheduler->handle_found(*work, *found);
+  } catch (...) {
+    return OTD_ERR_GENERIC;
+  }
+}
+
+otd_status_t Scheduler::handle_found(LaneWork& work, const otd_found_t& found) {
+  Device& dev = *work.device;
+  const Job& job = *work.job;
+  std::vector<uint8_t> header = work.blob;
+  put_nonce(header, work.c.nonce_offset, work.c.nonce_size, found.nonce);
+  otd_verify_request_t req{};
+  req.struct_size = sizeof req;
+  req.flags = found.flags & OTD_FOUND_HAS_MIX;
+  req.blob = header.data();
+  req.blob_size = static_cast<uint32_t>(header.size());
+  req.nonce = found.nonce;
+  req.height = job.tmpl->c.height;
+  std::memcpy(req.mix, found.mix, OTD_HASH_SIZE);
+  std::memcpy(req.share_target, job.share_target.data(), OTD_HASH_SIZE);
+  std::memcpy(req.block_target, job.block_target.data(), OTD_HASH_SIZE);
+  otd_verify_result_t res{};
+  res.struct_size = sizeof res;
+  char err[OTD_ERROR_CAP] = {};
+  const otd_status_t st = job.algo->verify(job.algorithm->instance, job.context ? job.context->handle : nullptr, &req, &res, err, sizeof err);
+  if (st != OTD_OK || res.meets_share == 0 || res.mix_ok == 0) {
+    dev.mismatches.fetch_add(1);
+    metrics_.update(m_mismatch_, {dev.info.id}, 1);
+    count_share("device_mismatch");
+    log::get("scheduler")->warn("device {}: nonce {:#x} for job {} failed CPU re-verification ({}; device hash {}, CPU hash {})",
+                                dev.info.id, found.nonce, job.id, st != OTD_OK ? std::string(err) : "above the share target",
+                                display_hex(found.hash, OTD_HASH_SIZE), display_hex(res.hash, OTD_HASH_SIZE));
+    return OTD_OK;
+  }
+  dev.shares.fetch_add(1);
+  ShareRecord share;
+  share.job = work.job;
+  share.worker = std::string("local:") + dev.info.id;
+  share.header = std::move(header);
+  share.extranonce = work.extranonce;
+  share.nonce = found.nonce;
+  std::memcpy(share.hash.data(), res.hash, OTD_HASH_SIZE);
+  std::memcpy(share.mix.data(), res.mix, OTD_HASH_SIZE);
+  share.difficulty = job.share_difficulty;
+  share.share_difficulty = res.share_difficulty;
+  share.is_block = res.meets_block != 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (!seen_[job.id].insert(share.hash).second) {
+      count_share("duplicate");
+      return OTD_OK;
+    }
+  }
+  boost::asio::post(control_, [this, share = std::move(share), res]() mutable { accept_share(std::move(share), res); });
+  return work.abort.load() != 0 ? OTD_ERR_ABORTED : OTD_OK;
+}
+
+void Scheduler::accept_share(ShareRecord share, const otd_verify_result_t& verified) {
+  (void)verified;
+  // Durable before acknowledged: a share the store refuses is not counted as accepted.
+  if (sinks_.store_share && !sinks_.store_share(share)) {
+    count_share("store_failed");
+    return;
+  }
+  accepted_.fetch_add(1);
+  count_share(share.is_block ? "block" : "accepted");
+  otd_event_share_t ev{};
+  ev.header.size = sizeof ev;
+  ev.header.type = OTD_EVENT_SHARE;
+  ev.verdict = share.is_block ? OTD_SHARE_BLOCK : OTD_SHARE_ACCEPTED;
+  ev.job_id = share.job->id;
+  set_chars(ev.worker, share.worker);
+  set_chars(ev.coin, share.job->tmpl->coin);
+  ev.difficulty = share.difficulty;
+  ev.share_difficulty = share.share_difficulty;
+  events_.post(&ev.header, "core", mono_ns());
+  if (!share.is_block) return;
+
+  // A block: hand it to the transport that owns the job.
+  blocks_.fetch_add(1);
+  metrics_.update(m_blocks_, {share.job->tmpl->coin}, 1);
+  const auto& t = share.job->tmpl;
+  std::vector<uint8_t> coinbase;
+  if (!t->coinbase1.empty() || !t->coinbase2.empty()) {
+    coinbase = t->coinbase1;
+    coinbase.insert(coinbase.end(), share.extranonce.begin(), share.extranonce.end());
+    coinbase.insert(coinbase.end(), t->coinbase2.begin(), t->coinbase2.end());
+  }
+  otd_block_t block{};
+  block.struct_size = sizeof block;
+  block.job_id = share.job->id;
+  block.tmpl = &t->c;
+  block.header = share.header.data();
+  block.header_size = static_cast<uint32_t>(share.header.size());
+  block.coinbase = coinbase.data();
+  block.coinbase_size = static_cast<uint32_t>(coinbase.size());
+  block.nonce = share.nonce;
+  std::memcpy(block.mix, share.mix.data(), OTD_HASH_SIZE);
+  std::memcpy(block.hash, share.hash.data(), OTD_HASH_SIZE);
+  log::get("scheduler")->info("block found at height {} by {}: {}", t->c.height, share.worker, display_hex(share.hash.data(), OTD_HASH_SIZE));
+  if (const auto* owner = loader_.find(share.job->source_id)) {
+    const auto* tt = static_cast<const otd_transport_t*>(owner->table);
+    char err[OTD_ERROR_CAP] = {};
+    if (tt->submit_block != nullptr) {
+      const otd_status_t st = tt->submit_block(owner->instance, &block, err, sizeof err);
+      if (st != OTD_OK) log::get("scheduler")->error("{} refused the block (status {}): {}", owner->id, st, err);
+    }
+  } else {
+    log::get("scheduler")->error("block for job {} but its source {} is gone", share.job->id, share.job->source_id);
+  }
+  if (sinks_.block_found) sinks_.block_found(share, block);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Downstream submissions
+
+otd_status_t Scheduler::submit_candidate(std::string_view source_id, const otd_candidate_t* candidate) {
+  if (candidate == nullptr || candidate->struct_size < sizeof(otd_candidate_t)) {
+    count_share("malformed");
+    return OTD_ERR_INVALID_ARG;
+  }
+  if ((candidate->extranonce == nullptr && candidate->extranonce_size != 0) || candidate->extranonce_size > 64) {
+    count_share("malformed");
+    return OTD_ERR_INVALID_ARG;
+  }
+  if (verify_pending_.fetch_add(1) >= options_.verify_queue) {
+    verify_pending_.fetch_sub(1);
+    count_share("overloaded");
+    return OTD_ERR_BUSY;
+  }
+  std::vector<uint8_t> en(candidate->extranonce, candidate->extranonce + candidate->extranonce_size);
+  std::string worker = candidate->worker != nullptr ? std::string(candidate->worker).substr(0, OTD_NAME_CAP - 1) : std::string();
+  otd_candidate_t copy = *candidate;
+  copy.extranonce = nullptr;
+  copy.worker = nullptr;
+  boost::asio::post(verify_pool_, [this, src = std::string(source_id), copy, en = std::move(en), worker = std::move(worker)]() mutable {
+    verify_submission(std::move(src), copy, std::move(en), std::move(worker));
+    verify_pending_.fetch_sub(1);
+  });
+  return OTD_OK;
+}
+
+void Scheduler::verify_submission(std::string source_id, otd_candidate_t c, std::vector<uint8_t> extranonce, std::string worker) {
+  otd_share_result_t result{};
+  result.struct_size = sizeof result;
+  result.job_id = c.job_id;
+  result.connection_id = c.connection_id;
+  result.submission_id = c.submission_id;
+  auto finish = [&](otd_share_verdict_t verdict, const std::string& reason, const char* metric) {
+    result.verdict = verdict;
+    set_chars(result.reason, reason);
+    count_share(metric);
+    answer(source_id, result);
+  };
+  const auto job = find_job(c.job_id);
+  if (!job) return finish(OTD_SHARE_STALE, "job " + std::to_string(c.job_id) + " not found", "stale");
+  {
+    std::lock_guard lock(mutex_);
+    if (job->clean_generation != clean_generation_) return finish(OTD_SHARE_STALE, "job superseded by a new block", "stale");
+  }
+  if (extranonce.size() != job->tmpl->c.extranonce_size)
+    return finish(OTD_SHARE_MALFORMED, "extranonce is " + std::to_string(extranonce.size()) + " bytes, job needs " +
+                                           std::to_string(job->tmpl->c.extranonce_size), "malformed");
+  std::vector<uint8_t> blob(256);
+  uint32_t size = 0, nonce_offset = 0, nonce_size = 0;
+  char err[OTD_ERROR_CAP] = {};
+  otd_status_t st = job->algo->build_blob(job->algorithm->instance, &job->tmpl->c, extranonce.data(), static_cast<uint32_t>(extranonce.size()),
+                                          c.ntime, c.version_bits, blob.data(), static_cast<uint32_t>(blob.size()), &size, &nonce_offset,
+                                          &nonce_size, err, sizeof err);
+  if (st == OTD_ERR_BUFFER_TOO_SMALL) {
+    blob.resize(size);
+    st = job->algo->build_blob(job->algorithm->instance, &job->tmpl->c, extranonce.data(), static_cast<uint32_t>(extranonce.size()), c.ntime,
+                               c.version_bits, blob.data(), static_cast<uint32_t>(blob.size()), &size, &nonce_offset, &nonce_size, err, sizeof err);
+  }
+  if (st != OTD_OK || nonce_offset + nonce_size > size) return finish(OTD_SHARE_MALFORMED, std::string("cannot build the header: ") + err, "malformed");
+  blob.resize(size);
+  put_nonce(blob, nonce_offset, nonce_size, c.nonce);
+  otd_verify_request_t req{};
+  req.struct_size = sizeof req;
+  req.flags = c.flags & OTD_FOUND_HAS_MIX;
+  req.blob = blob.data();
+  req.blob_size = size;
+  req.nonce = c.nonce;
+  req.height = job->tmpl->c.height;
+  std::memcpy(req.mix, c.mix, OTD_HASH_SIZE);
+  // The submitter's target, but never easier than... the host trusts the transport's per-connection target.
+  std::memcpy(req.share_target, c.share_target, OTD_HASH_SIZE);
+  std::memcpy(req.block_target, job->block_target.data(), OTD_HASH_SIZE);
+  otd_verify_result_t res{};
+  res.struct_size = sizeof res;
+  st = job->algo->verify(job->algorithm->instance, job->context ? job->context->handle : nullptr, &req, &res, err, sizeof err);
+  if (st != OTD_OK) return finish(OTD_SHARE_MALFORMED, std::string("verification failed: ") + err, "malformed");
+  std::memcpy(result.hash, res.hash, OTD_HASH_SIZE);
+  result.share_difficulty = res.share_difficulty;
+  if (res.mix_ok == 0) return finish(OTD_SHARE_MALFORMED, "mix hash does not match", "malformed");
+  if (res.meets_share == 0) return finish(OTD_SHARE_LOW_DIFFICULTY, "low difficulty share", "low_difficulty");
+  Hash h{};
+  std::memcpy(h.data(), res.hash, OTD_HASH_SIZE);
+  {
+    std::lock_guard lock(mutex_);
+    if (!seen_[job->id].insert(h).second) return finish(OTD_SHARE_DUPLICATE, "duplicate share", "duplicate");
+  }
+  double target_diff = 0;
+  job->algo->difficulty_from_target(job->algorithm->instance, c.share_target, &target_diff);
+  ShareRecord share;
+  share.job = job;
+  share.worker = worker;
+  share.account = worker.substr(0, worker.find('.'));
+  share.header = blob;
+  share.extranonce = std::move(extranonce);
+  share.nonce = c.nonce;
+  share.hash = h;
+  std::memcpy(share.mix.data(), res.mix, OTD_HASH_SIZE);
+  share.difficulty = target_diff;
+  share.share_difficulty = res.share_difficulty;
+  share.is_block = res.meets_block != 0;
+  result.verdict = share.is_block ? OTD_SHARE_BLOCK : OTD_SHARE_ACCEPTED;
+  // Store first (on the control strand), then answer: a share is acknowledged only once durable.
+  boost::asio::post(control_, [this, share = std::move(share), res, result, source_id]() mutable {
+    const uint64_t before = accepted_.load();
+    accept_share(std::move(share), res);
+    if (accepted_.load() == before) {
+      result.verdict = OTD_SHARE_INTERNAL_ERROR;
+      set_chars(result.reason, "share could not be stored");
+    }
+    answer(source_id, result);
+  });
+}
+
+void Scheduler::answer(const std::string& source_id, const otd_share_result_t& result) {
+  boost::asio::post(control_, [this, source_id, result] {
+    const auto* rec = loader_.find(source_id);
+    if (rec == nullptr || rec->kind != OTD_KIND_TRANSPORT) return;
+    const auto* t = static_cast<const otd_transport_t*>(rec->table);
+    if (t->on_share_result != nullptr) t->on_share_result(rec->instance, &result);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Telemetry
+
+void Scheduler::tick() {
+  const uint64_t now = mono_ns();
+  for (auto& dev : devices_) {
+    const uint64_t total = dev->hashes.load();
+    const double secs = static_cast<double>(now - dev->last_tick_ns) / 1e9;
+    if (secs > 0) dev->hashrate = static_cast<double>(total - dev->last_hashes) / secs;
+    dev->last_hashes = total;
+    dev->last_tick_ns = now;
+    metrics_.update(m_hashrate_, {dev->info.id}, dev->hashrate);
+    otd_device_telemetry_t t{};
+    t.struct_size = sizeof t;
+    t.temperature_c = t.fan_percent = t.power_w = -1;
+    dev->table->get_telemetry(dev->backend->instance, dev->handle, &t);
+    otd_event_telemetry_t ev{};
+    ev.header.size = sizeof ev;
+    ev.header.type = OTD_EVENT_TELEMETRY;
+    set_chars(ev.device, dev->info.id);
+    ev.hashrate = dev->hashrate;
+    ev.temperature_c = t.temperature_c;
+    ev.fan_percent = t.fan_percent;
+    ev.power_w = t.power_w;
+    ev.hashes_total = total;
+    ev.errors_total = dev->errors.load() + dev->mismatches.load() + t.hardware_errors;
+    ev.lanes = dev->lanes;
+    ev.throttled = t.throttled;
+    events_.post(&ev.header, dev->backend->id, now);
+  }
+}
+
+std::vector<Scheduler::DeviceStatus> Scheduler::devices() const {
+  std::vector<DeviceStatus> out;
+  for (const auto& dev : devices_) {
+    DeviceStatus s;
+    s.id = dev->info.id;
+    s.name = dev->info.name;
+    s.backend = dev->backend->id;
+    s.lanes = dev->lanes;
+    s.hashrate = dev->hashrate;
+    s.hashes = dev->hashes.load();
+    s.shares = dev->shares.load();
+    s.errors = dev->errors.load();
+    s.mismatches = dev->mismatches.load();
+    s.telemetry.struct_size = sizeof s.telemetry;
+    s.telemetry.temperature_c = s.telemetry.fan_percent = s.telemetry.power_w = -1;
+    dev->table->get_telemetry(dev->backend->instance, dev->handle, &s.telemetry);
+    out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace otedama::scheduler

@@ -1,0 +1,186 @@
+// The scheduler: templates in, jobs and work units out; candidates in, verified shares and blocks out.
+//
+// Threads (docs/architecture.md):
+//  - plugin lifecycle calls (transport on_job / on_share_result / submit_block, release_context) run on the
+//    control strand given to the constructor;
+//  - one host-owned thread per device lane calls the backend's run() (scan devices) or push_work()/poll()
+//    (queued devices);
+//  - a nonce found by a device is re-verified by the algorithm plugin on that lane's thread, before
+//    anything else sees it; downstream submissions are verified on a bounded pool and shed when it is full;
+//  - per-seed/epoch contexts are prepared on a background thread, off the hot path.
+#pragma once
+
+#include "loader/loader.hpp"
+#include "router/event_bus.hpp"
+#include "router/metrics.hpp"
+
+#include <otedama/otedama.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace otedama::scheduler {
+
+using Hash = std::array<uint8_t, OTD_HASH_SIZE>;
+
+/// A deep copy of a template; `c` points into the owned members.
+struct OwnedTemplate {
+  explicit OwnedTemplate(const otd_template_t& t);
+  OwnedTemplate(const OwnedTemplate&) = delete;
+  OwnedTemplate& operator=(const OwnedTemplate&) = delete;
+  otd_template_t c{};
+  std::string coin, algorithm, source_job_id;
+  std::vector<uint8_t> coinbase1, coinbase2, merkle_branch, blob, seed, block_data;
+};
+
+/// A prepared per-seed/epoch algorithm context; released on the control strand when the last job drops it.
+struct AlgoContext {
+  const loader::PluginRecord* algorithm = nullptr;
+  otd_algo_context_t* handle = nullptr;
+  std::string key;  ///< algorithm name + seed + epoch
+};
+
+struct Job {
+  uint64_t id = 0;
+  std::string source_id;  ///< the transport plugin that posted the template
+  std::shared_ptr<const OwnedTemplate> tmpl;
+  const loader::PluginRecord* algorithm = nullptr;
+  const otd_algorithm_t* algo = nullptr;
+  std::shared_ptr<AlgoContext> context;
+  Hash share_target{};  ///< for local devices and the default for downstream
+  Hash block_target{};
+  double share_difficulty = 0;
+  double network_difficulty = 0;
+  uint64_t clean_generation = 0;  ///< jobs older than the current generation are stale
+  int64_t created_ms = 0;
+};
+
+/// What a verified share looks like when it leaves the scheduler (to storage, events, payouts).
+struct ShareRecord {
+  std::shared_ptr<const Job> job;
+  std::string worker;       ///< "local:<device>" for local devices, the miner's worker name otherwise
+  std::string account;      ///< payout account ("" for local devices: the pool's own)
+  std::vector<uint8_t> header;
+  std::vector<uint8_t> extranonce;
+  uint64_t nonce = 0;
+  Hash hash{};
+  Hash mix{};
+  double difficulty = 0;        ///< the target's difficulty the share was issued at
+  double share_difficulty = 0;  ///< what the hash reached
+  bool is_block = false;
+};
+
+struct Options {
+  std::string mining_algorithm;   ///< local devices mine jobs of this algorithm
+  bool enable_cpu = true, enable_gpu = false, enable_asic = false;
+  otd_device_limits_t cpu_limits{};
+  otd_device_limits_t gpu_limits{};
+  otd_device_limits_t asic_limits{};
+  std::vector<int> gpu_devices;   ///< empty = all
+  double local_share_difficulty = 0;  ///< 0 = the network difficulty (every local share is a block candidate)
+  uint64_t scan_chunk = 1ULL << 24;   ///< nonces per run() call for scan devices
+  size_t verify_threads = 2;
+  size_t verify_queue = 10000;        ///< downstream submissions waiting; more are shed as overloaded
+  size_t jobs_kept = 64;
+};
+
+/// Callbacks into the host (storage and the like), all invoked on the control strand.
+struct Sinks {
+  /// Make the share durable; return false if it could not be stored (then it is not acknowledged).
+  std::function<bool(const ShareRecord&)> store_share;
+  std::function<void(const ShareRecord&, const otd_block_t&)> block_found;
+};
+
+class Scheduler {
+ public:
+  Scheduler(loader::Loader& loader, router::EventBus& events, router::Metrics& metrics,
+            boost::asio::strand<boost::asio::io_context::executor_type> control, Options options, Sinks sinks);
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  /// [control] Open the enabled devices and start their lanes.
+  void start_devices();
+  /// [control] Stop every lane, close devices, wait for verification and context work to finish.
+  void stop();
+
+  /// [any] A job source's template. Returns OTD_OK and the job id, or an error naming the bad field.
+  otd_status_t submit_template(std::string_view source_id, const otd_template_t* tmpl, uint64_t* job_id, std::string* err);
+  /// [any] A downstream submission; the verdict goes to the submitting transport's on_share_result.
+  otd_status_t submit_candidate(std::string_view source_id, const otd_candidate_t* candidate);
+
+  struct DeviceStatus {
+    std::string id, name, backend;
+    uint32_t lanes = 0;
+    double hashrate = 0;
+    uint64_t hashes = 0, shares = 0, errors = 0, mismatches = 0;
+    otd_device_telemetry_t telemetry{};
+  };
+  [[nodiscard]] std::vector<DeviceStatus> devices() const;
+  [[nodiscard]] std::shared_ptr<const Job> current_job() const;
+  [[nodiscard]] uint64_t accepted_shares() const noexcept { return accepted_.load(); }
+  [[nodiscard]] uint64_t blocks_found() const noexcept { return blocks_.load(); }
+  /// [control] Refresh hashrates and post telemetry events; the host calls it every second.
+  void tick();
+
+ private:
+  struct Device;
+  struct LaneWork;
+  otd_status_t activate(std::shared_ptr<Job> job, std::string* err);
+  void publish(const std::shared_ptr<const Job>& job);
+  std::shared_ptr<LaneWork> next_work(Device& dev, uint32_t lane, std::shared_ptr<LaneWork> previous);
+  void lane_loop(Device& dev, uint32_t lane);
+  void queued_loop(Device& dev);
+  static otd_status_t OTD_CALL on_found(void* user, const otd_found_t* found);
+  otd_status_t handle_found(LaneWork& work, const otd_found_t& found);
+  void accept_share(ShareRecord share, const otd_verify_result_t& verified);
+  void verify_submission(std::string source_id, otd_candidate_t candidate, std::vector<uint8_t> extranonce,
+                         std::string worker);
+  void answer(const std::string& source_id, const otd_share_result_t& result);
+  std::shared_ptr<const Job> find_job(uint64_t id) const;
+  void count_share(const char* result);
+
+  loader::Loader& loader_;
+  router::EventBus& events_;
+  router::Metrics& metrics_;
+  boost::asio::strand<boost::asio::io_context::executor_type> control_;
+  Options options_;
+  Sinks sinks_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable job_cv_;
+  std::map<uint64_t, std::shared_ptr<const Job>> jobs_;
+  std::shared_ptr<const Job> current_;       ///< the newest job of options_.mining_algorithm
+  std::map<std::string, std::weak_ptr<AlgoContext>> contexts_;
+  std::map<uint64_t, std::set<Hash>> seen_;  ///< duplicate detection per job
+  uint64_t next_job_id_ = 1;
+  uint64_t clean_generation_ = 0;
+  std::atomic<uint64_t> next_work_id_{1};
+  std::atomic<uint64_t> next_extranonce_{1};
+  std::atomic<bool> stopping_{false};
+
+  std::vector<std::unique_ptr<Device>> devices_;
+  boost::asio::thread_pool verify_pool_;
+  boost::asio::thread_pool context_pool_;
+  std::atomic<size_t> verify_pending_{0};
+  std::atomic<uint64_t> accepted_{0}, blocks_{0};
+  uint32_t m_shares_ = 0, m_hashes_ = 0, m_hashrate_ = 0, m_mismatch_ = 0, m_blocks_ = 0;
+};
+
+}  // namespace otedama::scheduler
