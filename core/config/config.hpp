@@ -1,0 +1,210 @@
+// The YAML configuration of otedama-host: typed sections, loading with exact error positions, and
+// JSON views of any subtree for plugins.
+//
+// Error contract: loading never throws for bad input. Every problem found in one pass is returned as an
+// Error; the caller decides how to log them. Exceptions only escape for programmer errors
+// (std::logic_error, e.g. a schema default that does not parse) and std::bad_alloc.
+// Thread contract: all functions are reentrant; a Config is a plain value type.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/value.hpp"
+
+namespace otedama::config {
+
+// A listen or connect address. An empty host means every interface (written ":3333").
+struct Address {
+    std::string host;
+    std::uint16_t port = 0;
+
+    // "host:port", "[v6:host]:port" or ":port"; parses back to the same Address.
+    [[nodiscard]] std::string to_string() const;
+    bool operator==(const Address&) const = default;
+};
+
+// Enumerations. The names arrays hold the canonical spelling of each enumerator, in declaration order;
+// the config matches them case-insensitively.
+enum class Mode { pool, miner, solo, p2p };
+inline constexpr std::array<std::string_view, 4> mode_names{"pool", "miner", "solo", "p2p"};
+
+enum class RewardSystem { pplns, pps, fpps, prop, solo };
+inline constexpr std::array<std::string_view, 5> reward_system_names{"PPLNS", "PPS", "FPPS", "PROP", "SOLO"};
+
+enum class LogLevel { trace, debug, info, warn, error, off };
+inline constexpr std::array<std::string_view, 6> log_level_names{"trace", "debug", "info", "warn", "error", "off"};
+
+enum class LogFormat { text, json };
+inline constexpr std::array<std::string_view, 2> log_format_names{"text", "json"};
+
+[[nodiscard]] std::string_view to_string(Mode value);
+[[nodiscard]] std::string_view to_string(RewardSystem value);
+[[nodiscard]] std::string_view to_string(LogLevel value);
+[[nodiscard]] std::string_view to_string(LogFormat value);
+
+// The effective configuration. Field names are the config keys (one concept, one name): the key
+// `mining.cpu.threads` is the field `cfg.mining.cpu.threads`. Obtain one from defaults() or load_*();
+// a value-initialised Config{} holds zeros, not the defaults.
+struct Config {
+    struct App {
+        std::string name;
+        Mode mode{};
+        bool operator==(const App&) const = default;
+    };
+    struct Mining {
+        struct Cpu {
+            std::int64_t threads = 0;   // 0 = one per core
+            std::int64_t priority = 0;  // nice level 0..19
+            bool operator==(const Cpu&) const = default;
+        };
+        struct Gpu {
+            std::vector<std::int64_t> devices;  // empty = all
+            std::int64_t intensity = 0;
+            std::int64_t temperature_limit = 0;  // °C
+            bool operator==(const Gpu&) const = default;
+        };
+        struct Asic {
+            std::vector<std::string> devices;  // serial or USB paths
+            std::chrono::milliseconds poll_interval{};
+            bool operator==(const Asic&) const = default;
+        };
+        std::string algorithm;
+        bool enable_cpu = false;
+        bool enable_gpu = false;
+        bool enable_asic = false;
+        Cpu cpu;
+        Gpu gpu;
+        Asic asic;
+        bool operator==(const Mining&) const = default;
+    };
+    struct Pool {
+        struct Rewards {
+            RewardSystem system{};
+            std::chrono::milliseconds window{};
+            bool operator==(const Rewards&) const = default;
+        };
+        bool enable = false;
+        Address address;
+        std::int64_t max_connections = 0;
+        double fee_percentage = 0.0;
+        Rewards rewards;
+        std::string source;  // the transport that supplies block templates
+        bool operator==(const Pool&) const = default;
+    };
+    struct Api {
+        struct Auth {
+            bool enabled = false;
+            std::chrono::milliseconds token_expiry{};
+            bool operator==(const Auth&) const = default;
+        };
+        bool enable = false;
+        Address address;
+        Auth auth;
+        bool operator==(const Api&) const = default;
+    };
+    struct Monitoring {
+        struct Endpoint {
+            bool enable = false;
+            Address address;
+            bool operator==(const Endpoint&) const = default;
+        };
+        Endpoint metrics;
+        Endpoint health;
+        bool operator==(const Monitoring&) const = default;
+    };
+    struct Log {
+        LogLevel level{};
+        std::string file;  // empty = console only
+        LogFormat format{};
+        bool operator==(const Log&) const = default;
+    };
+    struct Storage {
+        std::string path;
+        bool operator==(const Storage&) const = default;
+    };
+    struct Plugins {
+        std::vector<std::string> dirs;
+        std::vector<std::string> disable;  // plugin ids not to load
+        Value settings = Value::object();  // plugin id -> that plugin's settings (always a map)
+        bool operator==(const Plugins&) const = default;
+    };
+
+    App app;
+    Mining mining;
+    Pool pool;
+    Api api;
+    Monitoring monitoring;
+    Log log;
+    Storage storage;
+    Plugins plugins;
+    Value devnet = Value::object();  // settings of the built-in devnet chain, passed through as written
+
+    // The effective subtree at a dotted path ("mining.cpu", "devnet.blocks", "" for everything) as
+    // compact JSON; nullopt if nothing lives there. Durations render as canonical strings ("2h"),
+    // addresses as "host:port", enums by their canonical name. Keys that contain dots cannot be
+    // addressed this way; use plugin_settings_json() for plugin ids.
+    [[nodiscard]] std::optional<std::string> subtree_json(std::string_view dotted_path) const;
+
+    // `plugins.settings.<plugin_id>` as compact JSON, "{}" when the plugin has none. The id is matched
+    // exactly (ids may contain dots).
+    [[nodiscard]] std::string plugin_settings_json(std::string_view plugin_id) const;
+
+    bool operator==(const Config&) const = default;
+};
+
+// One problem found while loading. line and column are 1-based; line 0 means the problem concerns the
+// whole file (e.g. it cannot be read). key is the dotted path ("mining.cpu.threads", "plugins.dirs[2]"),
+// empty when the problem is not tied to a key (e.g. a YAML syntax error).
+struct Error {
+    std::string file;
+    int line = 0;
+    int column = 0;
+    std::string key;
+    std::string message;
+
+    // "FILE:LINE:COL: KEY: MESSAGE"; the position is omitted when line is 0, the key when it is empty.
+    [[nodiscard]] std::string to_string() const;
+    bool operator==(const Error&) const = default;
+};
+
+// Either a config (errors empty) or every error found (config empty): a file with any error is
+// rejected as a whole so that a typo never half-applies.
+struct LoadResult {
+    std::optional<Config> config;
+    std::vector<Error> errors;
+
+    [[nodiscard]] bool ok() const { return config.has_value(); }
+};
+
+// Every key at its default. Computed once, then copied.
+[[nodiscard]] Config defaults();
+
+// Reads and validates a YAML file. Absent keys keep their defaults.
+[[nodiscard]] LoadResult load_file(const std::filesystem::path& path);
+
+// Validates YAML text; source_name stands in for the file name in errors.
+[[nodiscard]] LoadResult load_string(std::string_view yaml, std::string_view source_name);
+
+// The effective configuration as a YAML document with every key; load_string() of it gives back `config`.
+[[nodiscard]] std::string to_yaml(const Config& config);
+
+// The effective configuration as a Value tree (what subtree_json() and to_yaml() render).
+[[nodiscard]] Value to_value(const Config& config);
+
+// One schema key, for documentation and `config --help`-style listings.
+struct KeyInfo {
+    std::string_view path;          // "mining.cpu.threads"
+    std::string type;               // "integer >= 0", "duration", "one of pool, miner, solo, p2p", ...
+    std::string_view default_yaml;  // the default as written in YAML ("0", "2h", "[]")
+    std::string_view meaning;       // one line
+};
+[[nodiscard]] std::vector<KeyInfo> describe_schema();
+
+}  // namespace otedama::config

@@ -1,0 +1,332 @@
+#include "config/schema.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <unordered_map>
+
+#include "config/scalars.hpp"
+
+namespace otedama::config::detail {
+
+// ---- Diagnostics and sites
+
+void Diagnostics::add(const YAML::Mark& mark, std::string key, std::string message) {
+    const bool known = !mark.is_null() && mark.line >= 0;
+    errors_.push_back(Error{file_, known ? mark.line + 1 : 0, known ? mark.column + 1 : 0, std::move(key),
+                            std::move(message)});
+}
+
+void Diagnostics::add_whole_file(std::string message) {
+    errors_.push_back(Error{file_, 0, 0, {}, std::move(message)});
+}
+
+void Site::error(std::string message) const {
+    const bool use_value_mark = node.IsDefined() && !node.IsNull() && !node.Mark().is_null();
+    diagnostics.add(use_value_mark ? node.Mark() : key_mark, path, std::move(message));
+}
+
+Site Site::element(const YAML::Node& element_node, std::size_t index) const {
+    return Site{element_node, path + "[" + std::to_string(index) + "]", key_mark, diagnostics};
+}
+
+std::string describe_node(const YAML::Node& node) {
+    if (!node.IsDefined() || node.IsNull()) return "an empty value";
+    if (node.IsMap()) return "a map";
+    if (node.IsSequence()) return "a list";
+    return "'" + node.Scalar() + "'";
+}
+
+namespace {
+
+// yaml-cpp tags a plain (unquoted, untagged) scalar "?"; only plain scalars are typed by their
+// spelling, so that a quoted "123" stays a string.
+bool is_plain(const YAML::Node& node) { return node.Tag() == "?"; }
+
+bool is_plain_null(const YAML::Node& node) {
+    if (node.IsNull()) return true;
+    if (!node.IsScalar() || !is_plain(node)) return false;
+    const std::string& text = node.Scalar();
+    return text == "~" || iequals(text, "null");
+}
+
+// The scalar text of a node, or an error naming the expected type.
+std::optional<std::string> scalar_or_error(const Site& site, std::string_view expected) {
+    if (site.node.IsScalar()) return site.node.Scalar();
+    site.error("expected " + std::string(expected) + ", got " + describe_node(site.node));
+    return std::nullopt;
+}
+
+template <class T>
+std::optional<T> report(const Site& site, Parsed<T> parsed) {
+    if (!parsed.value) site.error(std::move(parsed.error));
+    return std::move(parsed.value);
+}
+
+std::string number_text(double value) {
+    char buffer[32];
+    const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+    return ec == std::errc{} ? std::string(buffer, end) : std::string("?");
+}
+
+constexpr auto int_min = std::numeric_limits<std::int64_t>::min();
+constexpr auto int_max = std::numeric_limits<std::int64_t>::max();
+
+}  // namespace
+
+std::optional<Value> to_free_value(const Site& site) {
+    const YAML::Node& node = site.node;
+    if (is_plain_null(node)) return Value{};
+    if (node.IsScalar()) {
+        if (!is_plain(node)) return Value{node.Scalar()};
+        // Only integers and booleans are typed: turning "1.10" into a double would lose the zero of a
+        // version string, so every other scalar reaches the plugin exactly as written.
+        if (const auto integer = parse_integer(node.Scalar()); integer.value) return Value{*integer.value};
+        if (const auto boolean = parse_bool(node.Scalar()); boolean.value) return Value{*boolean.value};
+        return Value{node.Scalar()};
+    }
+    if (node.IsSequence()) {
+        Value::Array array;
+        bool ok = true;
+        std::size_t index = 0;
+        for (const auto& element : node) {
+            auto value = to_free_value(site.element(element, index++));
+            if (value) array.push_back(std::move(*value));
+            ok = ok && value.has_value();
+        }
+        return ok ? std::optional<Value>(std::move(array)) : std::nullopt;
+    }
+    Value::Object object;
+    std::unordered_map<std::string, int> first_line;
+    bool ok = true;
+    for (const auto& entry : node) {
+        const YAML::Node& key = entry.first;
+        if (!key.IsScalar()) {
+            Site{key, site.path, key.Mark(), site.diagnostics}.error("expected a key name, got " + describe_node(key));
+            ok = false;
+            continue;
+        }
+        const std::string child_path = site.path + "." + key.Scalar();
+        if (const auto [it, inserted] = first_line.emplace(key.Scalar(), key.Mark().line + 1); !inserted) {
+            site.diagnostics.add(key.Mark(), child_path,
+                                 "duplicate key '" + key.Scalar() + "' (first at line " + std::to_string(it->second) + ")");
+            ok = false;
+            continue;
+        }
+        auto value = to_free_value(Site{entry.second, child_path, key.Mark(), site.diagnostics});
+        if (value) object.emplace_back(key.Scalar(), std::move(*value));
+        ok = ok && value.has_value();
+    }
+    return ok ? std::optional<Value>(std::move(object)) : std::nullopt;
+}
+
+// ---- Key types
+
+std::optional<std::string> StringType::parse(const Site& site) const {
+    if (site.node.IsNull()) return std::string{};  // `file:` with nothing after it means empty
+    return scalar_or_error(site, "a string");
+}
+
+std::optional<bool> BoolType::parse(const Site& site) const {
+    const auto text = scalar_or_error(site, "true or false");
+    return text ? report(site, parse_bool(*text)) : std::nullopt;
+}
+
+std::string IntegerType::range() const {
+    if (min == int_min && max == int_max) return "";
+    if (max == int_max) return " >= " + std::to_string(min);
+    return " " + std::to_string(min) + ".." + std::to_string(max);
+}
+
+std::optional<std::int64_t> IntegerType::parse(const Site& site) const {
+    const auto text = scalar_or_error(site, "an integer");
+    if (!text) return std::nullopt;
+    const auto value = report(site, parse_integer(*text));
+    if (!value) return std::nullopt;
+    if (*value < min || *value > max) {
+        site.error(max == int_max ? "must be at least " + std::to_string(min) + ", got " + *text
+                                  : "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                                        ", got " + *text);
+        return std::nullopt;
+    }
+    return value;
+}
+
+std::string DoubleType::name() const {
+    return "number " + number_text(min) + ".." + number_text(max);
+}
+
+std::optional<double> DoubleType::parse(const Site& site) const {
+    const auto text = scalar_or_error(site, "a number");
+    if (!text) return std::nullopt;
+    const auto value = report(site, parse_double(*text));
+    if (!value) return std::nullopt;
+    if (*value < min || *value > max) {
+        site.error("must be between " + number_text(min) + " and " + number_text(max) + ", got " + *text);
+        return std::nullopt;
+    }
+    return value;
+}
+
+std::optional<std::chrono::milliseconds> DurationType::parse(const Site& site) const {
+    const auto text = scalar_or_error(site, "a duration");
+    return text ? report(site, parse_duration(*text)) : std::nullopt;
+}
+
+Value DurationType::render(std::chrono::milliseconds value) const { return format_duration(value); }
+
+std::optional<Address> AddressType::parse(const Site& site) const {
+    const auto text = scalar_or_error(site, "an address host:port");
+    return text ? report(site, parse_address(*text)) : std::nullopt;
+}
+
+std::string EnumType::name() const {
+    std::string joined;
+    for (const auto name : names) joined += (joined.empty() ? "" : ", ") + std::string(name);
+    return "one of " + joined;
+}
+
+std::optional<std::size_t> EnumType::parse(const Site& site) const {
+    const auto text = scalar_or_error(site, name());
+    if (!text) return std::nullopt;
+    const auto found =
+        std::find_if(names.begin(), names.end(), [&](std::string_view candidate) { return iequals(candidate, *text); });
+    if (found == names.end()) {
+        site.error("expected " + name() + ", got '" + *text + "'");
+        return std::nullopt;
+    }
+    return static_cast<std::size_t>(found - names.begin());
+}
+
+namespace {
+
+// A list key: an empty value means an empty list; each element is checked, all errors reported.
+template <class Element, class ParseElement>
+std::optional<std::vector<Element>> parse_list(const Site& site, std::string_view expected, ParseElement parse_element) {
+    if (site.node.IsNull()) return std::vector<Element>{};
+    if (!site.node.IsSequence()) {
+        site.error("expected " + std::string(expected) + ", got " + describe_node(site.node));
+        return std::nullopt;
+    }
+    std::vector<Element> elements;
+    bool ok = true;
+    std::size_t index = 0;
+    for (const auto& element : site.node) {
+        auto parsed = parse_element(site.element(element, index++));
+        if (parsed) elements.push_back(std::move(*parsed));
+        ok = ok && parsed.has_value();
+    }
+    return ok ? std::optional<std::vector<Element>>(std::move(elements)) : std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::vector<std::string>> StringListType::parse(const Site& site) const {
+    return parse_list<std::string>(site, "a list of strings",
+                                   [](const Site& element) { return scalar_or_error(element, "a string"); });
+}
+
+Value StringListType::render(const std::vector<std::string>& value) const {
+    return Value::Array(value.begin(), value.end());
+}
+
+std::optional<std::vector<std::int64_t>> IntegerListType::parse(const Site& site) const {
+    return parse_list<std::int64_t>(site, "a list of integers",
+                                    [this](const Site& element) { return this->element.parse(element); });
+}
+
+std::string IntegerListType::name() const { return "list of integers" + element.range(); }
+
+Value IntegerListType::render(const std::vector<std::int64_t>& value) const {
+    return Value::Array(value.begin(), value.end());
+}
+
+std::optional<Value> FreeMapType::parse(const Site& site) const {
+    if (site.node.IsNull()) return Value::object();
+    if (!site.node.IsMap()) {
+        site.error("expected a map, got " + describe_node(site.node));
+        return std::nullopt;
+    }
+    auto value = to_free_value(site);
+    if (!value || !entries_are_maps) return value;
+
+    bool ok = true;
+    for (auto& [name, entry] : std::get<Value::Object>(value->storage())) {
+        if (entry.is_null()) entry = Value::object();  // `my.plugin:` with nothing below: no settings
+        if (entry.is_object()) continue;
+        const YAML::Node entry_node = site.node[name];
+        site.diagnostics.add(entry_node.Mark(), site.path + "." + name,
+                             "expected a map, got " + describe_node(entry_node));
+        ok = false;
+    }
+    return ok ? value : std::nullopt;
+}
+
+// ---- The schema
+
+namespace {
+
+IntegerType integer(std::int64_t min = int_min, std::int64_t max = int_max) { return IntegerType{min, max}; }
+DoubleType number(double min, double max) { return DoubleType{min, max}; }
+EnumType enumeration(std::span<const std::string_view> names) { return EnumType{names}; }
+IntegerListType integer_list(std::int64_t min, std::int64_t max) { return IntegerListType{integer(min, max)}; }
+FreeMapType free_map() { return FreeMapType{false}; }
+FreeMapType map_of_maps() { return FreeMapType{true}; }
+
+// The member path is written once: it becomes both the dotted key name and the field accessor, so a key
+// and the field it fills cannot drift apart. To add a key: add the field to Config, then one line here.
+#define OTEDAMA_CONFIG_KEY(member, type, default_yaml, meaning) \
+    make_key(#member, type, default_yaml, meaning, [](auto& c) -> auto& { return c.member; })
+
+std::vector<Key> build_schema() {
+    // clang-format off
+    return {
+        OTEDAMA_CONFIG_KEY(app.name,                      StringType{},      "otedama",        "Instance name, shown in logs and the API"),
+        OTEDAMA_CONFIG_KEY(app.mode,                      enumeration(mode_names), "pool",     "What this host runs: a pool server, a miner for a remote pool, solo mining or a p2p pool node"),
+        OTEDAMA_CONFIG_KEY(mining.algorithm,              StringType{},      "sha256d",        "Hash algorithm to mine"),
+        OTEDAMA_CONFIG_KEY(mining.enable_cpu,             BoolType{},        "true",           "Mine on the CPU"),
+        OTEDAMA_CONFIG_KEY(mining.enable_gpu,             BoolType{},        "false",          "Mine on GPUs"),
+        OTEDAMA_CONFIG_KEY(mining.enable_asic,            BoolType{},        "false",          "Mine on ASICs"),
+        OTEDAMA_CONFIG_KEY(mining.cpu.threads,            integer(0),        "0",              "CPU mining threads; 0 = one per core"),
+        OTEDAMA_CONFIG_KEY(mining.cpu.priority,           integer(0, 19),    "0",              "Nice level of the CPU mining threads"),
+        OTEDAMA_CONFIG_KEY(mining.gpu.devices,            integer_list(0, int_max), "[]",      "GPU device indices to use; empty = all"),
+        OTEDAMA_CONFIG_KEY(mining.gpu.intensity,          integer(1, 31),    "20",             "GPU work size exponent; higher = more throughput, less responsive desktop"),
+        OTEDAMA_CONFIG_KEY(mining.gpu.temperature_limit,  integer(40, 110),  "85",             "GPU temperature (°C) above which mining throttles"),
+        OTEDAMA_CONFIG_KEY(mining.asic.devices,           StringListType{},  "[]",             "ASIC serial or USB device paths; empty = none"),
+        OTEDAMA_CONFIG_KEY(mining.asic.poll_interval,     DurationType{},    "100ms",          "How often ASICs are polled for results"),
+        OTEDAMA_CONFIG_KEY(pool.enable,                   BoolType{},        "true",           "Run the pool (stratum) server"),
+        OTEDAMA_CONFIG_KEY(pool.address,                  AddressType{},     "0.0.0.0:3333",   "Stratum listen address"),
+        OTEDAMA_CONFIG_KEY(pool.max_connections,          integer(1, 1'000'000), "10000",      "Most miner connections served at once"),
+        OTEDAMA_CONFIG_KEY(pool.fee_percentage,           number(0, 100),    "1.0",            "Pool fee, percent of each reward"),
+        OTEDAMA_CONFIG_KEY(pool.rewards.system,           enumeration(reward_system_names), "PPLNS", "How rewards are split among miners"),
+        OTEDAMA_CONFIG_KEY(pool.rewards.window,           DurationType{},    "2h",             "Share window the reward system looks back over"),
+        OTEDAMA_CONFIG_KEY(pool.source,                   StringType{},      "devnet",         "Transport that supplies block templates (devnet = the built-in chain)"),
+        OTEDAMA_CONFIG_KEY(api.enable,                    BoolType{},        "true",           "Serve the HTTP API and dashboard"),
+        OTEDAMA_CONFIG_KEY(api.address,                   AddressType{},     "127.0.0.1:8080", "API listen address"),
+        OTEDAMA_CONFIG_KEY(api.auth.enabled,              BoolType{},        "true",           "Require a token for the API"),
+        OTEDAMA_CONFIG_KEY(api.auth.token_expiry,         DurationType{},    "24h",            "Lifetime of an API token"),
+        OTEDAMA_CONFIG_KEY(monitoring.metrics.enable,     BoolType{},        "true",           "Serve Prometheus metrics"),
+        OTEDAMA_CONFIG_KEY(monitoring.metrics.address,    AddressType{},     "127.0.0.1:9090", "Metrics listen address"),
+        OTEDAMA_CONFIG_KEY(monitoring.health.enable,      BoolType{},        "true",           "Serve the health check"),
+        OTEDAMA_CONFIG_KEY(monitoring.health.address,     AddressType{},     "127.0.0.1:8081", "Health check listen address"),
+        OTEDAMA_CONFIG_KEY(log.level,                     enumeration(log_level_names), "info", "Least severe level logged"),
+        OTEDAMA_CONFIG_KEY(log.file,                      StringType{},      "\"\"",           "Log file; empty = console only"),
+        OTEDAMA_CONFIG_KEY(log.format,                    enumeration(log_format_names), "text", "Log line format"),
+        OTEDAMA_CONFIG_KEY(storage.path,                  StringType{},      "otedama.db",     "Database file"),
+        OTEDAMA_CONFIG_KEY(plugins.dirs,                  StringListType{},  "[]",             "Extra directories searched for plugins"),
+        OTEDAMA_CONFIG_KEY(plugins.disable,               StringListType{},  "[]",             "Plugin ids not to load"),
+        OTEDAMA_CONFIG_KEY(plugins.settings,              map_of_maps(),     "{}",             "Per plugin id, settings handed to that plugin as JSON"),
+        OTEDAMA_CONFIG_KEY(devnet,                        free_map(),        "{}",             "Settings of the built-in devnet chain"),
+    };
+    // clang-format on
+}
+
+#undef OTEDAMA_CONFIG_KEY
+
+}  // namespace
+
+std::span<const Key> schema() {
+    static const std::vector<Key> keys = build_schema();
+    return keys;
+}
+
+}  // namespace otedama::config::detail
