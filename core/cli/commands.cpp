@@ -171,8 +171,10 @@ std::optional<config::Config> load_config(const Args& args, bool required) {
 
 /// Logging for listing commands: warnings (rejections) to stderr, quiet otherwise.
 void init_quiet_logging(const config::Config& cfg, bool json_output) {
+  (void)json_output;
   log::Options o;
-  o.level = json_output ? "error" : "warn";
+  // Rejections are part of what --list-plugins prints; other commands keep stdout clean for scripts.
+  o.level = "error";
   o.json = false;
   (void)cfg;
   log::init(o);

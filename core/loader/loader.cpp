@@ -1,5 +1,6 @@
 #include "loader/loader.hpp"
 
+#include "abi_layout.hpp"  // static_asserts: the layout of every public struct is pinned
 #include "build_paths.hpp"
 #include "log/log.hpp"
 
@@ -53,7 +54,8 @@ auto call_plugin(const char* what, Fn&& fn) -> decltype(fn()) {
 }
 
 bool valid_id(std::string_view id) {
-  if (id.empty() || id.size() >= OTD_ID_CAP) return false;
+  // Reverse-DNS: at least one dot, so a plugin id can never collide with a host module's logger name.
+  if (id.empty() || id.size() >= OTD_ID_CAP || id.find('.') == std::string_view::npos) return false;
   return std::all_of(id.begin(), id.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
   });
@@ -201,6 +203,23 @@ std::optional<std::string> check_descriptor(const otd_plugin_descriptor_t* d) {
   return std::nullopt;
 }
 
+/// Boost.DLL wraps dlerror() in its own text and appends an unrelated errno; keep only dlerror's words.
+std::string dlerror_text(const std::string& what) {
+  const std::string marker = "dlerror system message: ";
+  const auto at = what.find(marker);
+  if (at == std::string::npos) return what;
+  const auto begin = at + marker.size();
+  const auto end = what.rfind(')');
+  return what.substr(begin, end != std::string::npos && end > begin ? end - begin : std::string::npos);
+}
+
+/// Libraries are never unloaded (CONVENTIONS: never dlclose; Boost.DLL issue 68). Their handles live here,
+/// reachable from a global for the life of the process, so leak checkers see them as still in use.
+std::vector<boost::dll::shared_library>& kept_libraries() {
+  static auto* kept = new std::vector<boost::dll::shared_library>();
+  return *kept;
+}
+
 }  // namespace
 
 std::string_view stage_name(Stage stage) noexcept {
@@ -238,6 +257,7 @@ struct Loader::Library {
   boost::dll::shared_library lib;
   const otd_plugin_entry_t* entry = nullptr;
   bool initialised = false;
+  uint32_t minor = 0;  ///< the negotiated ABI minor
   std::vector<const otd_plugin_t*> instances;
 };
 
@@ -262,9 +282,7 @@ Loader::~Loader() {
       }
     }
   }
-  // Intentionally leak the shared_library handles: unloading a plugin whose threads or static
-  // destructors still run is a crash at exit (Boost.DLL issue 68).
-  for (auto& l : libraries_) new boost::dll::shared_library(std::move(l->lib));
+  for (auto& l : libraries_) kept_libraries().push_back(std::move(l->lib));
 }
 
 void Loader::reject(PluginRecord record, Stage stage, std::string reason) {
@@ -301,7 +319,7 @@ void Loader::load_file(const std::filesystem::path& file) {
     library->lib.load(boost::dll::fs::path(file.string()),
                       boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
   } catch (const std::exception& e) {
-    reject(base, Stage::open, std::string("cannot open: ") + e.what());
+    reject(base, Stage::open, "cannot open: " + dlerror_text(e.what()));
     return;
   }
   // entry symbol
@@ -311,9 +329,18 @@ void Loader::load_file(const std::filesystem::path& file) {
     return;
   }
   const otd_plugin_entry_t* entry = &library->lib.get<const otd_plugin_entry_t>(OTD_ENTRY_SYMBOL);
+  // The same shared object reached twice (a second directory, a symlink): dlopen returns the same library,
+  // which must not be negotiated or initialised again. Its plugins are then rejected as duplicates.
+  Library* already = nullptr;
+  for (auto& l : libraries_)
+    if (l->entry == entry) already = l.get();
   library->entry = entry;
-  Library& lib = *library;
-  libraries_.push_back(std::move(library));
+  if (already == nullptr) libraries_.push_back(std::move(library));
+  Library& lib = already != nullptr ? *already : *libraries_.back();
+  if (already != nullptr && !already->initialised) {
+    reject(base, Stage::init, "library already loaded from another path and rejected there");
+    return;
+  }
 
   // ABI major
   if (entry->struct_size < sizeof(uint32_t) * 2) {
@@ -342,34 +369,39 @@ void Loader::load_file(const std::filesystem::path& file) {
   }
 
   try {
-    // negotiate: the host offers its highest minor; the plugin answers what it speaks.
-    if (entry->negotiate == nullptr || entry->init == nullptr || entry->get_factory == nullptr) {
-      reject(base, Stage::negotiate, "entry function negotiate, init or get_factory is NULL");
-      return;
-    }
     char err[kErrCap] = {};
-    uint32_t chosen = 0;
-    otd_status_t st = call_plugin("negotiate", [&] { return entry->negotiate(OTD_ABI_MINOR, &chosen, err, sizeof err); });
-    if (st != OTD_OK) {
-      reject(base, Stage::negotiate, std::string("ABI negotiation failed: ") + (err[0] != '\0' ? err : status_text(st, err)));
-      return;
-    }
-    if (chosen > OTD_ABI_MINOR) {
-      reject(base, Stage::negotiate,
-             "plugin chose ABI minor " + std::to_string(chosen) + ", above the host's offer " + std::to_string(OTD_ABI_MINOR));
-      return;
-    }
-    base.abi_minor = chosen;
+    otd_status_t st = OTD_OK;
+    if (already == nullptr) {
+      // negotiate: the host offers its highest minor; the plugin answers what it speaks.
+      if (entry->negotiate == nullptr || entry->init == nullptr || entry->get_factory == nullptr) {
+        reject(base, Stage::negotiate, "entry function negotiate, init or get_factory is NULL");
+        return;
+      }
+      uint32_t chosen = 0;
+      st = call_plugin("negotiate", [&] { return entry->negotiate(OTD_ABI_MINOR, &chosen, err, sizeof err); });
+      if (st != OTD_OK) {
+        reject(base, Stage::negotiate, std::string("ABI negotiation failed: ") + (err[0] != '\0' ? err : status_text(st, err)));
+        return;
+      }
+      if (chosen > OTD_ABI_MINOR) {
+        reject(base, Stage::negotiate,
+               "plugin chose ABI minor " + std::to_string(chosen) + ", above the host's offer " + std::to_string(OTD_ABI_MINOR));
+        return;
+      }
+      lib.minor = chosen;
 
-    // init (library-wide), with a host table that names the library
-    const otd_host_t* lib_host = host_tables_(file.filename().string(), chosen);
-    std::memset(err, 0, sizeof err);
-    st = call_plugin("init", [&] { return entry->init(lib_host, err, sizeof err); });
-    if (st != OTD_OK) {
-      reject(base, Stage::init, "init failed " + status_text(st, err));
-      return;
+      // init (library-wide), with a host table named after the library file
+      const otd_host_t* lib_host = host_tables_(file.filename().string(), chosen);
+      std::memset(err, 0, sizeof err);
+      st = call_plugin("init", [&] { return entry->init(lib_host, err, sizeof err); });
+      if (st != OTD_OK) {
+        reject(base, Stage::init, "init failed " + status_text(st, err));
+        return;
+      }
+      lib.initialised = true;
     }
-    lib.initialised = true;
+    const uint32_t chosen = lib.minor;
+    base.abi_minor = chosen;
 
     // factory
     const auto* factory =

@@ -58,8 +58,9 @@ struct PluginRecord {
   [[nodiscard]] std::string status() const;
 };
 
-/// Makes the per-instance host table a plugin receives (the host's services live behind it).
-/// The returned pointer must stay valid until the instance is destroyed.
+/// Makes the host table a plugin receives (the host's services live behind it). Called with the plugin id
+/// for each instance, and with the library's file name for the library-wide entry init().
+/// The returned pointer must stay valid for the life of the process.
 using HostTableFactory = std::function<const otd_host_t*(std::string_view plugin_id, uint32_t abi_minor)>;
 
 struct Options {

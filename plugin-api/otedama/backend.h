@@ -5,9 +5,10 @@
  *  - SCAN devices (CPU, GPU): the host's worker thread for each lane calls run() with a work unit; run()
  *    searches the nonce range and returns when the range is done or the abort flag is set.
  *  - QUEUED devices (ASIC sticks and boards): the device holds a queue of work it never acknowledges as
- *    finished. The host keeps up to queue_depth work units pushed with push_work() and calls poll() from
- *    the lane's worker thread; results name the work_id they belong to. The host retires the oldest work
- *    when it pushes more than queue_depth, and all of it on a new clean job.
+ *    finished. The host pushes work with push_work() until the device answers OTD_ERR_BUSY or queue_depth
+ *    units are outstanding, and calls poll() from the device's worker thread; results name the work_id they
+ *    belong to. The host considers the oldest unit retired when a newer one pushes the outstanding count past
+ *    queue_depth, and all of them after flush_work() (a new clean job).
  * Found nonces go to work->on_found; the host re-verifies every one on the CPU before it leaves the host.
  */
 #ifndef OTEDAMA_BACKEND_H
@@ -32,7 +33,8 @@ typedef struct otd_device_info {
   uint32_t style;                  /* OTD_DEVICE_SCAN or OTD_DEVICE_QUEUED */
   char id[OTD_ID_CAP];             /* stable id: "cpu0", "cuda0", "opencl0.1", "usb:1-2" */
   char name[OTD_NAME_CAP];         /* human name: "AMD EPYC 7B13", "NVIDIA H100 80GB HBM3" */
-  char algorithms[OTD_NAME_CAP];   /* comma-separated algorithm names it can run: "sha256d,scrypt" */
+  char algorithms[OTD_NAME_CAP];   /* comma-separated algorithm names it can run: "sha256d,scrypt";
+                                      "*" = any algorithm whose plugin has a CPU scan (the CPU backend) */
   uint64_t memory_bytes;           /* device memory (host RAM share for CPU) */
   uint32_t compute_units;          /* cores, SMs, CUs, chips */
   uint32_t max_lanes;              /* how many concurrent run() calls (worker threads) it wants; >= 1 */

@@ -95,8 +95,9 @@ typedef otd_status_t(OTD_CALL* otd_found_fn)(void* user, const otd_found_t* foun
 
 /*
  * A work unit: one job, materialised into a hashing blob, and a nonce range for one device lane.
- * Valid from the call that receives it until that call returns (scan style) or until the device reports
- * the work_id retired (queued style: the host keeps the memory alive while the work is in the queue).
+ * Valid from the call that receives it until that call returns (scan style). Queued style: the host keeps
+ * it alive until it retires the unit: once queue_depth newer units were pushed after it, or at flush_work.
+ * Results naming a retired work_id are counted as stale.
  */
 typedef struct otd_work_unit {
   uint32_t struct_size;

@@ -67,11 +67,13 @@ struct BackendTable {
   }
   static otd_status_t OTD_CALL get_telemetry(const otd_plugin_t* p, otd_device_t* d,
                                              otd_device_telemetry_t* out) noexcept {
-    if (out == nullptr || out->struct_size < sizeof(otd_device_telemetry_t)) return OTD_ERR_INVALID_ARG;
+    if (out == nullptr || out->struct_size < sizeof(uint32_t)) return OTD_ERR_INVALID_ARG;
     return guard(nullptr, 0, [&] {
+      // Copy no more than the caller's struct holds (an older host knows a smaller version).
       otd_device_telemetry_t t = detail::self_as<T>(p).telemetry(d);
-      t.struct_size = sizeof(otd_device_telemetry_t);
-      *out = t;
+      const uint32_t size = std::min<uint32_t>(out->struct_size, sizeof(otd_device_telemetry_t));
+      t.struct_size = size;
+      std::memcpy(out, &t, size);
     });
   }
   static otd_status_t OTD_CALL run(const otd_plugin_t* p, otd_device_t* d, uint32_t lane, const otd_work_unit_t* w,

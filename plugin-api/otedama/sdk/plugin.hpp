@@ -140,19 +140,26 @@ class Host {
     return buf;
   }
 
-  [[nodiscard]] uint64_t monotonic_ns() const noexcept { return host_->monotonic_ns(host_); }
-  [[nodiscard]] int64_t wall_time_ms() const noexcept { return host_->wall_time_ms(host_); }
+  /// 0 when the host table is missing (never in a real host).
+  [[nodiscard]] uint64_t monotonic_ns() const noexcept {
+    return host_ != nullptr && host_->monotonic_ns != nullptr ? host_->monotonic_ns(host_) : 0;
+  }
+  [[nodiscard]] int64_t wall_time_ms() const noexcept {
+    return host_ != nullptr && host_->wall_time_ms != nullptr ? host_->wall_time_ms(host_) : 0;
+  }
 
   otd_status_t post_event(const otd_event_header_t& event) const noexcept {
+    if (host_ == nullptr || host_->post_event == nullptr) return OTD_ERR_UNSUPPORTED;
     return host_->post_event(host_, &event);
   }
 
-  /// A service table by id, or nullptr. Rejects tables smaller than their first version.
+  /// A service table by id, or nullptr. Rejects tables smaller than the version this plugin was built
+  /// against (sizeof(Service)): a plugin never reads past what the host filled in.
   template <class Service>
   [[nodiscard]] const Service* service(const char* id) const noexcept {
     if (host_ == nullptr || host_->get_service == nullptr) return nullptr;
     const auto* table = static_cast<const Service*>(host_->get_service(host_, id));
-    if (table == nullptr || table->struct_size < sizeof(uint32_t)) return nullptr;
+    if (table == nullptr || table->struct_size < sizeof(Service)) return nullptr;
     return table;
   }
 
@@ -194,10 +201,12 @@ struct Instance {
   std::unique_ptr<Plugin> impl;
 };
 
-inline Plugin& self(const otd_plugin_t* p) noexcept { return *static_cast<Plugin*>(p->plugin_data); }
+// plugin_data points at the Instance (not at the C++ object) so that destroy() needs no offsetof on a
+// non-standard-layout type.
+inline Plugin& self(const otd_plugin_t* p) noexcept { return *static_cast<Instance*>(p->plugin_data)->impl; }
 template <class T>
 T& self_as(const otd_plugin_t* p) noexcept {
-  return static_cast<T&>(*static_cast<Plugin*>(p->plugin_data));
+  return static_cast<T&>(self(p));
 }
 
 inline otd_status_t OTD_CALL instance_init(const otd_plugin_t* p, char* err, size_t cap) noexcept {
@@ -205,7 +214,7 @@ inline otd_status_t OTD_CALL instance_init(const otd_plugin_t* p, char* err, siz
 }
 inline void OTD_CALL instance_destroy(const otd_plugin_t* p) noexcept {
   // The Instance owns the C struct; deleting it frees both. Destructors must not throw.
-  delete reinterpret_cast<const Instance*>(reinterpret_cast<const char*>(p) - offsetof(Instance, c));
+  delete static_cast<Instance*>(p->plugin_data);
 }
 inline const void* OTD_CALL instance_get_interface(const otd_plugin_t* p, const char* id) noexcept {
   if (id == nullptr) return nullptr;
@@ -247,6 +256,7 @@ constexpr otd_plugin_descriptor_t descriptor(otd_kind_t kind, const char* id, co
 /// MinHostMinor: the lowest host ABI minor this plugin can work with.
 template <const PluginClass* Classes, size_t Count, uint32_t MinHostMinor = 0>
 struct Module {
+  static_assert(MinHostMinor <= OTD_ABI_MINOR, "a plugin cannot require a newer ABI minor than its headers define");
   static inline const otd_host_t* library_host = nullptr;
 
   static otd_status_t OTD_CALL negotiate(uint32_t host_minor, uint32_t* chosen, char* err, size_t cap) noexcept {
@@ -282,7 +292,7 @@ struct Module {
         instance->impl.reset(cls.construct(host));
         instance->c.struct_size = static_cast<uint32_t>(sizeof(otd_plugin_t));
         instance->c.desc = cls.descriptor;
-        instance->c.plugin_data = instance->impl.get();
+        instance->c.plugin_data = instance.get();
         instance->c.init = &detail::instance_init;
         instance->c.destroy = &detail::instance_destroy;
         instance->c.get_interface = &detail::instance_get_interface;

@@ -56,9 +56,12 @@ class Devnet final : public sdk::Transport<Devnet> {
         coin_ = v.text;
       } else if (m.key == "algorithm" && v.kind == common::JsonValue::Kind::string) {
         if (v.text != "sha256d") throw sdk::Error(OTD_ERR_UNSUPPORTED, "devnet.algorithm: only sha256d chains exist yet, got '" + v.text + "'");
-      } else if (m.key == "difficulty" && v.kind == common::JsonValue::Kind::number) {
-        difficulty_ = std::strtod(v.text.c_str(), nullptr);
-        if (!(difficulty_ > 0) || !std::isfinite(difficulty_)) throw sdk::Error(OTD_ERR_INVALID_ARG, "devnet.difficulty must be a positive number, got " + v.text);
+      } else if (m.key == "difficulty" && (v.kind == common::JsonValue::Kind::number || v.kind == common::JsonValue::Kind::string)) {
+        // YAML hands a float over as a number or as its text: accept either, but only a whole number literal.
+        char* end = nullptr;
+        difficulty_ = std::strtod(v.text.c_str(), &end);
+        if (v.text.empty() || *end != '\0' || !(difficulty_ > 0) || !std::isfinite(difficulty_))
+          throw sdk::Error(OTD_ERR_INVALID_ARG, "devnet.difficulty must be a positive number, got '" + v.text + "'");
       } else if (m.key == "refresh") {
         std::string why;
         const auto ms = common::parse_duration_ms(v.text, &why);

@@ -1,0 +1,169 @@
+// End-to-end tests of the otedama-host binary as an operator runs it (built-in build-tree plugin paths).
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out;
+};
+
+/// Run the host with `args` (a shell fragment) and capture stdout+stderr and the exit code.
+Result host(const std::string& args, const std::string& cwd = "") {
+  std::string cmd = (cwd.empty() ? "" : "cd '" + cwd + "' && ") + "env -u OTEDAMA_PLUGIN_PATH '" OTEDAMA_HOST "' " + args + " 2>&1";
+  Result r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  std::array<char, 4096> buf{};
+  size_t n = 0;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+  return r;
+}
+
+fs::path temp_dir() {
+  const fs::path d = fs::temp_directory_path() / ("otedama-cli-" + std::to_string(::getpid()) + "-" +
+                                                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
+
+}  // namespace
+
+TEST(Cli, Version) {
+  const Result r = host("--version");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out, "otedama-host 0.1.0 (plugin ABI 1.0)\n");
+}
+
+TEST(Cli, NoArgumentsAndUnknownCommandAreUsageErrors) {
+  EXPECT_EQ(host("").code, 2);
+  const Result r = host("frobnicate");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("unknown command 'frobnicate'"), std::string::npos) << r.out;
+  EXPECT_EQ(host("hash --algo").code, 2);  // option without its value
+  EXPECT_EQ(host("--list-plugins --bogus").code, 2);
+}
+
+TEST(Cli, ListPluginsShowsEveryKindAndEveryConformanceFixture) {
+  const Result r = host("--list-plugins --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* id : {"org.otedama.algorithm.sha256d", "org.otedama.backend.cpu", "org.otedama.payout.pplns", "org.otedama.transport.devnet"}) {
+    const std::string needle = std::string("{\"id\":\"") + id + "\"";
+    const auto at = r.out.find(needle);
+    ASSERT_NE(at, std::string::npos) << id << "\n" << r.out;
+    const auto line_end = r.out.find('\n', at);
+    EXPECT_NE(r.out.substr(at, line_end - at).find("\"status\":\"loaded\""), std::string::npos) << r.out.substr(at, line_end - at);
+  }
+  // Every fixture of the conformance suite is listed as rejected, with the stage and reason.
+  for (const char* fixture : {"conformance-no-entry", "conformance-wrong-major", "conformance-newer-minor", "conformance-struct-too-large",
+                              "conformance-null-mandatory", "conformance-duplicate-id", "conformance-failing-self-test",
+                              "conformance-failing-init", "conformance-throws", "conformance-no-factory", "conformance-bad-descriptor"}) {
+    const auto at = r.out.find(std::string(fixture) + ".so\"");
+    ASSERT_NE(at, std::string::npos) << fixture << "\n" << r.out;
+    const auto begin = r.out.rfind('{', at), end = r.out.find('\n', at);
+    const std::string line = r.out.substr(begin, end - begin);
+    EXPECT_NE(line.find("\"status\":\"rejected\""), std::string::npos) << line;
+    EXPECT_EQ(line.find("\"reason\":\"\""), std::string::npos) << "no reason given: " << line;
+  }
+}
+
+TEST(Cli, ListPluginsHumanFormat) {
+  const Result r = host("--list-plugins");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("status rejected at ABI major: ABI major 2 is not supported (host speaks 1.0)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("status rejected at duplicate id: duplicate id 'org.otedama.algorithm.sha256d'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" loaded, "), std::string::npos);
+}
+
+TEST(Cli, ListDevicesShowsTheCpu) {
+  const Result r = host("--list-devices --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("\"id\":\"cpu0\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"backend\":\"org.otedama.backend.cpu\""), std::string::npos) << r.out;
+}
+
+TEST(Cli, HashBitcoinGenesisHeader) {
+  // Bitcoin block 0 header (public blockchain data); its hash is
+  // 000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f as explorers print it.
+  const std::string header =
+      "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa"
+      "4b1e5e4a29ab5f49ffff001d1dac2b7c";
+  Result r = host("hash --algo sha256d --hex " + header + " --display");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out, "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f\n");
+  r = host("hash --algo sha256d --hex " + header);
+  EXPECT_EQ(r.out, "6fe28c0ab6f1b372c1a6a246ae63f74f931e8365e15a089c68d6190000000000\n");
+  r = host("hash --algo sha256d --hex 0g");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("not valid hexadecimal"), std::string::npos) << r.out;
+  r = host("hash --algo nosuchalgo --hex 00");
+  EXPECT_EQ(r.code, 5);
+  EXPECT_NE(r.out.find("no loaded algorithm plugin named 'nosuchalgo'"), std::string::npos) << r.out;
+}
+
+TEST(Cli, MalformedConfigNamesFileLineAndKey) {
+  const fs::path d = temp_dir();
+  write(d / "bad-type.yaml", "mining:\n  cpu:\n    threads: many\n");
+  Result r = host("serve --config " + (d / "bad-type.yaml").string());
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find((d / "bad-type.yaml").string() + ":3:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("mining.cpu.threads"), std::string::npos) << r.out;
+
+  write(d / "unknown.yaml", "pool:\n  max_conections: 5\n");
+  r = host("serve --config " + (d / "unknown.yaml").string());
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find((d / "unknown.yaml").string() + ":2:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("max_conections"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("did you mean 'max_connections'"), std::string::npos) << r.out;
+
+  r = host("serve --config " + (d / "missing.yaml").string());
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find((d / "missing.yaml").string()), std::string::npos) << r.out;
+
+  r = host("config check " + (d / "unknown.yaml").string());
+  EXPECT_EQ(r.code, 2);
+  r = host("config check " + std::string(OTEDAMA_SOURCE_ROOT) + "/etc/otedama.yaml");
+  EXPECT_EQ(r.code, 0) << r.out;
+  fs::remove_all(d);
+}
+
+TEST(Cli, ServeMinesTheDevnetAndStatusReadsTheLedger) {
+  const fs::path d = temp_dir();
+  // The shipped config with a tiny devnet difficulty so the short run finds blocks on any machine.
+  write(d / "otedama.yaml",
+        "mining:\n  cpu:\n    threads: 1\nstorage:\n  path: " + (d / "ledger.db").string() +
+            "\ndevnet:\n  difficulty: 0.00001\n  refresh: 5s\n");
+  const Result r = host("serve --config " + (d / "otedama.yaml").string() + " --run-for 4", d.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("block found at height 1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("devnet DEVNET: block 1 accepted"), std::string::npos) << r.out;
+  const Result s = host("status --json --config " + (d / "otedama.yaml").string());
+  ASSERT_EQ(s.code, 0) << s.out;
+  EXPECT_NE(s.out.find("\"block\":true"), std::string::npos) << s.out;
+  EXPECT_EQ(s.out.find("\"shares\":0,"), std::string::npos) << s.out;
+  fs::remove_all(d);
+}
+
+TEST(Cli, ServeWithAnUnknownJobSourceFails) {
+  const fs::path d = temp_dir();
+  write(d / "otedama.yaml", "pool:\n  source: nosuchsource\nstorage:\n  path: " + (d / "l.db").string() + "\n");
+  const Result r = host("serve --config " + (d / "otedama.yaml").string() + " --run-for 1", d.string());
+  EXPECT_EQ(r.code, 4) << r.out;
+  EXPECT_NE(r.out.find("no job source: pool.source is 'nosuchsource'"), std::string::npos) << r.out;
+  fs::remove_all(d);
+}

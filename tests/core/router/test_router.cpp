@@ -1,0 +1,150 @@
+// Tests of core/router: the event bus (validation, copies, overflow) and the metrics registry.
+#include "router/event_bus.hpp"
+#include "router/metrics.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+using otedama::router::Event;
+using otedama::router::EventBus;
+using otedama::router::Metrics;
+
+namespace {
+otd_event_share_t share_event(uint64_t job) {
+  otd_event_share_t ev{};
+  ev.header.size = sizeof ev;
+  ev.header.type = OTD_EVENT_SHARE;
+  ev.job_id = job;
+  std::strcpy(ev.worker, "alice.rig1");
+  return ev;
+}
+}  // namespace
+
+TEST(EventBus, DeliversCopiesWithSourceAndTime) {
+  EventBus bus;
+  std::vector<Event> got;
+  bus.subscribe([&](const Event& e) { got.push_back(e); });
+  auto ev = share_event(7);
+  std::strcpy(ev.header.source, "spoofed.id");
+  ASSERT_EQ(bus.post(&ev.header, "org.example.poster", 1234), EventBus::PostResult::ok);
+  ev.job_id = 99;  // the bus holds a copy: later changes by the poster do not leak in
+  bus.drain();
+  ASSERT_EQ(got.size(), 1u);
+  const auto* s = got[0].as<otd_event_share_t>(OTD_EVENT_SHARE);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->job_id, 7u);
+  EXPECT_STREQ(s->header.source, "org.example.poster");  // the host overwrites the claimed source
+  EXPECT_EQ(s->header.time_ns, 1234u);
+  EXPECT_STREQ(s->worker, "alice.rig1");
+  EXPECT_EQ(got[0].as<otd_event_block_t>(OTD_EVENT_BLOCK), nullptr);
+}
+
+TEST(EventBus, RejectsMalformedEventsWithAReason) {
+  EventBus bus;
+  std::string why;
+  EXPECT_EQ(bus.post(nullptr, "p", 1, &why), EventBus::PostResult::invalid);
+  auto ev = share_event(1);
+  ev.header.size = sizeof(otd_event_header_t) + 4;  // claims to be a share event but is truncated
+  EXPECT_EQ(bus.post(&ev.header, "p", 1, &why), EventBus::PostResult::invalid);
+  EXPECT_NE(why.find("needs at least"), std::string::npos) << why;
+  ev.header.size = 1u << 20;  // absurd size
+  EXPECT_EQ(bus.post(&ev.header, "p", 1, &why), EventBus::PostResult::invalid);
+  ev = share_event(1);
+  ev.header.type = 999;  // unknown core type below the user range
+  EXPECT_EQ(bus.post(&ev.header, "p", 1, &why), EventBus::PostResult::invalid);
+  EXPECT_NE(why.find("unknown event type 999"), std::string::npos) << why;
+  EXPECT_EQ(bus.invalid(), 4u);
+  // Plugin-private types are accepted at any size from the header up.
+  otd_event_header_t user{};
+  user.size = sizeof user;
+  user.type = OTD_EVENT_USER_BASE + 5;
+  EXPECT_EQ(bus.post(&user, "p", 1, &why), EventBus::PostResult::ok);
+}
+
+TEST(EventBus, FullQueueDropsAndCounts) {
+  EventBus bus(2);
+  auto ev = share_event(1);
+  EXPECT_EQ(bus.post(&ev.header, "p", 1), EventBus::PostResult::ok);
+  EXPECT_EQ(bus.post(&ev.header, "p", 1), EventBus::PostResult::ok);
+  EXPECT_EQ(bus.post(&ev.header, "p", 1), EventBus::PostResult::full);
+  EXPECT_EQ(bus.dropped(), 1u);
+  bus.drain();
+  EXPECT_EQ(bus.delivered(), 2u);
+}
+
+TEST(EventBus, ThreadDeliversEverythingBeforeStop) {
+  EventBus bus;
+  std::atomic<int> n{0};
+  bus.subscribe([&](const Event&) { n.fetch_add(1); });
+  bus.start();
+  auto ev = share_event(1);
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(bus.post(&ev.header, "p", 1), EventBus::PostResult::ok);
+  bus.stop();
+  EXPECT_EQ(n.load(), 1000);
+}
+
+TEST(Metrics, CountersGaugesHistogramsRender) {
+  Metrics m;
+  const auto c = m.add({OTD_METRIC_COUNTER, "otedama_shares_total", "Shares", {"result"}, {}});
+  const auto g = m.add({OTD_METRIC_GAUGE, "otedama_hashrate_hashes_per_second", "Rate", {}, {}});
+  const auto h = m.add({OTD_METRIC_HISTOGRAM, "otedama_verify_seconds", "Verify", {}, {0.001, 0.01}});
+  ASSERT_TRUE(c && g && h);
+  m.update(*c, {"accepted"}, 1);
+  m.update(*c, {"accepted"}, 2);
+  m.update(*c, {"accepted"}, -1);  // counters never go down: refused and counted
+  m.update(*g, {}, 5);
+  m.update(*g, {}, 3);
+  m.update(*h, {}, 0.0005);
+  m.update(*h, {}, 0.005);
+  m.update(*h, {}, 1);
+  m.update(*c, {}, 1);  // wrong label count
+  EXPECT_EQ(m.value("otedama_shares_total", {"accepted"}), 3.0);
+  EXPECT_EQ(m.value("otedama_hashrate_hashes_per_second"), 3.0);
+  EXPECT_EQ(m.rejected_updates(), 2u);
+  const std::string text = m.render();
+  EXPECT_NE(text.find("# TYPE otedama_shares_total counter\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("otedama_shares_total{result=\"accepted\"} 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("otedama_verify_seconds_bucket{le=\"0.001\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("otedama_verify_seconds_bucket{le=\"0.01\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("otedama_verify_seconds_bucket{le=\"+Inf\"} 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("otedama_verify_seconds_count 3\n"), std::string::npos) << text;
+}
+
+TEST(Metrics, RegistrationRules) {
+  Metrics m;
+  std::string why;
+  EXPECT_FALSE(m.add({OTD_METRIC_COUNTER, "bad name", "", {}, {}}, &why));
+  EXPECT_NE(why.find("invalid metric name"), std::string::npos);
+  const auto a = m.add({OTD_METRIC_COUNTER, "otedama_x_total", "", {"l"}, {}});
+  const auto b = m.add({OTD_METRIC_COUNTER, "otedama_x_total", "", {"l"}, {}});
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(*a, *b);  // idempotent
+  EXPECT_FALSE(m.add({OTD_METRIC_GAUGE, "otedama_x_total", "", {"l"}, {}}, &why));
+  EXPECT_FALSE(m.add({OTD_METRIC_HISTOGRAM, "otedama_h", "", {}, {2, 1}}, &why));
+}
+
+TEST(Metrics, PluginMetricsArePrefixedAndLabelled) {
+  Metrics m;
+  const char* labels[] = {"device"};
+  otd_metric_desc_t d{};
+  d.struct_size = sizeof d;
+  d.type = OTD_METRIC_COUNTER;
+  d.name = "asic_resets_total";
+  d.help = "Resets";
+  d.label_count = 1;
+  d.label_names = labels;
+  std::string why;
+  const auto id = m.add_plugin("com.example.asic", &d, &why);
+  ASSERT_TRUE(id) << why;
+  const char* values[] = {"usb:1-2"};
+  m.update_plugin(*id, "com.example.asic", values, 2);
+  m.update_plugin(*id, "com.example.asic", nullptr, 2);  // missing label values: refused, not a crash
+  EXPECT_EQ(m.value("otedama_asic_resets_total", {"com.example.asic", "usb:1-2"}), 2.0);
+  EXPECT_EQ(m.rejected_updates(), 1u);
+  d.label_count = OTD_METRIC_MAX_LABELS + 1;
+  EXPECT_FALSE(m.add_plugin("p", &d, &why));
+  EXPECT_FALSE(m.add_plugin("p", nullptr, &why));
+}
