@@ -222,7 +222,7 @@ otd_status_t Scheduler::submit_template(std::string_view source_id, const otd_te
         const auto* algo_table = job->algo;
         const auto* plugin = job->algorithm->instance;
         auto strand = control_;
-        auto ctx = std::shared_ptr<AlgoContext>(new AlgoContext{job->algorithm, handle, key}, [algo_table, plugin, strand](AlgoContext* c) {
+        auto ctx = std::shared_ptr<AlgoContext>(new AlgoContext{job->algorithm, handle, key, next_context_id_.fetch_add(1)}, [algo_table, plugin, strand](AlgoContext* c) {
           // release_context is [control]: hand it to the strand whoever drops the last reference.
           boost::asio::post(strand, [algo_table, plugin, c] {
             algo_table->release_context(plugin, c->handle);
@@ -458,6 +458,7 @@ std::shared_ptr<Scheduler::LaneWork> Scheduler::next_work(Device& dev, uint32_t 
   w->c.algorithm_plugin = job->algorithm->instance;
   w->c.algorithm_table = job->algo;
   w->c.algorithm_context = job->context ? job->context->handle : nullptr;
+  w->c.algorithm_context_id = job->context ? job->context->id : 0;
   w->c.abort_flag = abort_ptr(w->abort);
   w->c.on_found = &Scheduler::on_found;
   w->c.on_found_user = w.get();

@@ -54,6 +54,7 @@ struct AlgoContext {
   const loader::PluginRecord* algorithm = nullptr;
   otd_algo_context_t* handle = nullptr;
   std::string key;  ///< algorithm name + seed + epoch
+  uint64_t id = 0;  ///< never reused (otd_work_unit_t::algorithm_context_id)
 };
 
 struct Job {
@@ -173,6 +174,7 @@ class Scheduler {
   uint64_t clean_generation_ = 0;
   std::atomic<uint64_t> next_work_id_{1};
   std::atomic<uint64_t> next_extranonce_{1};
+  std::atomic<uint64_t> next_context_id_{1};
   std::atomic<bool> stopping_{false};
 
   std::vector<std::unique_ptr<Device>> devices_;

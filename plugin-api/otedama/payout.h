@@ -5,7 +5,11 @@
  * machine, every time. It keeps no state between calls and touches no storage: the host owns the ledger,
  * chooses the shares of the window the scheme asks for, and applies the credits in one transaction.
  * Money is integer atomic units of the coin; no floating point. The credits of one call sum to exactly
- * block_reward (+ tx_fees where the scheme pays them), the pool fee included, so nothing is created or lost.
+ * block_reward (which includes tx_fees), the pool fee included, so nothing is created or lost.
+ *
+ * Arrays of size-prefixed structs (shares, credits): element i starts at (char*)base + i * stride, where
+ * stride = base[0].struct_size, and every element has that struct_size. The caller sets it (for credits,
+ * on every element it passes); a writer copies min(its own sizeof, stride) bytes into each element.
  */
 #ifndef OTEDAMA_PAYOUT_H
 #define OTEDAMA_PAYOUT_H
@@ -51,8 +55,8 @@ typedef struct otd_payout_request {
   const char* coin;
   const char* fee_account;     /* the operator's account that receives the fee */
   const char* finder;          /* the account that found the block (NULL for per-share requests) */
-  uint64_t block_reward;       /* atomic units, subsidy (and fees unless tx_fees is separate) */
-  uint64_t tx_fees;            /* atomic units of transaction fees inside block_reward */
+  uint64_t block_reward;       /* atomic units: subsidy + transaction fees (what the block pays out) */
+  uint64_t tx_fees;            /* the part of block_reward that is transaction fees (FPPS needs it) */
   int64_t block_time_ms;       /* when the block was found (or the share, for per-share requests) */
   const otd_payout_share_t* shares; /* valid during the call, oldest first */
   uint64_t share_count;

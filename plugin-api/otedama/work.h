@@ -120,6 +120,10 @@ typedef struct otd_work_unit {
   const struct otd_plugin* algorithm_plugin;
   const struct otd_algorithm* algorithm_table;
   const otd_algo_context_t* algorithm_context;
+  /* Host-assigned id of algorithm_context, never reused for the life of the process (0 = no context).
+   * A backend that caches per-thread scan state keys it on this id: a released context's address may be
+   * reused by the next one, its id never is. */
+  uint64_t algorithm_context_id;
   /* Set non-zero by the host (from any thread) when the work is superseded or the host stops. Scan-style
    * backends check it at least every millisecond and return OTD_ERR_ABORTED. */
   const volatile uint32_t* abort_flag;

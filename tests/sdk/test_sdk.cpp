@@ -768,6 +768,7 @@ TEST(SdkPayout, ComputeAsksForABiggerBuffer) {
   req.fee_account = "pool";
   req.finder = "alice";
   otd_credit_t credits[2] = {};
+  credits[0].struct_size = credits[1].struct_size = sizeof(otd_credit_t);  // the caller's stride (payout.h)
   uint64_t count = 0;
   char err[OTD_ERROR_CAP] = {};
   EXPECT_EQ(t->compute(inst.get(), &req, credits, 1, &count, err, sizeof err), OTD_ERR_BUFFER_TOO_SMALL);

@@ -54,9 +54,17 @@ struct PayoutTable {
         copy_message(err, cap, "compute: credit buffer too small");
         return OTD_ERR_BUFFER_TOO_SMALL;
       }
+      // The caller's stride (payout.h, "Arrays"): it may know a larger or smaller otd_credit_t than we do.
+      const uint32_t stride = capacity > 0 ? credits[0].struct_size : 0;
+      if (!out.empty() && stride < offsetof(otd_credit_t, amount) + sizeof(uint64_t)) {
+        copy_message(err, cap, "compute: credits[0].struct_size is smaller than ABI 1.0's otd_credit_t");
+        return OTD_ERR_INVALID_ARG;
+      }
+      auto* base = reinterpret_cast<char*>(credits);
       for (size_t i = 0; i < out.size(); ++i) {
-        credits[i] = out[i];
-        credits[i].struct_size = sizeof(otd_credit_t);
+        otd_credit_t c = out[i];
+        c.struct_size = stride;
+        std::memcpy(base + i * stride, &c, std::min<size_t>(stride, sizeof(otd_credit_t)));
       }
       return OTD_OK;
     });

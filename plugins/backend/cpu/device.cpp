@@ -217,7 +217,7 @@ otd_status_t Device::run(uint32_t index, const otd_work_unit_t& work, uint64_t& 
     if (work.nonce_count == 0) return OTD_OK;
     if (work.abort_flag != nullptr && *work.abort_flag != 0) return OTD_ERR_ABORTED;
 
-    const ScanKey key{work.algorithm_plugin, table, work.algorithm_context, work.epoch,
+    const ScanKey key{work.algorithm_plugin, table, work.algorithm_context, work.algorithm_context_id, work.epoch,
                       work.seed != nullptr ? digest(work.seed, work.seed_size) : 0};
     if (lane.state != nullptr && !(lane.key == key)) drop_state(lane);
     if (lane.state == nullptr) {

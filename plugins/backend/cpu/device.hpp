@@ -69,6 +69,7 @@ class Device {
         const otd_plugin_t* plugin = nullptr;
         const otd_algorithm_t* table = nullptr;
         const otd_algo_context_t* context = nullptr;
+        uint64_t context_id = 0;  // never reused, unlike the context's address
         uint64_t epoch = 0;
         uint64_t seed_digest = 0;
         bool operator==(const ScanKey&) const = default;

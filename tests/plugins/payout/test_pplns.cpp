@@ -16,6 +16,15 @@
 #endif
 
 namespace {
+/// An empty credit with struct_size set, as the host hands credits to compute().
+otd_credit_t sdk_credit() {
+    otd_credit_t c{};
+    c.struct_size = sizeof c;
+    return c;
+}
+}  // namespace
+
+namespace {
 
 namespace th = otedama::testing;
 __extension__ typedef unsigned __int128 u128;
@@ -107,7 +116,7 @@ protected:
         otd_status_t st = payout_->compute(instance_.plugin(), &c, nullptr, 0, &count, err.text, sizeof err.text);
         std::vector<otd_credit_t> raw;
         if (st == OTD_ERR_BUFFER_TOO_SMALL) {
-            raw.resize(count);
+            raw.assign(count, sdk_credit());  // the caller sets struct_size on every element (payout.h)
             st = payout_->compute(instance_.plugin(), &c, raw.data(), raw.size(), &count, err.text, sizeof err.text);
             EXPECT_EQ(count, raw.size());
         }
@@ -434,7 +443,7 @@ TEST_F(Pplns, BufferTooSmallWritesNothingAndSaysHowMany) {
     start();
     Request r{{"a", "b", "c"}, {{0, 1}, {1, 1}, {2, 1}}, 1000, 15000};
     const otd_payout_request_t& c = r.build();
-    std::vector<otd_credit_t> credits(4);
+    std::vector<otd_credit_t> credits(4, sdk_credit());
     for (auto& credit : credits) credit.amount = 0xdeadbeef;
     uint64_t count = 0;
     th::ErrorBuffer err;
@@ -448,7 +457,7 @@ TEST_F(Pplns, BufferTooSmallWritesNothingAndSaysHowMany) {
     EXPECT_EQ(count, 4u);
     EXPECT_EQ(credits[0].amount, 15u);
     // Room to spare is fine; only `count` credits are meaningful.
-    std::vector<otd_credit_t> more(10);
+    std::vector<otd_credit_t> more(10, sdk_credit());
     EXPECT_EQ(payout_->compute(instance_.plugin(), &c, more.data(), more.size(), &count, err.text, sizeof err.text), OTD_OK);
     EXPECT_EQ(count, 4u);
 }
