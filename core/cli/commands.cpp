@@ -38,7 +38,7 @@ commands:
                                             (internal byte order; --display reverses it as explorers show)
   bench [--algo NAME] [--seconds N] [--threads N] [--config FILE]
                                             measure CPU hashrate through the cpu backend
-  status [--json] [--config FILE]           summary of the ledger (shares, blocks)
+  status [--json] [--config FILE]           summary of the ledger: share count and the newest shares
   config check FILE | config print [FILE]   validate a configuration / print the effective one
 
 exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error, 3 storage error,
@@ -169,7 +169,8 @@ std::optional<config::Config> load_config(const Args& args, bool required) {
   return std::move(*r.config);
 }
 
-/// Logging for listing commands: warnings (rejections) to stderr, quiet otherwise.
+/// Logging for one-shot commands: errors only, so stdout stays clean for scripts (rejections are what
+/// --list-plugins prints anyway).
 void init_quiet_logging(const config::Config& cfg, bool json_output) {
   (void)json_output;
   log::Options o;
@@ -449,7 +450,10 @@ int serve(const Args& args) {
     try {
       run_for = std::stoi(*s);
     } catch (const std::exception&) {
-      std::cerr << "otedama-host serve: --run-for takes seconds\n";
+      run_for = -1;
+    }
+    if (run_for < 0) {
+      std::cerr << "otedama-host serve: --run-for takes a number of seconds >= 0 (0 = until a signal)\n";
       return kUsage;
     }
   }

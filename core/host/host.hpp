@@ -40,7 +40,7 @@ class Host {
   Host& operator=(const Host&) = delete;
 
   /// Load plugins from the search path (plugins.dirs, $OTEDAMA_PLUGIN_PATH, the install's plugins.d,
-  /// the build tree). `self_tests` false skips the known-answer tests (for listings only).
+  /// the build tree). `self_tests` false skips the known-answer tests (tests of the loader use it).
   void load_plugins(bool self_tests = true);
   [[nodiscard]] loader::Loader& plugins() { return *loader_; }
   [[nodiscard]] const config::Config& config() const { return config_; }
@@ -51,7 +51,8 @@ class Host {
   const otd_host_t* host_table(std::string_view plugin_id, uint32_t abi_minor);
 
   /// Run the configured job until `stop` becomes true (set from a signal handler) or the job source
-  /// fails to start. Returns a process exit code.
+  /// fails to start. Returns a process exit code as documented in core/cli/commands.hpp: 0, 3 (storage)
+  /// or 4 (job source).
   int serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for = std::chrono::milliseconds(0));
 
   /// Everything below is reached by the C trampolines of the host table.

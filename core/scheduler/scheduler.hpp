@@ -118,7 +118,8 @@ class Scheduler {
 
   /// [control] Open the enabled devices and start their lanes.
   void start_devices();
-  /// [control] Stop every lane, close devices, wait for verification and context work to finish.
+  /// Stop every lane, close devices, wait for verification and context work to finish. Called once, from
+  /// the thread that owns the scheduler (not the control strand: it waits for work posted there).
   void stop();
 
   /// [any] A job source's template. Returns OTD_OK and the job id, or an error naming the bad field.
