@@ -145,17 +145,22 @@ otd_status_t OTD_CALL h_timer_start(const otd_host_t* h, uint32_t interval_ms, u
   auto* c = ctx_of(h);
   if (c == nullptr || fn == nullptr || out == nullptr || interval_ms == 0) return OTD_ERR_INVALID_ARG;
   auto* t = new Host::Timer(c->host->control(), std::chrono::milliseconds(interval_ms), repeat != 0, fn, user);
-  boost::asio::post(c->host->control(), [t] { arm(t); });
+  // Armed on the strand; a cancel that comes first leaves `alive` expired and the timer never arms.
+  boost::asio::post(c->host->control(), [t, alive = std::weak_ptr<bool>(t->alive)] {
+    if (!alive.expired()) arm(t);
+  });
   *out = reinterpret_cast<otd_timer_t*>(t);
   return OTD_OK;
 }
 void OTD_CALL h_timer_cancel(const otd_host_t*, otd_timer_t* timer) {
   auto* t = reinterpret_cast<Host::Timer*>(timer);
   if (t == nullptr) return;
-  // [control]: no handler of this timer can be running concurrently, and `alive` stops queued ones.
+  // [control]: no handler of this timer runs concurrently. A wait still queued sees `alive` expired (or
+  // operation_aborted) and never touches `t`, so it can go now; deferring the delete to the strand would
+  // leak it when the host stops the I/O context first.
   t->alive.reset();
   t->timer.cancel();
-  boost::asio::post(t->timer.get_executor(), [t] { delete t; });
+  delete t;
 }
 constexpr otd_timer_service_t kTimer{sizeof(otd_timer_service_t), &h_timer_start, &h_timer_cancel};
 
@@ -337,6 +342,12 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
     stopped.set_value();
   });
   stopped.get_future().wait();
+  // Contexts are released on the strand when the last job drops them: drop the jobs, then let the strand
+  // run everything queued so far before the I/O threads stop.
+  scheduler_->drop_jobs();
+  std::promise<void> drained;
+  boost::asio::post(control_, [&] { drained.set_value(); });
+  drained.get_future().wait();
   guard.reset();
   io_.stop();
   for (auto& t : io_threads) t.join();

@@ -384,6 +384,19 @@ void Scheduler::stop() {
   context_pool_.join();
 }
 
+void Scheduler::drop_jobs() {
+  for (auto& dev : devices_) {
+    std::lock_guard lock(dev->work_mutex);
+    dev->current.assign(dev->current.size(), nullptr);
+    dev->queue.clear();
+  }
+  std::lock_guard lock(mutex_);
+  current_ = nullptr;
+  jobs_.clear();
+  seen_.clear();
+  contexts_.clear();
+}
+
 std::shared_ptr<Scheduler::LaneWork> Scheduler::next_work(Device& dev, uint32_t lane, std::shared_ptr<LaneWork> previous) {
   std::shared_ptr<const Job> job;
   {

@@ -122,6 +122,10 @@ class Scheduler {
   /// the thread that owns the scheduler (not the control strand: it waits for work posted there).
   void stop();
 
+  /// After stop(): forget every job, so the last references to algorithm contexts go and their releases are
+  /// posted to the control strand (the host drains it before stopping its I/O threads).
+  void drop_jobs();
+
   /// [any] A job source's template. Returns OTD_OK and the job id, or an error naming the bad field.
   otd_status_t submit_template(std::string_view source_id, const otd_template_t* tmpl, uint64_t* job_id, std::string* err);
   /// [any] A downstream submission; the verdict goes to the submitting transport's on_share_result.
