@@ -3,6 +3,7 @@
 #include "host/host.hpp"
 #include "scheduler/scheduler.hpp"
 
+#include <otedama/common/sha256.hpp>
 #include <otedama/common/uint256.hpp>
 
 #include <gtest/gtest.h>
@@ -21,14 +22,20 @@ namespace {
 class SchedulerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    host_ = std::make_unique<otedama::host::Host>(otedama::config::defaults());
+    otedama::config::Config cfg = otedama::config::defaults();
+    cfg.plugins.dirs = {CONTEXT_ALGO_DIR};  // the test-only context algorithm
+    host_ = std::make_unique<otedama::host::Host>(cfg);
     host_->load_plugins();
     algo_ = host_->plugins().find_algorithm("sha256d");
     ASSERT_NE(algo_, nullptr) << "the in-tree sha256d plugin must load from the build tree";
     table_ = static_cast<const otd_algorithm_t*>(algo_->table);
     io_thread_ = std::thread([this] { io_.run(); });
+    make_scheduler("sha256d");
+  }
+  void make_scheduler(const std::string& mining_algorithm) {
+    if (scheduler_) scheduler_->stop();
     sched::Options o;
-    o.mining_algorithm = "sha256d";
+    o.mining_algorithm = mining_algorithm;
     o.enable_cpu = false;  // no local devices: only submissions are tested here
     sched::Sinks sinks;
     sinks.store_share = [this](const sched::ShareRecord& s) {
@@ -100,6 +107,18 @@ class SchedulerTest : public ::testing::Test {
         return c;
       }
     }
+  }
+
+  double host_metric(const char* name) {
+    return host_->metrics().value(name, {"org.test.algorithm.ctxalgo"}).value_or(0);
+  }
+  template <class Pred>
+  bool wait_until(Pred pred) {
+    for (int i = 0; i < 1000; ++i) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
   }
 
   double count(const char* result) { return metrics_.value("otedama_shares_total", {result}).value_or(0); }
@@ -229,4 +248,95 @@ TEST_F(SchedulerTest, ASharesTheStoreRefusesIsNotAccepted) {
   ASSERT_EQ(scheduler_->submit_candidate("test.downstream", &c), OTD_OK);
   ASSERT_TRUE(wait_for("store_failed", 1));
   EXPECT_EQ(scheduler_->accepted_shares(), 0u);
+}
+
+TEST_F(SchedulerTest, ContextsArePreparedOffTheStrandReusedAndReleasedOnce) {
+  make_scheduler("ctxalgo");
+  const std::vector<uint8_t> seed_a(32, 0xaa), seed_b(32, 0xbb);
+  std::vector<uint8_t> blob(80, 0x33);
+  const auto block_target = *otedama::common::bitcoin_target_from_difficulty(1e9);
+  auto post = [&](const std::vector<uint8_t>& seed) {
+    otd_template_t t{};
+    t.struct_size = sizeof t;
+    t.flags = OTD_TEMPLATE_CLEAN;
+    t.coin = "CTX";
+    t.algorithm = "ctxalgo";
+    std::memcpy(t.block_target, block_target.data(), 32);
+    t.blob = blob.data();
+    t.blob_size = static_cast<uint32_t>(blob.size());
+    t.reserved_offset = 40;
+    t.extranonce_size = 4;
+    t.nonce_offset = 76;
+    t.nonce_size = 4;
+    t.seed = seed.data();
+    t.seed_size = static_cast<uint32_t>(seed.size());
+    uint64_t id = 0;
+    std::string err;
+    EXPECT_EQ(scheduler_->submit_template("test.source", &t, &id, &err), OTD_OK) << err;
+    return id;
+  };
+  // The job goes live only once its context is ready (prepared on a background thread).
+  const uint64_t a1 = post(seed_a);
+  ASSERT_TRUE(wait_until([&] { auto j = scheduler_->current_job(); return j && j->id == a1; }));
+  auto job_a1 = scheduler_->current_job();
+  ASSERT_NE(job_a1->context, nullptr);
+  EXPECT_NE(job_a1->context->handle, nullptr);
+  EXPECT_GE(job_a1->context->id, 1u);
+  // The same seed again reuses the context; a new seed prepares another.
+  const uint64_t a2 = post(seed_a);
+  ASSERT_TRUE(wait_until([&] { auto j = scheduler_->current_job(); return j && j->id == a2; }));
+  EXPECT_EQ(scheduler_->current_job()->context, job_a1->context);
+  EXPECT_EQ(host_metric("otedama_test_contexts_prepared_total"), 1.0);
+  const uint64_t b = post(seed_b);
+  ASSERT_TRUE(wait_until([&] { auto j = scheduler_->current_job(); return j && j->id == b; }));
+  auto job_b = scheduler_->current_job();
+  EXPECT_NE(job_b->context, job_a1->context);
+  EXPECT_NE(job_b->context->id, job_a1->context->id);
+  EXPECT_EQ(host_metric("otedama_test_contexts_prepared_total"), 2.0);
+
+  // Verification uses the job's own context: a share hashed with seed B is accepted for job B, and the same
+  // search done with seed A is not.
+  const std::vector<uint8_t> en{1, 2, 3, 4};
+  const auto share_target = *otedama::common::bitcoin_target_from_difficulty(1e-6);
+  auto find_nonce = [&](const std::vector<uint8_t>& seed) {
+    std::vector<uint8_t> header = blob;
+    std::copy(en.begin(), en.end(), header.begin() + 40);
+    for (uint32_t nonce = 0;; ++nonce) {
+      std::memcpy(header.data() + 76, &nonce, 4);
+      std::vector<uint8_t> data = seed;
+      data.insert(data.end(), header.begin(), header.end());
+      const auto h = otedama::common::sha256d(data);
+      otedama::common::Uint256 v{};
+      std::copy(h.begin(), h.end(), v.begin());
+      if (otedama::common::meets_target(v, share_target)) return nonce;
+    }
+  };
+  otd_candidate_t c{};
+  c.struct_size = sizeof c;
+  c.job_id = b;
+  c.worker = "bob";
+  c.extranonce = en.data();
+  c.extranonce_size = 4;
+  std::memcpy(c.share_target, share_target.data(), 32);
+  c.nonce = find_nonce(seed_b);
+  ASSERT_EQ(scheduler_->submit_candidate("test.downstream", &c), OTD_OK);
+  ASSERT_TRUE(wait_for("accepted", 1));
+  c.nonce = find_nonce(seed_a);
+  ASSERT_EQ(scheduler_->submit_candidate("test.downstream", &c), OTD_OK);
+  ASSERT_TRUE(wait_for("low_difficulty", 1));
+
+  // Once no job holds them, each context is released exactly once (on the control strand).
+  EXPECT_EQ(host_metric("otedama_test_contexts_released_total"), 0.0);
+  job_a1.reset();  // the test's own references count too (and the stored share holds its job)
+  job_b.reset();
+  {
+    std::lock_guard lock(mutex_);
+    stored_.clear();
+  }
+  scheduler_->stop();
+  scheduler_->drop_jobs();
+  ASSERT_TRUE(wait_until([&] { return host_metric("otedama_test_contexts_released_total") >= 2.0; }))
+      << "released: " << host_metric("otedama_test_contexts_released_total");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(host_metric("otedama_test_contexts_released_total"), 2.0);
 }
