@@ -5,6 +5,8 @@
 #include "log/log.hpp"
 #include "storage/storage.hpp"
 
+#include <otedama/common/hex.hpp>
+
 #include <otedama/otedama.h>
 
 #include <algorithm>
@@ -71,32 +73,6 @@ std::string json_escape(std::string_view s) {
   return out;
 }
 std::string q(std::string_view s) { return "\"" + json_escape(s) + "\""; }
-
-std::string to_hex(const uint8_t* p, size_t n) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < n; ++i) {
-    s += d[p[i] >> 4];
-    s += d[p[i] & 15];
-  }
-  return s;
-}
-std::optional<std::vector<uint8_t>> from_hex(std::string_view h) {
-  if (h.size() % 2 != 0) return std::nullopt;
-  std::vector<uint8_t> out(h.size() / 2);
-  auto val = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (size_t i = 0; i < out.size(); ++i) {
-    const int hi = val(h[2 * i]), lo = val(h[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out[i] = static_cast<uint8_t>(hi * 16 + lo);
-  }
-  return out;
-}
 
 /// Command-line arguments after the command word: flags with values and boolean switches.
 struct Args {
@@ -169,6 +145,8 @@ std::optional<config::Config> load_config(const Args& args, bool required) {
   return std::move(*r.config);
 }
 
+namespace common = otedama::common;
+
 /// Logging for one-shot commands: errors only, so stdout stays clean for scripts (rejections are what
 /// --list-plugins prints anyway).
 void init_quiet_logging(const config::Config& cfg, bool json_output) {
@@ -189,14 +167,22 @@ void init_logging(const config::Config& cfg) {
   log::init(o);
 }
 
-int list_plugins(const Args& args) {
+/// The host with every plugin loaded, for one-shot commands (nullptr after a configuration error,
+/// already reported).
+std::unique_ptr<host::Host> loaded_host(const Args& args) {
   auto cfg = load_config(args, false);
-  if (!cfg) return kUsage;
+  if (!cfg) return nullptr;
+  init_quiet_logging(*cfg, args.has("--json"));
+  auto host = std::make_unique<host::Host>(*cfg);
+  host->load_plugins();
+  return host;
+}
+
+int list_plugins(const Args& args) {
+  const auto host = loaded_host(args);
+  if (!host) return kUsage;
   const bool json = args.has("--json");
-  init_quiet_logging(*cfg, json);
-  host::Host host(*cfg);
-  host.load_plugins();
-  const auto& records = host.plugins().records();
+  const auto& records = host->plugins().records();
   if (json) {
     std::string out = "[";
     for (size_t i = 0; i < records.size(); ++i) {
@@ -227,15 +213,12 @@ int list_plugins(const Args& args) {
 }
 
 int list_devices(const Args& args) {
-  auto cfg = load_config(args, false);
-  if (!cfg) return kUsage;
+  const auto host = loaded_host(args);
+  if (!host) return kUsage;
   const bool json = args.has("--json");
-  init_quiet_logging(*cfg, json);
-  host::Host host(*cfg);
-  host.load_plugins();
   std::string out = json ? "[" : "";
   size_t n = 0;
-  for (const auto* rec : host.plugins().loaded(OTD_KIND_BACKEND)) {
+  for (const auto* rec : host->plugins().loaded(OTD_KIND_BACKEND)) {
     const auto* t = static_cast<const otd_backend_t*>(rec->table);
     uint32_t count = 0;
     if (t->enumerate(rec->instance, nullptr, 0, &count) != OTD_OK) {
@@ -281,17 +264,15 @@ int hash(const Args& args) {
     std::cerr << "otedama-host hash: --algo NAME and --hex INPUT are required\n";
     return kUsage;
   }
-  const auto input = from_hex(*hex);
+  std::string why;
+  const auto input = common::from_hex(*hex, &why);
   if (!input) {
-    std::cerr << "otedama-host hash: --hex is not valid hexadecimal (odd length or a non-hex character)\n";
+    std::cerr << "otedama-host hash: --hex is not valid hexadecimal: " << why << "\n";
     return kUsage;
   }
-  auto cfg = load_config(args, false);
-  if (!cfg) return kUsage;
-  init_quiet_logging(*cfg, false);
-  host::Host host(*cfg);
-  host.load_plugins();
-  const auto* rec = need_algorithm(host, *algo);
+  const auto host = loaded_host(args);
+  if (!host) return kUsage;
+  const auto* rec = need_algorithm(*host, *algo);
   if (rec == nullptr) return kNotFound;
   const auto* t = static_cast<const otd_algorithm_t*>(rec->table);
   if ((t->flags & OTD_ALGO_NEEDS_CONTEXT) != 0U) {
@@ -306,7 +287,7 @@ int hash(const Args& args) {
     return kFailure;
   }
   if (args.has("--display")) std::reverse(out, out + OTD_HASH_SIZE);
-  std::cout << to_hex(out, OTD_HASH_SIZE) << "\n";
+  std::cout << common::to_hex(std::span<const uint8_t>(out, OTD_HASH_SIZE)) << "\n";
   return kOk;
 }
 

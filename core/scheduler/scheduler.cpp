@@ -2,6 +2,8 @@
 
 #include "log/log.hpp"
 
+#include <otedama/common/hex.hpp>
+
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
@@ -11,6 +13,8 @@
 namespace otedama::scheduler {
 
 namespace {
+
+namespace common = otedama::common;
 
 std::vector<uint8_t> copy_bytes(const uint8_t* p, uint32_t n) { return p != nullptr ? std::vector<uint8_t>(p, p + n) : std::vector<uint8_t>(); }
 std::string copy_str(const char* s) { return s != nullptr ? std::string(s) : std::string(); }
@@ -33,24 +37,10 @@ void put_nonce(std::vector<uint8_t>& blob, uint32_t offset, uint32_t size, uint6
   for (uint32_t i = 0; i < size && offset + i < blob.size(); ++i) blob[offset + i] = static_cast<uint8_t>(nonce >> (8 * i));
 }
 
-std::string hex(const uint8_t* p, size_t n);
+std::string hex(const uint8_t* p, size_t n) { return common::to_hex(std::span<const uint8_t>(p, n)); }
 
 /// Hashes print as block explorers show them: most significant byte first (the reverse of memory order).
-std::string display_hex(const uint8_t* p, size_t n) {
-  std::vector<uint8_t> r(p, p + n);
-  std::reverse(r.begin(), r.end());
-  return hex(r.data(), r.size());
-}
-
-std::string hex(const uint8_t* p, size_t n) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < n; ++i) {
-    s += d[p[i] >> 4];
-    s += d[p[i] & 15];
-  }
-  return s;
-}
+std::string display_hex(const uint8_t* p, size_t n) { return common::to_hex(common::reversed(std::span<const uint8_t>(p, n))); }
 
 template <size_t N>
 void set_chars(char (&dst)[N], std::string_view v) {
