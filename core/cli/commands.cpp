@@ -36,10 +36,11 @@ commands:
   serve --config FILE [--run-for SECONDS]   run the configured job (pool, miner) until SIGINT/SIGTERM
   --list-plugins [--json] [--config FILE]   list every plugin found, loaded or rejected with its reason
   --list-devices [--json] [--config FILE]   list the devices of every loaded backend
-  hash --algo NAME --hex INPUT [--display]  hash INPUT (hex) with an algorithm plugin; prints hex
-                                            (internal byte order; --display reverses it as explorers show)
-  bench [--algo NAME] [--seconds N] [--threads N] [--config FILE]
-                                            measure CPU hashrate through the cpu backend
+  hash --algo NAME --hex INPUT [--raw]      hash INPUT (hex) with an algorithm plugin; prints the hash as
+                                            block explorers show it (--raw: in memory order)
+  bench [--algo NAME] [--seconds N] [--warmup N] [--threads N] [--json] [--config FILE]
+                                            CPU hashrate through the cpu backend: the median of
+                                            one-second samples after a warm-up (default 10 s, 2 s)
   status [--json] [--config FILE]           summary of the ledger: share count and the newest shares
   config check FILE | config print [FILE]   validate a configuration / print the effective one
 
@@ -286,7 +287,8 @@ int hash(const Args& args) {
     std::cerr << "otedama-host hash: " << *algo << " failed (status " << st << "): " << err << "\n";
     return kFailure;
   }
-  if (args.has("--display")) std::reverse(out, out + OTD_HASH_SIZE);
+  // Display order (most significant byte first, as explorers print block hashes) unless --raw.
+  if (!args.has("--raw")) std::reverse(out, out + OTD_HASH_SIZE);
   std::cout << common::to_hex(std::span<const uint8_t>(out, OTD_HASH_SIZE)) << "\n";
   return kOk;
 }
@@ -294,19 +296,22 @@ int hash(const Args& args) {
 int bench(const Args& args) {
   auto cfg = load_config(args, false);
   if (!cfg) return kUsage;
-  init_quiet_logging(*cfg, false);
+  init_quiet_logging(*cfg, true);
   const std::string algo_name = args.get("--algo").value_or(cfg->mining.algorithm);
+  const bool json = args.has("--json");
   int seconds = 10;
+  int warmup = 2;
   int threads = static_cast<int>(cfg->mining.cpu.threads);
   try {
     if (auto s = args.get("--seconds")) seconds = std::stoi(*s);
+    if (auto w = args.get("--warmup")) warmup = std::stoi(*w);
     if (auto t = args.get("--threads")) threads = std::stoi(*t);
   } catch (const std::exception&) {
-    std::cerr << "otedama-host bench: --seconds and --threads take integers\n";
+    std::cerr << "otedama-host bench: --seconds, --warmup and --threads take integers\n";
     return kUsage;
   }
-  if (seconds < 1 || threads < 0) {
-    std::cerr << "otedama-host bench: --seconds must be >= 1 and --threads >= 0\n";
+  if (seconds < 1 || warmup < 0 || threads < 0) {
+    std::cerr << "otedama-host bench: --seconds must be >= 1, --warmup and --threads >= 0\n";
     return kUsage;
   }
   host::Host host(*cfg);
@@ -324,22 +329,23 @@ int bench(const Args& args) {
     return kFailure;
   }
   const auto* bt = static_cast<const otd_backend_t*>(cpu->table);
+  otd_device_info_t info{};
+  info.struct_size = sizeof info;
+  uint32_t count = 1;
+  bt->enumerate(cpu->instance, &info, 1, &count);
+  const uint32_t lanes = threads > 0 ? static_cast<uint32_t>(threads) : std::max<uint32_t>(1, info.max_lanes);
   otd_device_limits_t limits{};
   limits.struct_size = sizeof limits;
-  limits.lanes = static_cast<uint32_t>(threads);
+  limits.lanes = lanes;
   otd_device_t* dev = nullptr;
   char err[OTD_ERROR_CAP] = {};
   if (bt->open_device(cpu->instance, 0, &limits, &dev, err, sizeof err) != OTD_OK) {
     std::cerr << "otedama-host bench: cannot open cpu0: " << err << "\n";
     return kFailure;
   }
-  otd_device_info_t info{};
-  info.struct_size = sizeof info;
-  uint32_t count = 1;
-  bt->enumerate(cpu->instance, &info, 1, &count);
-  const uint32_t lanes = threads > 0 ? static_cast<uint32_t>(threads) : std::max<uint32_t>(1, info.max_lanes);
 
-  // A synthetic template; the target is zero so nothing is ever "found": pure hashing throughput.
+  // A synthetic template; the share target is zero so nothing is ever "found": pure hashing throughput
+  // through the same path mining takes (backend run -> the algorithm's scan).
   std::vector<uint8_t> cb1(42, 0x11), cb2(30, 0x22);
   otd_template_t tmpl{};
   tmpl.struct_size = sizeof tmpl;
@@ -380,46 +386,69 @@ int bench(const Args& args) {
       w.algorithm_table = at;
       w.abort_flag = reinterpret_cast<const volatile uint32_t*>(&abort);  // same representation (see scheduler.cpp)
       w.on_found = [](void*, const otd_found_t*) -> otd_status_t { return OTD_OK; };
-      uint64_t start = 0;
+      // Chunks sized to take ~20 ms whatever the algorithm's speed, so one-second samples stay smooth.
+      uint64_t start = 0, chunk = 256;
       while (abort.load() == 0) {
         w.nonce_start = start;
-        w.nonce_count = 1u << 16;  // small chunks: fine-grained one-second samples
-        start = (start + w.nonce_count) & 0xffffffffULL;
+        w.nonce_count = chunk;
+        start = (start + chunk) & 0xffffffffULL;
+        if (start + chunk > 0x100000000ULL) start = 0;
         uint64_t done = 0;
+        const auto t0 = std::chrono::steady_clock::now();
         const otd_status_t st = bt->run(cpu->instance, dev, lane, &w, &done, e, sizeof e);
+        const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         per_lane[lane].fetch_add(done);
         if (st != OTD_OK && st != OTD_ERR_ABORTED) {
           std::cerr << "bench: run failed: " << e << "\n";
           failed = true;
           return;
         }
+        if (ms > 0 && done == chunk) chunk = std::clamp<uint64_t>(static_cast<uint64_t>(static_cast<double>(chunk) * 20.0 / ms), 16, 1u << 24);
       }
     });
   }
-  // One-second samples; the median is robust to a noisy neighbour.
+  // Warm-up (caches, turbo, page faults) is not counted; then one-second samples, reported as the median.
+  auto total = [&] {
+    uint64_t t = 0;
+    for (auto& c : per_lane) t += c.load();
+    return t;
+  };
+  const auto t0 = std::chrono::steady_clock::now() + std::chrono::seconds(warmup);
+  std::this_thread::sleep_until(t0);
   std::vector<double> samples;
-  uint64_t prev = 0;
-  auto t0 = std::chrono::steady_clock::now();
+  uint64_t prev = total();
+  auto prev_t = std::chrono::steady_clock::now();
   for (int s = 0; s < seconds && !failed; ++s) {
     std::this_thread::sleep_until(t0 + std::chrono::seconds(s + 1));
-    uint64_t total = 0;
-    for (auto& c : per_lane) total += c.load();
-    samples.push_back(static_cast<double>(total - prev));
-    prev = total;
+    const uint64_t now_total = total();
+    const auto now_t = std::chrono::steady_clock::now();
+    samples.push_back(static_cast<double>(now_total - prev) / std::chrono::duration<double>(now_t - prev_t).count());
+    prev = now_total;
+    prev_t = now_t;
   }
   abort.store(1);
   for (auto& w : workers) w.join();
   bt->close_device(cpu->instance, dev);
-  if (failed) return kFailure;
+  if (failed || samples.empty()) return kFailure;
   std::vector<double> sorted = samples;
   std::sort(sorted.begin(), sorted.end());
-  const double median = sorted.empty() ? 0 : sorted.size() % 2 == 1 ? sorted[sorted.size() / 2]
-                                                                   : (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]) / 2;
+  const size_t n = sorted.size();
+  const double median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   otd_algorithm_info_t ai{};
   ai.struct_size = sizeof ai;
   at->get_info(algo->instance, &ai);
-  std::printf("bench %s (%s) on %s: %u thread(s), %d s\n", algo_name.c_str(), ai.implementation, info.name, lanes, seconds);
-  std::printf("median %.0f H/s (%.0f H/s per thread), min %.0f, max %.0f\n", median, median / lanes, sorted.front(), sorted.back());
+  if (json) {
+    std::string out = "{\"algo\":" + q(algo_name) + ",\"hashrate\":" + std::to_string(median) + ",\"threads\":" + std::to_string(lanes) +
+                      ",\"implementation\":" + q(ai.implementation) + ",\"device\":" + q(info.name) + ",\"seconds\":" + std::to_string(seconds) +
+                      ",\"warmup\":" + std::to_string(warmup) + ",\"per_thread\":" + std::to_string(median / lanes) +
+                      ",\"min\":" + std::to_string(sorted.front()) + ",\"max\":" + std::to_string(sorted.back()) + ",\"samples\":[";
+    for (size_t i = 0; i < samples.size(); ++i) out += (i != 0 ? "," : "") + std::to_string(samples[i]);
+    std::cout << out << "]}\n";
+  } else {
+    std::printf("bench %s (%s) on %s: %u thread(s), %d s after %d s warm-up\n", algo_name.c_str(), ai.implementation, info.name, lanes,
+                seconds, warmup);
+    std::printf("median %.0f H/s (%.0f H/s per thread), min %.0f, max %.0f\n", median, median / lanes, sorted.front(), sorted.back());
+  }
   return kOk;
 }
 
@@ -530,12 +559,12 @@ int run(int argc, char** argv) {
       return list_devices(a);
     }
     if (cmd == "hash") {
-      Args a = parse(argc, argv, 2, {"--algo", "--hex", "--config"}, {"--display"});
+      Args a = parse(argc, argv, 2, {"--algo", "--hex", "--config"}, {"--raw"});
       if (!a.error.empty()) return bad_usage("otedama-host hash: ", a.error);
       return hash(a);
     }
     if (cmd == "bench") {
-      Args a = parse(argc, argv, 2, {"--algo", "--seconds", "--threads", "--config"}, {});
+      Args a = parse(argc, argv, 2, {"--algo", "--seconds", "--warmup", "--threads", "--config"}, {"--json"});
       if (!a.error.empty()) return bad_usage("otedama-host bench: ", a.error);
       return bench(a);
     }

@@ -2,6 +2,7 @@
 
 #include "log/log.hpp"
 #include "scheduler/scheduler.hpp"
+#include "services/memory.hpp"
 #include "services/serial.hpp"
 #include "services/usb.hpp"
 #include "storage/storage.hpp"
@@ -171,6 +172,7 @@ const void* OTD_CALL h_get_service(const otd_host_t* h, const char* id) {
   if (s == OTD_SERVICE_TIMER) return &kTimer;
   if (s == OTD_SERVICE_SERIAL) return services::serial_service();
   if (s == OTD_SERVICE_USB) return services::usb_service();
+  if (s == OTD_SERVICE_MEMORY) return services::memory_service();
   return nullptr;
 }
 

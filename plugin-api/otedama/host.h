@@ -188,6 +188,26 @@ typedef struct otd_usb_service {
   void(OTD_CALL* close)(otd_usb_device_t* device);
 } otd_usb_service_t;
 
+/* ---------------------------------------------------------------------------------------------------- */
+/* Service "otedama.memory/1": large allocations (scratchpads, datasets, DAGs) placed by the host:        */
+/* explicit huge pages when the OS has them reserved, else transparent huge pages, else normal pages,     */
+/* and bound to a NUMA node. The host logs one warning the first time huge pages cannot be had.           */
+#define OTD_SERVICE_MEMORY "otedama.memory/1"
+#define OTD_MEMORY_HUGE_PAGES 0x1u   /* request: prefer huge pages; result: backed by explicit huge pages */
+#define OTD_MEMORY_TRANSPARENT 0x2u  /* result: transparent huge pages were requested (madvise) */
+#define OTD_MEMORY_NUMA_BOUND 0x4u   /* result: bound to the requested NUMA node */
+typedef struct otd_memory_service {
+  uint32_t struct_size;
+  uint32_t numa_nodes;       /* NUMA nodes the host sees (1 on a uniform machine) */
+  /* [any] Allocate `size` bytes, zeroed, aligned to at least 4096. numa_node -1 = no binding (the pages
+   * land where the calling thread first touches them). *result_flags says what was obtained. *out valid
+   * until release() with the same size. */
+  otd_status_t(OTD_CALL* allocate)(const otd_host_t* host, size_t size, uint32_t flags, int32_t numa_node, void** out,
+                                   uint32_t* result_flags, char* err, size_t err_cap);
+  /* [any] */
+  void(OTD_CALL* release)(const otd_host_t* host, void* memory, size_t size);
+} otd_memory_service_t;
+
 OTD_EXTERN_C_END
 
 #endif /* OTEDAMA_HOST_H */

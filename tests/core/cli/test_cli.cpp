@@ -103,10 +103,10 @@ TEST(Cli, HashBitcoinGenesisHeader) {
   const std::string header =
       "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa"
       "4b1e5e4a29ab5f49ffff001d1dac2b7c";
-  Result r = host("hash --algo sha256d --hex " + header + " --display");
+  Result r = host("hash --algo sha256d --hex " + header);
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(r.out, "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f\n");
-  r = host("hash --algo sha256d --hex " + header);
+  r = host("hash --algo sha256d --raw --hex " + header);
   EXPECT_EQ(r.out, "6fe28c0ab6f1b372c1a6a246ae63f74f931e8365e15a089c68d6190000000000\n");
   r = host("hash --algo sha256d --hex 0g");
   EXPECT_EQ(r.code, 2);
@@ -146,7 +146,7 @@ TEST(Cli, ServeMinesTheDevnetAndStatusReadsTheLedger) {
   const fs::path d = temp_dir();
   // The shipped config with a tiny devnet difficulty so the short run finds blocks on any machine.
   write(d / "otedama.yaml",
-        "mining:\n  cpu:\n    threads: 1\nstorage:\n  path: " + (d / "ledger.db").string() +
+        "mining:\n  cpu:\n    threads: 2\nstorage:\n  path: " + (d / "ledger.db").string() +
             "\ndevnet:\n  difficulty: 0.00001\n  refresh: 5s\n");
   const Result r = host("serve --config " + (d / "otedama.yaml").string() + " --run-for 4", d.string());
   ASSERT_EQ(r.code, 0) << r.out;
@@ -166,4 +166,15 @@ TEST(Cli, ServeWithAnUnknownJobSourceFails) {
   EXPECT_EQ(r.code, 4) << r.out;
   EXPECT_NE(r.out.find("no job source: pool.source is 'nosuchsource'"), std::string::npos) << r.out;
   fs::remove_all(d);
+}
+
+TEST(Cli, BenchJsonReportsTheFields) {
+  // No timing is asserted: only that hashes were counted and the report is complete.
+  const Result r = host("bench --algo sha256d --threads 2 --seconds 1 --warmup 0 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* key : {"\"algo\":\"sha256d\"", "\"threads\":2", "\"implementation\":\"", "\"hashrate\":", "\"samples\":["})
+    EXPECT_NE(r.out.find(key), std::string::npos) << key << " in " << r.out;
+  EXPECT_EQ(r.out.find("\"hashrate\":0.0"), std::string::npos) << r.out;
+  EXPECT_EQ(host("bench --algo sha256d --seconds 0").code, 2);
+  EXPECT_EQ(host("bench --algo nosuch --seconds 1").code, 5);
 }
