@@ -62,6 +62,8 @@ struct Config {
         struct Cpu {
             std::int64_t threads = 0;   // 0 = one per core
             std::int64_t priority = 0;  // nice level 0..19
+            bool affinity = false;      // pin each thread to a core
+            bool huge_pages = true;     // huge pages where the OS allows
             bool operator==(const Cpu&) const = default;
         };
         struct Gpu {

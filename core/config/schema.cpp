@@ -288,6 +288,8 @@ std::vector<Key> build_schema() {
         OTEDAMA_CONFIG_KEY(mining.enable_asic,            BoolType{},        "false",          "Mine on ASICs"),
         OTEDAMA_CONFIG_KEY(mining.cpu.threads,            integer(0),        "0",              "CPU mining threads; 0 = one per core"),
         OTEDAMA_CONFIG_KEY(mining.cpu.priority,           integer(0, 19),    "0",              "Nice level of the CPU mining threads"),
+        OTEDAMA_CONFIG_KEY(mining.cpu.affinity,           BoolType{},        "false",          "Pin each CPU mining thread to its own core"),
+        OTEDAMA_CONFIG_KEY(mining.cpu.huge_pages,         BoolType{},        "true",           "Use huge pages for scratchpads and datasets where the OS allows (falls back with one warning)"),
         OTEDAMA_CONFIG_KEY(mining.gpu.devices,            integer_list(0, int_max), "[]",      "GPU device indices to use; empty = all"),
         OTEDAMA_CONFIG_KEY(mining.gpu.intensity,          integer(1, 31),    "20",             "GPU work size exponent; higher = more throughput, less responsive desktop"),
         OTEDAMA_CONFIG_KEY(mining.gpu.temperature_limit,  integer(40, 110),  "85",             "GPU temperature (°C) above which mining throttles"),

@@ -242,6 +242,7 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
   so.cpu_limits.struct_size = sizeof(otd_device_limits_t);
   so.cpu_limits.lanes = static_cast<uint32_t>(config_.mining.cpu.threads);
   so.cpu_limits.priority = static_cast<int32_t>(config_.mining.cpu.priority);
+  so.cpu_limits.flags = (config_.mining.cpu.affinity ? OTD_LIMIT_PIN_THREADS : 0U) | (config_.mining.cpu.huge_pages ? OTD_LIMIT_HUGE_PAGES : 0U);
   so.gpu_limits.struct_size = sizeof(otd_device_limits_t);
   so.gpu_limits.intensity = static_cast<uint32_t>(config_.mining.gpu.intensity);
   so.gpu_limits.temperature_limit_c = static_cast<uint32_t>(config_.mining.gpu.temperature_limit);

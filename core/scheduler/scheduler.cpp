@@ -346,7 +346,10 @@ void Scheduler::start_devices() {
       logger->info("device {} ({}) on {}: {} lane(s), {}", dev->info.id, dev->info.name, rec->id, dev->lanes,
                    queued ? "queued" : "scan");
       Device& d = *dev;
-      devices_.push_back(std::move(dev));
+      {
+        std::lock_guard lock(devices_mutex_);
+        devices_.push_back(std::move(dev));
+      }
       if (queued) {
         d.threads.emplace_back([this, &d] { queued_loop(d); });
       } else {
@@ -368,7 +371,11 @@ void Scheduler::stop() {
   for (auto& dev : devices_) {
     for (auto& t : dev->threads)
       if (t.joinable()) t.join();
-    dev->table->close_device(dev->backend->instance, dev->handle);
+  }
+  {
+    std::lock_guard lock(devices_mutex_);
+    for (auto& dev : devices_) dev->table->close_device(dev->backend->instance, dev->handle);
+    devices_closed_ = true;
   }
   verify_pool_.join();
   context_pool_.join();
@@ -819,6 +826,8 @@ void Scheduler::answer(const std::string& source_id, const otd_share_result_t& r
 // Telemetry
 
 void Scheduler::tick() {
+  std::lock_guard lock(devices_mutex_);
+  if (devices_closed_) return;
   const uint64_t now = mono_ns();
   for (auto& dev : devices_) {
     const uint64_t total = dev->hashes.load();
@@ -849,6 +858,8 @@ void Scheduler::tick() {
 
 std::vector<Scheduler::DeviceStatus> Scheduler::devices() const {
   std::vector<DeviceStatus> out;
+  std::lock_guard lock(devices_mutex_);
+  if (devices_closed_) return out;
   for (const auto& dev : devices_) {
     DeviceStatus s;
     s.id = dev->info.id;

@@ -183,6 +183,10 @@ class Scheduler {
   std::atomic<bool> stopping_{false};
 
   std::vector<std::unique_ptr<Device>> devices_;
+  /// tick() and devices() run on other threads than stop(): they may touch an open device only under this
+  /// lock, and not at all once stop() has closed them.
+  mutable std::mutex devices_mutex_;
+  bool devices_closed_ = false;
   boost::asio::thread_pool verify_pool_;
   boost::asio::thread_pool context_pool_;
   std::atomic<size_t> verify_pending_{0};

@@ -518,7 +518,7 @@ TEST(Json, EscapesStringsAndKeepsTypes) {
 
 TEST(Json, TypedSubtrees) {
     const Config c = defaults();
-    EXPECT_EQ(c.subtree_json("mining.cpu"), R"({"threads":0,"priority":0})");
+    EXPECT_EQ(c.subtree_json("mining.cpu"), R"({"threads":0,"priority":0,"affinity":false,"huge_pages":true})");
     EXPECT_EQ(c.subtree_json("pool"), R"({"enable":true,"address":"0.0.0.0:3333","max_connections":10000,)"
                                       R"("fee_percentage":1.0,"rewards":{"system":"PPLNS","window":"2h"},)"
                                       R"("source":"devnet"})");
@@ -597,7 +597,7 @@ plugins: {settings: {p.one: {k: v}}}
 
 TEST(Schema, DescribesEveryKey) {
     const auto keys = describe_schema();
-    ASSERT_EQ(keys.size(), 36u);
+    ASSERT_EQ(keys.size(), 38u);
     EXPECT_EQ(keys.front().path, "app.name");
     EXPECT_EQ(keys.back().path, "devnet");
     for (const KeyInfo& key : keys) {
