@@ -31,6 +31,7 @@ PACKAGES=(
   # host services and backends
   libusb-1.0-0-dev        # USB host service for ASIC plugins (meson feature `usb`)
   libhwloc-dev            # CPU backend: core and NUMA topology
+  libbenchmark-dev        # benchmarks/ (Google Benchmark; optional: meson skips them without it)
 )
 
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }

@@ -4,41 +4,46 @@
 // little-endian number. For SHA256d that is simply the raw digest bytes, i.e. Bitcoin's internal uint256;
 // block explorers print the same bytes reversed. prev_hash and merkle branches are in internal order too.
 //
-// Implementation: the portable scalar SHA-256 of lib/otedama/common; faster kernels (SHA-NI, AVX2) come
-// later as further Sha256Kernels chosen at run time, after they pass the same self-test.
+// Implementation: hash/verify/build_blob use the SHA-256 of lib/otedama/common. scan() runs one of the
+// kernels of scan_kernels.hpp (AVX-512, SHA-NI, AVX2 or portable), chosen at init: the fastest this CPU
+// supports that agrees with the scalar reference, or the one OTEDAMA_SHA256D_IMPL names. A kernel only
+// proposes candidate nonces; each is rehashed in full with the scalar SHA-256 before it is reported.
+#include "known_headers.hpp"
+#include "scan_kernels.hpp"
+
+#include <otedama/common/bitcoin_header.hpp>
 #include <otedama/common/hex.hpp>
 #include <otedama/common/sha256.hpp>
 #include <otedama/common/uint256.hpp>
 #include <otedama/sdk/algorithm.hpp>
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace {
 
 namespace common = otedama::common;
 namespace sdk = otedama::sdk;
+namespace scan_kernels = otedama::sha256d;
 
-constexpr uint32_t kHeaderSize = 80;
-constexpr uint32_t kNonceOffset = 76;
+using otedama::sha256d::kGenesis;
+using otedama::sha256d::kBlock1;
+using otedama::sha256d::kBlock125552;
+using otedama::sha256d::kGenesisNbits;
+using otedama::sha256d::kGenesisNonce;
+using otedama::sha256d::kHeaderSize;
+using otedama::sha256d::kNonceOffset;
+using otedama::sha256d::KnownHeader;
 constexpr uint32_t kNonceSize = 4;
 constexpr uint64_t kNonceSpace = uint64_t{1} << 32;
-// A branch longer than this would mean more than 2^64 transactions: only a corrupt template has one.
-constexpr uint32_t kMaxMerkleBranch = 64;
-// How often scan() reads the abort flag. The ABI asks for at least once a millisecond; the scalar kernel
-// measured about 0.5 us of CPU time per nonce on a Xeon build machine (0.13 ms per 256 nonces), which leaves
-// room for slower CPUs, and the read costs nothing next to the hashing.
-constexpr uint64_t kAbortCheckInterval = 256;
-
-void put_le32(uint8_t* p, uint32_t v) noexcept {
-    p[0] = static_cast<uint8_t>(v);
-    p[1] = static_cast<uint8_t>(v >> 8);
-    p[2] = static_cast<uint8_t>(v >> 16);
-    p[3] = static_cast<uint8_t>(v >> 24);
-}
+/// Names the scan kernel to use instead of the fastest one ("scalar", "shani", "avx2", "avx512").
+constexpr const char* kImplEnv = "OTEDAMA_SHA256D_IMPL";
 
 common::Uint256 to_uint256(const uint8_t* bytes) noexcept {
     common::Uint256 v;
@@ -54,58 +59,13 @@ bool struct_covers(const Struct& s, size_t end) noexcept {
 }
 #define FIELD_END(type, field) (offsetof(type, field) + sizeof(std::declval<type&>().field))
 
-/// Per-thread scan state: the double-SHA-256 hasher of the work unit being scanned.
+/// Per-thread scan state: the work unit's kernel constants, the scalar hasher that rechecks candidates, and
+/// the candidate buffer (one slot per nonce of a chunk, so it never overflows).
 struct ScanState {
+    scan_kernels::ScanConstants constants;
     std::optional<common::Sha256dHeader80> hasher;
+    std::vector<uint32_t> candidates;
 };
-
-// ---------------------------------------------------------------------------------------------------------
-// Known answers for the self-test: Bitcoin main-chain block headers, public facts of the block chain.
-// Sources: genesis, Bitcoin Core src/kernel/chainparams.cpp (CreateGenesisBlock and its asserted hash);
-// block 1, the bitcoin.org developer reference getblock example; block 125552, the Bitcoin wiki page
-// "Block hashing algorithm". Hashes are the raw digest bytes, the little-endian form the ABI uses
-// (explorers show them reversed).
-struct KnownHeader {
-    const char* what;
-    uint8_t header[kHeaderSize];
-    uint8_t hash[32];
-};
-
-// Genesis block (height 0): src/kernel/chainparams.cpp CreateGenesisBlock(1231006505, 2083236893, 0x1d00ffff, 1,
-// 50 BTC); hash 000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f.
-constexpr KnownHeader kGenesis{
-    "genesis block header",
-    {0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x3b, 0xa3, 0xed, 0xfd,
-     0x7a, 0x7b, 0x12, 0xb2, 0x7a, 0xc7, 0x2c, 0x3e, 0x67, 0x76, 0x8f, 0x61, 0x7f, 0xc8, 0x1b, 0xc3, 0x88, 0x8a, 0x51, 0x32,
-     0x3a, 0x9f, 0xb8, 0xaa, 0x4b, 0x1e, 0x5e, 0x4a, 0x29, 0xab, 0x5f, 0x49, 0xff, 0xff, 0x00, 0x1d, 0x1d, 0xac, 0x2b, 0x7c},
-    {0x6f, 0xe2, 0x8c, 0x0a, 0xb6, 0xf1, 0xb3, 0x72, 0xc1, 0xa6, 0xa2, 0x46, 0xae, 0x63, 0xf7, 0x4f,
-     0x93, 0x1e, 0x83, 0x65, 0xe1, 0x5a, 0x08, 0x9c, 0x68, 0xd6, 0x19, 0x00, 0x00, 0x00, 0x00, 0x00}};
-constexpr uint32_t kGenesisNonce = 2083236893;
-constexpr uint32_t kGenesisNbits = 0x1d00ffff;
-
-// Block 1: hash 00000000839a8e6886ab5951d76f411475428afc90947ee320161bbf18eb6048.
-constexpr KnownHeader kBlock1{
-    "block 1 header",
-    {0x01, 0x00, 0x00, 0x00, 0x6f, 0xe2, 0x8c, 0x0a, 0xb6, 0xf1, 0xb3, 0x72, 0xc1, 0xa6, 0xa2, 0x46, 0xae, 0x63, 0xf7, 0x4f,
-     0x93, 0x1e, 0x83, 0x65, 0xe1, 0x5a, 0x08, 0x9c, 0x68, 0xd6, 0x19, 0x00, 0x00, 0x00, 0x00, 0x00, 0x98, 0x20, 0x51, 0xfd,
-     0x1e, 0x4b, 0xa7, 0x44, 0xbb, 0xbe, 0x68, 0x0e, 0x1f, 0xee, 0x14, 0x67, 0x7b, 0xa1, 0xa3, 0xc3, 0x54, 0x0b, 0xf7, 0xb1,
-     0xcd, 0xb6, 0x06, 0xe8, 0x57, 0x23, 0x3e, 0x0e, 0x61, 0xbc, 0x66, 0x49, 0xff, 0xff, 0x00, 0x1d, 0x01, 0xe3, 0x62, 0x99},
-    {0x48, 0x60, 0xeb, 0x18, 0xbf, 0x1b, 0x16, 0x20, 0xe3, 0x7e, 0x94, 0x90, 0xfc, 0x8a, 0x42, 0x75,
-     0x14, 0x41, 0x6f, 0xd7, 0x51, 0x59, 0xab, 0x86, 0x68, 0x8e, 0x9a, 0x83, 0x00, 0x00, 0x00, 0x00}};
-
-// Block 125552 (the Bitcoin wiki "Block hashing algorithm" example):
-// hash 00000000000000001e8d6829a8a21adc5d38d0a473b144b6765798e61f98bd1d.
-constexpr KnownHeader kBlock125552{
-    "block 125552 header",
-    {0x01, 0x00, 0x00, 0x00, 0x81, 0xcd, 0x02, 0xab, 0x7e, 0x56, 0x9e, 0x8b, 0xcd, 0x93, 0x17, 0xe2, 0xfe, 0x99, 0xf2, 0xde,
-     0x44, 0xd4, 0x9a, 0xb2, 0xb8, 0x85, 0x1b, 0xa4, 0xa3, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xe3, 0x20, 0xb6, 0xc2,
-     0xff, 0xfc, 0x8d, 0x75, 0x04, 0x23, 0xdb, 0x8b, 0x1e, 0xb9, 0x42, 0xae, 0x71, 0x0e, 0x95, 0x1e, 0xd7, 0x97, 0xf7, 0xaf,
-     0xfc, 0x88, 0x92, 0xb0, 0xf1, 0xfc, 0x12, 0x2b, 0xc7, 0xf5, 0xd7, 0x4d, 0xf2, 0xb9, 0x44, 0x1a, 0x42, 0xa1, 0x46, 0x95},
-    {0x1d, 0xbd, 0x98, 0x1f, 0xe6, 0x98, 0x57, 0x76, 0xb6, 0x44, 0xb1, 0x73, 0xa4, 0xd0, 0x38, 0x5d,
-     0xdc, 0x1a, 0xa2, 0xa8, 0x29, 0x68, 0x8d, 0x1e, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}};
-
-// ---------------------------------------------------------------------------------------------------------
 
 class Sha256d final : public sdk::Algorithm<Sha256d> {
 public:
@@ -153,62 +113,28 @@ public:
         return common::bitcoin_difficulty_from_target(t);
     }
 
-    // [any] coinbase1 || extranonce || coinbase2 -> txid -> merkle root -> 80-byte header with nonce 0.
+    // [any] coinbase1 || extranonce || coinbase2 -> txid -> merkle root -> 80-byte header with nonce 0
+    // (lib/otedama/common/bitcoin_header: the whole Bitcoin family shares it).
     sdk::Blob build_blob(const otd_template_t& tmpl, std::span<const uint8_t> extranonce, uint32_t ntime,
                          uint32_t version) const {
-        if (!struct_covers(tmpl, FIELD_END(otd_template_t, merkle_branch_count))) {
-            throw sdk::Error(OTD_ERR_INVALID_ARG, "build_blob: template struct_size " + std::to_string(tmpl.struct_size) +
-                                                      " is too small for a bitcoin-family template");
-        }
-        if (extranonce.size() != tmpl.extranonce_size) {
-            throw sdk::Error(OTD_ERR_INVALID_ARG, "build_blob: extranonce is " + std::to_string(extranonce.size()) +
-                                                      " bytes, the template expects " +
-                                                      std::to_string(tmpl.extranonce_size));
-        }
-        if ((tmpl.coinbase1 == nullptr && tmpl.coinbase1_size != 0) ||
-            (tmpl.coinbase2 == nullptr && tmpl.coinbase2_size != 0)) {
-            throw sdk::Error(OTD_ERR_INVALID_ARG, "build_blob: coinbase1/coinbase2 is NULL with a non-zero size");
-        }
-        if (tmpl.coinbase1_size + uint64_t{extranonce.size()} + tmpl.coinbase2_size == 0) {
-            throw sdk::Error(OTD_ERR_INVALID_ARG, "build_blob: the coinbase transaction is empty");
-        }
-        if (tmpl.merkle_branch_count > kMaxMerkleBranch) {
-            throw sdk::Error(OTD_ERR_INVALID_ARG, "build_blob: merkle_branch_count " + std::to_string(tmpl.merkle_branch_count) +
-                                                      " exceeds " + std::to_string(kMaxMerkleBranch));
-        }
-        if (tmpl.merkle_branch == nullptr && tmpl.merkle_branch_count != 0) {
-            throw sdk::Error(OTD_ERR_INVALID_ARG, "build_blob: merkle_branch is NULL with a non-zero count");
-        }
-
-        // The coinbase txid, then up the tree: the coinbase is always the left-most leaf, so every branch
-        // entry is its right-hand sibling (BIP 22/23 and stratum's mining.notify use the same folding).
-        common::Sha256 h(kernel());
-        h.update(std::span<const uint8_t>(tmpl.coinbase1, tmpl.coinbase1_size));
-        h.update(extranonce);
-        h.update(std::span<const uint8_t>(tmpl.coinbase2, tmpl.coinbase2_size));
-        common::Sha256Digest root = common::sha256(h.finalize(), kernel());
-        for (uint32_t i = 0; i < tmpl.merkle_branch_count; ++i) {
-            uint8_t pair[64];
-            std::memcpy(pair, root.data(), 32);
-            std::memcpy(pair + 32, tmpl.merkle_branch + 32 * static_cast<size_t>(i), 32);
-            root = common::sha256d(pair, kernel());
-        }
-
+        std::string error;
+        const auto header = common::bitcoin_header_from_template(tmpl, extranonce, ntime, version, &error, kernel());
+        if (!header) throw sdk::Error(OTD_ERR_INVALID_ARG, "build_blob: " + error);
         sdk::Blob blob;
-        blob.bytes.assign(kHeaderSize, 0);
-        uint8_t* p = blob.bytes.data();
-        put_le32(p, version != 0 ? version : tmpl.version);
-        std::memcpy(p + 4, tmpl.prev_hash, 32);
-        std::memcpy(p + 36, root.data(), 32);
-        put_le32(p + 68, ntime != 0 ? ntime : tmpl.ntime);
-        put_le32(p + 72, tmpl.nbits);
-        // bytes 76..79: the nonce, left 0
+        blob.bytes.assign(header->begin(), header->end());
         blob.nonce_offset = kNonceOffset;
         blob.nonce_size = kNonceSize;
         return blob;
     }
 
-    std::string implementation() const { return kernel().name; }
+    std::string implementation() const { return scan_kernel_->name; }
+
+    // [control] Choose the scan kernel: the one OTEDAMA_SHA256D_IMPL names, else the fastest this CPU runs;
+    // either way only after it agrees with the scalar reference (self_test_scan_kernel).
+    void init() override {
+        scan_kernel_ = &choose_scan_kernel();
+        host().logf(OTD_LOG_INFO, "sha256d: using %s", scan_kernel_->name);
+    }
 
     // [worker]
     otd_scan_state_t* create_scan_state(const otd_algo_context_t*) const {
@@ -235,37 +161,56 @@ public:
         if (work.on_found == nullptr) return refuse_scan(stats, "scan: on_found is NULL");
 
         auto& s = *reinterpret_cast<ScanState*>(state);
-        s.hasher.emplace(std::span<const uint8_t, kHeaderSize>(work.blob, kHeaderSize), kernel());
+        const scan_kernels::ScanKernel& kernel = *scan_kernel_;
+        scan_kernels::prepare_scan_constants(s.constants, work.blob, work.share_target);
+        s.hasher.emplace(std::span<const uint8_t, kHeaderSize>(work.blob, kHeaderSize), common::sha256_scalar_kernel());
+        s.candidates.resize(kernel.nonces_per_abort_check);
         const common::Uint256 share_target = to_uint256(work.share_target);
 
+        // Chunks of nonces_per_abort_check nonces (0.1-0.5 ms): the abort flag is read before each one, and
+        // after each reported share (the host may supersede the work from on_found). `hashes` counts the
+        // nonces whose outcome is settled, in order: a scan stopped at a share reports the range up to it.
         uint64_t hashes = 0;
         uint32_t found_count = 0;
         otd_status_t status = OTD_OK;
-        const uint64_t end = work.nonce_start + work.nonce_count;
-        for (uint64_t nonce = work.nonce_start; nonce < end; ++nonce) {
-            if ((hashes % kAbortCheckInterval) == 0 && work.abort_flag != nullptr && *work.abort_flag != 0) {
+        const auto aborted = [&work] { return work.abort_flag != nullptr && *work.abort_flag != 0; };
+        while (hashes < work.nonce_count && status == OTD_OK) {
+            if (aborted()) {
                 status = OTD_ERR_ABORTED;
                 break;
             }
-            const common::Uint256 hash = s.hasher->hash_with_nonce(static_cast<uint32_t>(nonce));
-            ++hashes;
-            if (!common::meets_target(hash, share_target)) continue;
-            otd_found_t found = sdk::make_struct<otd_found_t>();
-            found.work_id = work.work_id;
-            found.nonce = nonce;
-            std::memcpy(found.hash, hash.data(), OTD_HASH_SIZE);
-            ++found_count;
-            if (work.on_found(work.on_found_user, &found) == OTD_ERR_ABORTED) {
-                status = OTD_ERR_ABORTED;
-                break;
+            const auto first = static_cast<uint32_t>(work.nonce_start + hashes);
+            const auto count = static_cast<uint32_t>(std::min<uint64_t>(kernel.nonces_per_abort_check, work.nonce_count - hashes));
+            const uint32_t candidates = kernel.scan(s.constants, first, count, s.candidates.data());
+            for (uint32_t i = 0; i < candidates; ++i) {
+                const uint32_t offset = s.candidates[i];
+                const uint32_t nonce = first + offset;
+                const common::Uint256 hash = s.hasher->hash_with_nonce(nonce);
+                if (!common::meets_target(hash, share_target)) continue;  // the top word met it, the rest did not
+                otd_found_t found = sdk::make_struct<otd_found_t>();
+                found.work_id = work.work_id;
+                found.nonce = nonce;
+                std::memcpy(found.hash, hash.data(), OTD_HASH_SIZE);
+                ++found_count;
+                if (work.on_found(work.on_found_user, &found) == OTD_ERR_ABORTED || aborted()) {
+                    status = OTD_ERR_ABORTED;
+                    hashes += uint64_t{offset} + 1;
+                    break;
+                }
             }
+            if (status == OTD_OK) hashes += count;
         }
         put_stats(stats, hashes, found_count);
         return status;
     }
 
-    // [control] Known answers, then the scan and verify paths end to end on the genesis header.
+    // [control] Known answers, the chosen scan kernel against the scalar reference, then the scan and verify
+    // paths end to end on the genesis header.
     void self_test() override {
+        if (const char* what = scan_kernels::self_test_scan_kernel(*scan_kernel_)) {
+            throw sdk::Error(OTD_ERR_SELF_TEST, std::string("scan kernel ") + scan_kernel_->name +
+                                                    " disagrees with the scalar reference: " + what);
+        }
         for (const KnownHeader* k : {&kGenesis, &kBlock1, &kBlock125552}) {
             uint8_t out[OTD_HASH_SIZE];
             hash(nullptr, k->header, out);
@@ -344,10 +289,58 @@ public:
 private:
     static const common::Sha256Kernel& kernel() noexcept { return common::sha256_default_kernel(); }
 
+    /// The kernel init() settles on (see there). Logs why a forced or built-in kernel was passed over.
+    const scan_kernels::ScanKernel& choose_scan_kernel() const {
+        const scan_kernels::ScanKernel& scalar = scan_kernels::scalar_scan_kernel();
+        const auto usable = [this](const scan_kernels::ScanKernel& k) {
+            if (!scan_kernels::cpu_supports(k.isa)) return false;
+            if (const char* what = scan_kernels::self_test_scan_kernel(k)) {
+                host().logf(OTD_LOG_ERROR, "sha256d: scan kernel %s disagrees with the scalar reference (%s); not used",
+                            k.name, what);
+                return false;
+            }
+            return true;
+        };
+        const char* forced = std::getenv(kImplEnv);
+        if (forced != nullptr && *forced != '\0') {
+            const scan_kernels::ScanKernel* k = scan_kernels::find_scan_kernel(forced);
+            if (k == nullptr) {
+                host().logf(OTD_LOG_ERROR, "sha256d: %s=%s names no scan kernel of this build (%s); using scalar",
+                            kImplEnv, forced, kernel_ids().c_str());
+            } else if (!scan_kernels::cpu_supports(k->isa)) {
+                host().logf(OTD_LOG_ERROR, "sha256d: %s=%s, but this CPU lacks its instruction set; using scalar",
+                            kImplEnv, forced);
+            } else if (usable(*k)) {
+                return *k;
+            }
+            if (!usable(scalar)) throw sdk::Error(OTD_ERR_SELF_TEST, "the scalar scan kernel fails its self-test");
+            return scalar;
+        }
+        uint32_t count = 0;
+        const scan_kernels::ScanKernel* kernels = scan_kernels::scan_kernels(&count);
+        for (uint32_t i = 0; i < count; ++i) {
+            if (usable(kernels[i])) return kernels[i];
+        }
+        throw sdk::Error(OTD_ERR_SELF_TEST, "the scalar scan kernel fails its self-test");
+    }
+
+    static std::string kernel_ids() {
+        uint32_t count = 0;
+        const scan_kernels::ScanKernel* kernels = scan_kernels::scan_kernels(&count);
+        std::string ids;
+        for (uint32_t i = 0; i < count; ++i) {
+            if (i != 0) ids += '|';
+            ids += kernels[i].id;
+        }
+        return ids;
+    }
+
     static void put_stats(otd_scan_stats_t& stats, uint64_t hashes, uint32_t found) noexcept {
         if (struct_covers(stats, FIELD_END(otd_scan_stats_t, found))) stats.found = found;
         if (struct_covers(stats, FIELD_END(otd_scan_stats_t, hashes))) stats.hashes = hashes;
     }
+
+    const scan_kernels::ScanKernel* scan_kernel_ = &scan_kernels::scalar_scan_kernel();
 
     /// scan() has no error buffer in the ABI: say why through the host log, then fail with INVALID_ARG.
     otd_status_t refuse_scan(otd_scan_stats_t& stats, const std::string& why) const {
