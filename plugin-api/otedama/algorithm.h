@@ -63,6 +63,16 @@ typedef struct otd_verify_result {
 /* Per-thread scan state (scratchpads, VMs). Created and used on the same [worker] thread. */
 typedef struct otd_scan_state otd_scan_state_t;
 
+/* What the backend knows about the lane a scan state is for, so large scratchpads land well: request
+ * them from the host's otedama.memory/1 service with these flags and this node. */
+#define OTD_SCAN_HUGE_PAGES 0x1u     /* the operator allows huge pages (mining.cpu.huge_pages) */
+typedef struct otd_scan_params {
+  uint32_t struct_size;
+  uint32_t flags;                  /* OTD_SCAN_* */
+  int32_t numa_node;               /* the lane's NUMA node, -1 unknown */
+  uint32_t lane;                   /* the backend's lane index */
+} otd_scan_params_t;
+
 typedef struct otd_scan_stats {
   uint32_t struct_size;
   uint32_t found;                  /* nonces reported through on_found during this call */
@@ -128,7 +138,8 @@ typedef struct otd_algorithm {
    * meets work->share_target, checks *work->abort_flag at least every millisecond and returns
    * OTD_ERR_ABORTED when it is set. All three are NULL when the algorithm has no CPU path. */
   otd_status_t(OTD_CALL* create_scan_state)(const otd_plugin_t* plugin, const otd_algo_context_t* ctx,
-                                            otd_scan_state_t** out, char* err, size_t err_cap);
+                                            const otd_scan_params_t* params, otd_scan_state_t** out, char* err,
+                                            size_t err_cap);
   void(OTD_CALL* destroy_scan_state)(const otd_plugin_t* plugin, otd_scan_state_t* state);
   otd_status_t(OTD_CALL* scan)(const otd_plugin_t* plugin, otd_scan_state_t* state, const otd_work_unit_t* work,
                                otd_scan_stats_t* stats);

@@ -618,7 +618,7 @@ TEST(SdkAlgorithm, OptionalTrampolinesReachTheClass) {
   ASSERT_EQ(t->prepare_context(inst.get(), &params, &ctx, err, sizeof err), OTD_OK);
   EXPECT_NE(ctx, nullptr);
   otd_scan_state_t* state = nullptr;
-  ASSERT_EQ(t->create_scan_state(inst.get(), ctx, &state, err, sizeof err), OTD_OK);
+  ASSERT_EQ(t->create_scan_state(inst.get(), ctx, nullptr, &state, err, sizeof err), OTD_OK);
   EXPECT_NE(state, nullptr);
   otd_work_unit_t work = sdk::make_struct<otd_work_unit_t>();
   work.nonce_count = 99;

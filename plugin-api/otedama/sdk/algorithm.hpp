@@ -13,7 +13,9 @@
 //   void self_test() override;  bool has_self_test() const noexcept override { return true; }
 // Optional (detected; NULL in the table when absent):
 //   otd_algo_context_t* prepare_context(const otd_context_params_t&);  void release_context(otd_algo_context_t*);
-//   otd_scan_state_t* create_scan_state(const otd_algo_context_t*);     void destroy_scan_state(otd_scan_state_t*);
+//   otd_scan_state_t* create_scan_state(const otd_algo_context_t*, const otd_scan_params_t&);
+//     (or create_scan_state(const otd_algo_context_t*) when the lane does not matter)
+//   void destroy_scan_state(otd_scan_state_t*);
 //   otd_status_t scan(otd_scan_state_t*, const otd_work_unit_t&, otd_scan_stats_t&);
 #ifndef OTEDAMA_SDK_ALGORITHM_HPP
 #define OTEDAMA_SDK_ALGORITHM_HPP
@@ -107,9 +109,20 @@ struct AlgorithmTable {
     }
   }
   static otd_status_t OTD_CALL create_scan_state(const otd_plugin_t* p, const otd_algo_context_t* ctx,
-                                                 otd_scan_state_t** out, char* err, size_t cap) noexcept {
+                                                 const otd_scan_params_t* params, otd_scan_state_t** out, char* err,
+                                                 size_t cap) noexcept {
     if (out == nullptr) return OTD_ERR_INVALID_ARG;
-    return guard(err, cap, [&] { *out = detail::self_as<T>(p).create_scan_state(ctx); });
+    // A caller without lane knowledge may pass NULL: the defaults (no huge pages, unknown node) apply.
+    otd_scan_params_t defaults = make_struct<otd_scan_params_t>();
+    defaults.numa_node = -1;
+    const otd_scan_params_t& prm = params != nullptr && params->struct_size >= sizeof(otd_scan_params_t) ? *params : defaults;
+    return guard(err, cap, [&] {
+      if constexpr (requires(T& x) { x.create_scan_state(ctx, prm); }) {
+        *out = detail::self_as<T>(p).create_scan_state(ctx, prm);
+      } else {
+        *out = detail::self_as<T>(p).create_scan_state(ctx);
+      }
+    });
   }
   static void OTD_CALL destroy_scan_state(const otd_plugin_t* p, otd_scan_state_t* state) noexcept {
     try {
@@ -142,8 +155,8 @@ struct AlgorithmTable {
       t.release_context = &release_context;
     }
     if constexpr (requires(T& x, const otd_algo_context_t* c, otd_scan_state_t* s, const otd_work_unit_t& w,
-                           otd_scan_stats_t& st) {
-                    x.create_scan_state(c);
+                           otd_scan_stats_t& st, const otd_scan_params_t& prm) {
+                    requires requires { x.create_scan_state(c, prm); } || requires { x.create_scan_state(c); };
                     x.destroy_scan_state(s);
                     { x.scan(s, w, st) } -> std::same_as<otd_status_t>;
                   }) {

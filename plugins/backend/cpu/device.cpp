@@ -223,7 +223,14 @@ otd_status_t Device::run(uint32_t index, const otd_work_unit_t& work, uint64_t& 
     if (lane.state == nullptr) {
         char err[OTD_ERROR_CAP] = {};
         otd_scan_state_t* state = nullptr;
-        const otd_status_t st = table->create_scan_state(work.algorithm_plugin, work.algorithm_context, &state, err, sizeof err);
+        // Created here, on the lane's own thread: first touch places the scratchpad on this thread's NUMA
+        // node; the algorithm may ask the host's memory service for huge pages when the operator allows them.
+        otd_scan_params_t params = sdk::make_struct<otd_scan_params_t>();
+        params.flags = (flags_.load(std::memory_order_relaxed) & OTD_LIMIT_HUGE_PAGES) != 0 ? OTD_SCAN_HUGE_PAGES : 0U;
+        params.numa_node = -1;
+        params.lane = index;
+        const otd_status_t st =
+            table->create_scan_state(work.algorithm_plugin, work.algorithm_context, &params, &state, err, sizeof err);
         if (st != OTD_OK || state == nullptr) {
             if (st == OTD_OK) table->destroy_scan_state(work.algorithm_plugin, state);
             throw sdk::Error(st != OTD_OK ? st : OTD_ERR_GENERIC,

@@ -187,6 +187,7 @@ struct State {
 std::atomic<int> created{0};
 std::atomic<int> destroyed{0};
 std::atomic<int> wrong_thread{0};
+std::atomic<uint32_t> last_params_flags{0xffffffffu};
 std::atomic<pid_t> last_destroyer{0};
 
 void reset() {
@@ -196,8 +197,11 @@ void reset() {
     last_destroyer = 0;
 }
 
-otd_status_t OTD_CALL create_scan_state(const otd_plugin_t*, const otd_algo_context_t*, otd_scan_state_t** out, char*,
-                                        size_t) {
+otd_status_t OTD_CALL create_scan_state(const otd_plugin_t*, const otd_algo_context_t*, const otd_scan_params_t* params,
+                                        otd_scan_state_t** out, char*, size_t) {
+    // The backend tells the algorithm which lane the state is for and whether huge pages are allowed.
+    if (params == nullptr || params->struct_size < sizeof(otd_scan_params_t)) return OTD_ERR_INVALID_ARG;
+    last_params_flags = params->flags;
     *out = reinterpret_cast<otd_scan_state_t*>(new State{::gettid()});
     ++created;
     return OTD_OK;
@@ -514,6 +518,18 @@ TEST_F(CpuBackend, ScanStateIsCachedAndRemadeWhenTheAlgorithmOrContextChanges) {
     EXPECT_EQ(fake::wrong_thread, 0);
     close();
     EXPECT_EQ(fake::destroyed, 4);
+}
+
+TEST_F(CpuBackend, TheHugePagesLimitReachesTheAlgorithmsScanState) {
+    for (const uint32_t flags : {0u, static_cast<uint32_t>(OTD_LIMIT_HUGE_PAGES)}) {
+        open(limits(1, 0, flags));
+        Found found;
+        uint64_t hashes = 0;
+        const otd_work_unit_t w = work_unit(&fake::kMod1000, 0, 100, found);
+        ASSERT_EQ(run(0, w, &hashes), OTD_OK);
+        EXPECT_EQ(fake::last_params_flags.load(), flags != 0 ? OTD_SCAN_HUGE_PAGES : 0u);
+        close();
+    }
 }
 
 TEST_F(CpuBackend, ALaneTakenOverByAnotherThreadStartsAfresh) {
