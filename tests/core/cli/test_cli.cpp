@@ -116,6 +116,18 @@ TEST(Cli, HashBitcoinGenesisHeader) {
   EXPECT_NE(r.out.find("no loaded algorithm plugin named 'nosuchalgo'"), std::string::npos) << r.out;
 }
 
+TEST(Cli, HashLitecoinGenesisHeaderWithScrypt) {
+  // Litecoin block 0 header (litecoin-project/litecoin src/chainparams.cpp: CreateGenesisBlock(1317972665,
+  // 2084524493, 0x1e0ffff0, 1, 50 * COIN)); its scrypt proof-of-work hash, display order, as the scrypt
+  // plugin's known answers cite it (mycroft/generate-genesis README, "Ctrl Hash").
+  const std::string header =
+      "010000000000000000000000000000000000000000000000000000000000000000000000d9ced4ed1130f7b7faad9be25323ffafa33232a1"
+      "7c3edf6cfd97bee6bafbdd97b9aa8e4ef0ff0f1ecd513f7c";
+  const Result r = host("hash --algo scrypt --hex " + header);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out, "0000050c34a64b415b6b15b37f2216634b5b1669cb9a2e38d76f7213b0671e00\n");
+}
+
 TEST(Cli, MalformedConfigNamesFileLineAndKey) {
   const fs::path d = temp_dir();
   write(d / "bad-type.yaml", "mining:\n  cpu:\n    threads: many\n");
