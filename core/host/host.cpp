@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <future>
 
@@ -42,6 +43,19 @@ struct Host::Timer {
 
 namespace {
 
+/// Host services are C entry points: nothing may unwind out of them into a plugin's frames.
+template <class Fn>
+auto contain(const char* what, Fn&& fn, decltype(fn()) on_error) noexcept -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    log::get("host")->error("host service {} failed: {}", what, e.what());
+  } catch (...) {
+    log::get("host")->error("host service {} failed", what);
+  }
+  return on_error;
+}
+
 Host::PluginContext* ctx_of(const otd_host_t* h) {
   return h != nullptr ? static_cast<Host::PluginContext*>(h->host_data) : nullptr;
 }
@@ -54,10 +68,12 @@ uint64_t mono_ns() {
 void OTD_CALL h_log(const otd_host_t* h, otd_log_level_t level, const char* msg) {
   auto* c = ctx_of(h);
   if (c == nullptr || msg == nullptr) return;
+  // plugin_message is noexcept; strnlen bounds a message without a terminator.
   log::plugin_message(c->plugin_id, static_cast<int>(std::min<otd_log_level_t>(level, OTD_LOG_ERROR)),
-                      std::string_view(msg, strnlen(msg, log::max_plugin_message)));
+                      std::string_view(msg, strnlen(msg, log::max_plugin_message + 1)));
 }
 otd_status_t OTD_CALL h_post_event(const otd_host_t* h, const otd_event_header_t* ev) {
+  return contain("post_event", [&]() -> otd_status_t {
   auto* c = ctx_of(h);
   if (c == nullptr) return OTD_ERR_INVALID_ARG;
   std::string why;
@@ -69,8 +85,10 @@ otd_status_t OTD_CALL h_post_event(const otd_host_t* h, const otd_event_header_t
       return OTD_ERR_INVALID_ARG;
   }
   return OTD_ERR_GENERIC;
+  }, OTD_ERR_GENERIC);
 }
 otd_status_t OTD_CALL h_get_config(const otd_host_t* h, char* buf, size_t cap, size_t* needed) {
+  return contain("get_config", [&]() -> otd_status_t {
   auto* c = ctx_of(h);
   if (c == nullptr) return OTD_ERR_INVALID_ARG;
   const config::Config& cfg = c->host->config();
@@ -87,12 +105,14 @@ otd_status_t OTD_CALL h_get_config(const otd_host_t* h, char* buf, size_t cap, s
   if (buf == nullptr || cap < json.size() + 1) return OTD_ERR_BUFFER_TOO_SMALL;
   std::memcpy(buf, json.c_str(), json.size() + 1);
   return OTD_OK;
+  }, OTD_ERR_GENERIC);
 }
 uint64_t OTD_CALL h_monotonic_ns(const otd_host_t*) { return mono_ns(); }
 int64_t OTD_CALL h_wall_time_ms(const otd_host_t*) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 otd_status_t OTD_CALL h_metric_register(const otd_host_t* h, const otd_metric_desc_t* desc, uint32_t* id) {
+  return contain("metric_register", [&]() -> otd_status_t {
   auto* c = ctx_of(h);
   if (c == nullptr || id == nullptr) return OTD_ERR_INVALID_ARG;
   std::string why;
@@ -103,16 +123,28 @@ otd_status_t OTD_CALL h_metric_register(const otd_host_t* h, const otd_metric_de
   }
   *id = *r;
   return OTD_OK;
+  }, OTD_ERR_GENERIC);
 }
 void OTD_CALL h_metric_update(const otd_host_t* h, uint32_t id, const char* const* labels, double value) {
-  auto* c = ctx_of(h);
-  if (c != nullptr) c->host->metrics().update_plugin(id, c->plugin_id, labels, value);
+  contain("metric_update", [&]() -> int {
+    auto* c = ctx_of(h);
+    if (c != nullptr) c->host->metrics().update_plugin(id, c->plugin_id, labels, value);
+    return 0;
+  }, 0);
 }
 
 // --- otedama.jobs/1 ------------------------------------------------------------------------------------------
 otd_status_t OTD_CALL h_submit_template(const otd_host_t* h, const otd_template_t* t, uint64_t* job_id, char* err, size_t cap) {
+  return contain("submit_template", [&]() -> otd_status_t {
   auto* c = ctx_of(h);
   if (c == nullptr || c->host->scheduler() == nullptr) return OTD_ERR_STATE;
+  // Only transports are job sources: a block found on the job goes back through the source's table.
+  const auto* rec = c->host->plugins().find(c->plugin_id);
+  if (rec == nullptr || rec->kind != OTD_KIND_TRANSPORT ||
+      (static_cast<const otd_transport_t*>(rec->table)->roles & OTD_TRANSPORT_JOB_SOURCE) == 0U) {
+    if (err != nullptr && cap > 0) std::snprintf(err, cap, "only a loaded transport with the job-source role may post templates");
+    return OTD_ERR_STATE;
+  }
   std::string why;
   const otd_status_t st = c->host->scheduler()->submit_template(c->plugin_id, t, job_id, &why);
   if (st != OTD_OK) {
@@ -123,11 +155,14 @@ otd_status_t OTD_CALL h_submit_template(const otd_host_t* h, const otd_template_
     log::get("scheduler")->warn("{}: template refused: {}", c->plugin_id, why);
   }
   return st;
+  }, OTD_ERR_GENERIC);
 }
 otd_status_t OTD_CALL h_submit_candidate(const otd_host_t* h, const otd_candidate_t* cand) {
-  auto* c = ctx_of(h);
-  if (c == nullptr || c->host->scheduler() == nullptr) return OTD_ERR_STATE;
-  return c->host->scheduler()->submit_candidate(c->plugin_id, cand);
+  return contain("submit_candidate", [&]() -> otd_status_t {
+    auto* c = ctx_of(h);
+    if (c == nullptr || c->host->scheduler() == nullptr) return OTD_ERR_STATE;
+    return c->host->scheduler()->submit_candidate(c->plugin_id, cand);
+  }, OTD_ERR_GENERIC);
 }
 constexpr otd_jobs_service_t kJobs{sizeof(otd_jobs_service_t), &h_submit_template, &h_submit_candidate};
 
@@ -143,6 +178,7 @@ void arm(Host::Timer* t) {
   });
 }
 otd_status_t OTD_CALL h_timer_start(const otd_host_t* h, uint32_t interval_ms, uint32_t repeat, otd_timer_fn fn, void* user, otd_timer_t** out) {
+  return contain("timer start", [&]() -> otd_status_t {
   auto* c = ctx_of(h);
   if (c == nullptr || fn == nullptr || out == nullptr || interval_ms == 0) return OTD_ERR_INVALID_ARG;
   auto* t = new Host::Timer(c->host->control(), std::chrono::milliseconds(interval_ms), repeat != 0, fn, user);
@@ -152,6 +188,7 @@ otd_status_t OTD_CALL h_timer_start(const otd_host_t* h, uint32_t interval_ms, u
   });
   *out = reinterpret_cast<otd_timer_t*>(t);
   return OTD_OK;
+  }, OTD_ERR_NO_MEMORY);
 }
 void OTD_CALL h_timer_cancel(const otd_host_t*, otd_timer_t* timer) {
   auto* t = reinterpret_cast<Host::Timer*>(timer);
@@ -294,11 +331,26 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
   // Transports: the configured job source must start; others are best effort.
   auto guard = boost::asio::make_work_guard(io_);
   std::vector<std::thread> io_threads;
-  for (int i = 0; i < 2; ++i) io_threads.emplace_back([this] { io_.run(); });
+  // A handler that throws (a plugin call on the strand that let an exception out) is logged and the
+  // thread goes on running the context: one bad call must not take the host down.
+  for (int i = 0; i < 2; ++i)
+    io_threads.emplace_back([this] {
+      for (;;) {
+        try {
+          io_.run();
+          return;
+        } catch (const std::exception& e) {
+          log::get("host")->error("a handler on the I/O context failed: {}", e.what());
+        } catch (...) {
+          log::get("host")->error("a handler on the I/O context failed with a non-standard exception");
+        }
+      }
+    });
   int rc = 0;
   std::vector<const loader::PluginRecord*> started;
   std::promise<int> start_result;
   boost::asio::post(control_, [&] {
+    try {
     int code = 0;
     bool have_source = false;
     for (const auto* rec : loader_->loaded(OTD_KIND_TRANSPORT)) {
@@ -321,8 +373,16 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
     }
     if (code == 0) scheduler_->start_devices();
     start_result.set_value(code);
+    } catch (...) {
+      start_result.set_exception(std::current_exception());
+    }
   });
-  rc = start_result.get_future().get();
+  try {
+    rc = start_result.get_future().get();
+  } catch (const std::exception& e) {
+    logger->error("start-up failed: {}", e.what());
+    rc = 4;
+  }
   if (rc == 0) {
     logger->info("serving: job source {}, mining {} (cpu {}, gpu {}, asic {}), storage {}", config_.pool.source, config_.mining.algorithm,
                  config_.mining.enable_cpu, config_.mining.enable_gpu, config_.mining.enable_asic, config_.storage.path);
@@ -348,9 +408,12 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
   // Contexts are released on the strand when the last job drops them: drop the jobs, then let the strand
   // run everything queued so far before the I/O threads stop.
   scheduler_->drop_jobs();
-  std::promise<void> drained;
-  boost::asio::post(control_, [&] { drained.set_value(); });
-  drained.get_future().wait();
+  // Twice: a handler run by the first pass may drop the last job and post a release of its own.
+  for (int pass = 0; pass < 2; ++pass) {
+    std::promise<void> drained;
+    boost::asio::post(control_, [&] { drained.set_value(); });
+    drained.get_future().wait();
+  }
   guard.reset();
   io_.stop();
   for (auto& t : io_threads) t.join();

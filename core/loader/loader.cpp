@@ -20,6 +20,7 @@ namespace otedama::loader {
 namespace {
 
 constexpr size_t kErrCap = OTD_ERROR_CAP;
+constexpr uint32_t kMaxPluginsPerLibrary = 1024;  // a larger count is a broken factory, not a product line
 
 // Sizes of the first published version (ABI 1.0) of each struct the loader reads: a plugin must provide at
 // least these fields. They equal today's sizeof because 1.0 is the only minor so far; when a minor appends
@@ -420,6 +421,11 @@ void Loader::load_file(const std::filesystem::path& file) {
     const uint32_t count = call_plugin("get_plugin_count", [&] { return factory->get_plugin_count(factory); });
     if (count == 0) {
       reject(base, Stage::factory, "factory lists no plugins");
+      return;
+    }
+    if (count > kMaxPluginsPerLibrary) {
+      reject(base, Stage::factory, "factory lists " + std::to_string(count) + " plugins (at most " +
+                                       std::to_string(kMaxPluginsPerLibrary) + ")");
       return;
     }
 

@@ -48,6 +48,17 @@ void set_chars(char (&dst)[N], std::string_view v) {
   std::memcpy(dst, v.data(), std::min(v.size(), N - 1));
 }
 
+constexpr uint32_t kMaxCoinbase = 1u << 20;     // 1 MiB
+constexpr uint32_t kMaxBlob = 1u << 20;
+constexpr uint32_t kMaxBlockData = 8u << 20;    // 8 MiB: a full block's transactions
+constexpr uint32_t kMaxHashingBlob = 64u << 10; // what build_blob may ask for
+
+/// A hashing blob as build_blob described it is usable: the nonce lies inside it (no 32-bit wrap-around).
+bool blob_layout_ok(uint32_t size, uint32_t capacity, uint32_t nonce_offset, uint32_t nonce_size) {
+  return size <= capacity && nonce_size >= 1 && nonce_size <= 8 &&
+         static_cast<uint64_t>(nonce_offset) + nonce_size <= size;
+}
+
 /// Backends are matched to the mining.enable_* switches by their plugin name.
 enum class DeviceClass { cpu, gpu, asic };
 DeviceClass device_class(std::string_view backend_name) {
@@ -155,6 +166,12 @@ otd_status_t Scheduler::submit_template(std::string_view source_id, const otd_te
     return fail(OTD_ERR_INVALID_ARG, "template has a NULL pointer with a non-zero size");
   if (t->merkle_branch_count > 64) return fail(OTD_ERR_INVALID_ARG, "template merkle_branch_count above 64");
   if (t->extranonce_size > 32) return fail(OTD_ERR_INVALID_ARG, "template extranonce_size above 32 bytes");
+  // Bounds on what a source may make the host copy: real templates are far below them.
+  if (t->coinbase1_size > kMaxCoinbase || t->coinbase2_size > kMaxCoinbase || t->blob_size > kMaxBlob)
+    return fail(OTD_ERR_INVALID_ARG, "template coinbase or blob larger than the host accepts (" + std::to_string(kMaxCoinbase) + " bytes)");
+  if (t->seed_size > 64) return fail(OTD_ERR_INVALID_ARG, "template seed_size above 64 bytes");
+  if (t->block_data_size > kMaxBlockData)
+    return fail(OTD_ERR_INVALID_ARG, "template block_data_size above " + std::to_string(kMaxBlockData) + " bytes");
 
   auto job = std::make_shared<Job>();
   job->source_id = std::string(source_id);
@@ -194,6 +211,20 @@ otd_status_t Scheduler::submit_template(std::string_view source_id, const otd_te
       job->context = ctx;
     } else {
       boost::asio::post(context_pool_, [this, job, key] {
+        // Templates with the same seed may have queued several preparations: the first one wins.
+        {
+          std::lock_guard lock(mutex_);
+          if (auto it = contexts_.find(key); it != contexts_.end()) {
+            if (auto ready = it->second.lock()) {
+              job->context = ready;
+              boost::asio::post(control_, [this, job] {
+                std::string why;
+                if (activate(job, &why) != OTD_OK) log::get("scheduler")->warn("job {} dropped: {}", job->id, why);
+              });
+              return;
+            }
+          }
+        }
         otd_context_params_t params{};
         params.struct_size = sizeof params;
         params.mode = options_.enable_cpu || options_.enable_gpu ? OTD_CONTEXT_FULL : OTD_CONTEXT_LIGHT;
@@ -237,22 +268,38 @@ otd_status_t Scheduler::submit_template(std::string_view source_id, const otd_te
 
 otd_status_t Scheduler::activate(std::shared_ptr<Job> job, std::string* err) {
   (void)err;
+  bool is_current = false;
   {
     std::lock_guard lock(mutex_);
-    if ((job->tmpl->c.flags & OTD_TEMPLATE_CLEAN) != 0U) ++clean_generation_;
-    job->clean_generation = clean_generation_;
+    // A job whose context took longer than a newer job of the same source must not overtake it.
+    const bool superseded = current_ != nullptr && current_->source_id == job->source_id && current_->id > job->id;
+    if (superseded) {
+      job->clean_generation = clean_generation_ > 0 ? clean_generation_ - 1 : 0;  // already stale
+    } else {
+      if ((job->tmpl->c.flags & OTD_TEMPLATE_CLEAN) != 0U) ++clean_generation_;
+      job->clean_generation = clean_generation_;
+    }
     jobs_[job->id] = job;
     while (jobs_.size() > options_.jobs_kept) {
       seen_.erase(jobs_.begin()->first);
       jobs_.erase(jobs_.begin());
     }
-    if (job->tmpl->algorithm == options_.mining_algorithm) current_ = job;
+    if (!superseded && job->tmpl->algorithm == options_.mining_algorithm) {
+      current_ = job;
+      is_current = true;
+    }
+    if (superseded) {
+      log::get("scheduler")->info("job {} arrived after the newer job {} of {}: kept for late submissions only", job->id,
+                                  current_->id, job->source_id);
+      return OTD_OK;
+    }
   }
   log::get("scheduler")->info("job {} from {}: {} height {} network difficulty {:.6g}{}", job->id, job->source_id,
                               job->tmpl->coin, job->tmpl->c.height, job->network_difficulty,
                               (job->tmpl->c.flags & OTD_TEMPLATE_CLEAN) != 0U ? " (clean)" : "");
   // Local devices switch at once: raise the abort flag of every running work unit.
-  if (job->tmpl->algorithm == options_.mining_algorithm) {
+  if (is_current) {
+    std::lock_guard devices_lock(devices_mutex_);  // start_devices may be appending (order: devices, then work)
     for (auto& dev : devices_) {
       std::lock_guard lock(dev->work_mutex);
       for (auto& w : dev->current)
@@ -360,7 +407,11 @@ void Scheduler::start_devices() {
 }
 
 void Scheduler::stop() {
-  if (stopping_.exchange(true)) return;
+  {
+    // Set under the mutex the lanes wait on, so no lane can check the predicate and then miss the notify.
+    std::lock_guard lock(mutex_);
+    if (stopping_.exchange(true)) return;
+  }
   for (auto& dev : devices_) {
     std::lock_guard lock(dev->work_mutex);
     for (auto& w : dev->current)
@@ -436,18 +487,23 @@ std::shared_ptr<Scheduler::LaneWork> Scheduler::next_work(Device& dev, uint32_t 
   char err[OTD_ERROR_CAP] = {};
   otd_status_t st = job->algo->build_blob(job->algorithm->instance, &t, w->extranonce.data(), static_cast<uint32_t>(w->extranonce.size()),
                                           0, 0, w->blob.data(), static_cast<uint32_t>(w->blob.size()), &size, &nonce_offset, &nonce_size, err, sizeof err);
-  if (st == OTD_ERR_BUFFER_TOO_SMALL) {
+  if (st == OTD_ERR_BUFFER_TOO_SMALL && size <= kMaxHashingBlob) {
     w->blob.resize(size);
     st = job->algo->build_blob(job->algorithm->instance, &t, w->extranonce.data(), static_cast<uint32_t>(w->extranonce.size()), 0, 0,
                                w->blob.data(), static_cast<uint32_t>(w->blob.size()), &size, &nonce_offset, &nonce_size, err, sizeof err);
   }
-  if (st != OTD_OK || nonce_size == 0 || nonce_size > 8 || nonce_offset + nonce_size > size) {
-    log::get("scheduler")->error("{}: build_blob failed for job {}: {}", job->algorithm->id, job->id, err);
+  if (st != OTD_OK || !blob_layout_ok(size, static_cast<uint32_t>(w->blob.size()), nonce_offset, nonce_size)) {
+    log::get("scheduler")->error("{}: build_blob failed for job {} (status {}, size {}, nonce at {}+{}): {}", job->algorithm->id, job->id, st,
+                                 size, nonce_offset, nonce_size, err);
     return nullptr;
   }
   w->blob.resize(size);
   w->nonce_limit = nonce_size >= 8 ? UINT64_MAX : (1ULL << (8 * nonce_size));
   if (nonce_size > dev.info.nonce_size_max && dev.info.nonce_size_max > 0) w->nonce_limit = 1ULL << (8 * dev.info.nonce_size_max);
+  // The extranonce gives every fresh unit its own blob. When it has fewer than 8 bytes, the counter's bits
+  // that do not fit select a stripe of the nonce space instead, so no two units ever scan the same hashes.
+  uint64_t stripe = 0;
+  if (t.extranonce_size < 8) stripe = en >> (8 * t.extranonce_size);
   w->c.struct_size = sizeof(otd_work_unit_t);
   w->c.work_id = next_work_id_.fetch_add(1);
   w->c.job_id = job->id;
@@ -456,9 +512,12 @@ std::shared_ptr<Scheduler::LaneWork> Scheduler::next_work(Device& dev, uint32_t 
   w->c.blob_size = size;
   w->c.nonce_offset = nonce_offset;
   w->c.nonce_size = nonce_size;
-  w->c.nonce_start = 0;
-  w->c.nonce_count = std::min(options_.scan_chunk, w->nonce_limit);
-  w->next_nonce = w->c.nonce_count;
+  const uint64_t stripes = std::max<uint64_t>(1, w->nonce_limit / options_.scan_chunk);
+  w->c.nonce_start = (stripe % stripes) * options_.scan_chunk;
+  w->c.nonce_count = std::min(options_.scan_chunk, w->nonce_limit - w->c.nonce_start);
+  // A striped unit owns exactly its stripe; a unit with a full extranonce owns the whole nonce space.
+  if (stripe != 0 || t.extranonce_size < 8) w->nonce_limit = w->c.nonce_start + w->c.nonce_count;
+  w->next_nonce = w->c.nonce_start + w->c.nonce_count;
   std::memcpy(w->c.share_target, job->share_target.data(), OTD_HASH_SIZE);
   std::memcpy(w->c.block_target, job->block_target.data(), OTD_HASH_SIZE);
   w->c.height = t.height;
@@ -477,6 +536,32 @@ std::shared_ptr<Scheduler::LaneWork> Scheduler::next_work(Device& dev, uint32_t 
 }
 
 void Scheduler::lane_loop(Device& dev, uint32_t lane) {
+  // Nothing may escape a host thread: an exception here (a plugin-reported size the host cannot allocate,
+  // a C++ plugin that throws) stops this lane with a log line, not the process.
+  try {
+    lane_loop_body(dev, lane);
+  } catch (const std::exception& e) {
+    dev.errors.fetch_add(1);
+    log::get("scheduler")->error("device {} lane {} stopped: {}", dev.info.id, lane, e.what());
+  } catch (...) {
+    dev.errors.fetch_add(1);
+    log::get("scheduler")->error("device {} lane {} stopped: a non-standard exception crossed the ABI", dev.info.id, lane);
+  }
+}
+
+void Scheduler::queued_loop(Device& dev) {
+  try {
+    queued_loop_body(dev);
+  } catch (const std::exception& e) {
+    dev.errors.fetch_add(1);
+    log::get("scheduler")->error("device {} stopped: {}", dev.info.id, e.what());
+  } catch (...) {
+    dev.errors.fetch_add(1);
+    log::get("scheduler")->error("device {} stopped: a non-standard exception crossed the ABI", dev.info.id);
+  }
+}
+
+void Scheduler::lane_loop_body(Device& dev, uint32_t lane) {
   auto logger = log::get("scheduler");
   std::shared_ptr<LaneWork> work;
   uint32_t consecutive_errors = 0;
@@ -513,14 +598,14 @@ void Scheduler::lane_loop(Device& dev, uint32_t lane) {
   dev.current[lane] = nullptr;
 }
 
-void Scheduler::queued_loop(Device& dev) {
+void Scheduler::queued_loop_body(Device& dev) {
   auto logger = log::get("scheduler");
   const size_t depth = std::max<uint32_t>(1, dev.info.queue_depth);
   std::shared_ptr<const Job> last_job;
   while (!stopping_) {
     const auto job = current_job();
     if (job != last_job && job != nullptr) {
-      // A new job: everything queued is stale.
+      // A new block: everything queued is stale.
       if (last_job == nullptr || (job->tmpl->c.flags & OTD_TEMPLATE_CLEAN) != 0U) {
         dev.table->flush_work(dev.backend->instance, dev.handle);
         std::lock_guard lock(dev.work_mutex);
@@ -528,25 +613,20 @@ void Scheduler::queued_loop(Device& dev) {
       }
       last_job = job;
     }
-    // Keep the device queue full.
-    while (!stopping_ && job != nullptr) {
-      {
-        std::lock_guard lock(dev.work_mutex);
-        if (dev.queue.size() >= depth) break;
-      }
+    // A queued device never says a unit is done, so the host keeps feeding it: one fresh unit per pass
+    // (the device answers OTD_ERR_BUSY when it cannot take more), retiring the oldest past queue_depth.
+    if (job != nullptr) {
       auto w = next_work(dev, 0, nullptr);
-      if (!w) break;
       char err[OTD_ERROR_CAP] = {};
-      const otd_status_t st = dev.table->push_work(dev.backend->instance, dev.handle, &w->c, err, sizeof err);
-      if (st == OTD_ERR_BUSY) break;
-      if (st != OTD_OK) {
+      const otd_status_t st = w ? dev.table->push_work(dev.backend->instance, dev.handle, &w->c, err, sizeof err) : OTD_ERR_GENERIC;
+      if (st == OTD_OK) {
+        std::lock_guard lock(dev.work_mutex);
+        dev.queue.push_back(std::move(w));
+        while (dev.queue.size() > depth) dev.queue.pop_front();
+      } else if (w && st != OTD_ERR_BUSY) {
         dev.errors.fetch_add(1);
         logger->error("device {}: push_work failed (status {}): {}", dev.info.id, st, err);
-        break;
       }
-      std::lock_guard lock(dev.work_mutex);
-      dev.queue.push_back(std::move(w));
-      while (dev.queue.size() > depth) dev.queue.pop_front();  // retired: the device has moved past it
     }
     uint64_t hashes = 0;
     char err[OTD_ERROR_CAP] = {};
@@ -583,6 +663,7 @@ void Scheduler::queued_loop(Device& dev) {
 otd_status_t OTD_CALL Scheduler::on_found(void* user, const otd_found_t* found) {
   auto* work = static_cast<LaneWork*>(user);
   if (work == nullptr || found == nullptr || found->struct_size < offsetof(otd_found_t, hash) + OTD_HASH_SIZE) return OTD_ERR_INVALID_ARG;
+  if ((found->flags & OTD_FOUND_HAS_MIX) != 0U && found->struct_size < offsetof(otd_found_t, mix) + OTD_HASH_SIZE) return OTD_ERR_INVALID_ARG;
   try {
     return work->scheduler->handle_found(*work, *found);
   } catch (...) {
@@ -602,7 +683,7 @@ otd_status_t Scheduler::handle_found(LaneWork& work, const otd_found_t& found) {
   req.blob_size = static_cast<uint32_t>(header.size());
   req.nonce = found.nonce;
   req.height = job.tmpl->c.height;
-  std::memcpy(req.mix, found.mix, OTD_HASH_SIZE);
+  if ((found.flags & OTD_FOUND_HAS_MIX) != 0U) std::memcpy(req.mix, found.mix, OTD_HASH_SIZE);
   std::memcpy(req.share_target, job.share_target.data(), OTD_HASH_SIZE);
   std::memcpy(req.block_target, job.block_target.data(), OTD_HASH_SIZE);
   otd_verify_result_t res{};
@@ -684,7 +765,11 @@ void Scheduler::accept_share(ShareRecord share, const otd_verify_result_t& verif
   std::memcpy(block.mix, share.mix.data(), OTD_HASH_SIZE);
   std::memcpy(block.hash, share.hash.data(), OTD_HASH_SIZE);
   log::get("scheduler")->info("block found at height {} by {}: {}", t->c.height, share.worker, display_hex(share.hash.data(), OTD_HASH_SIZE));
-  if (const auto* owner = loader_.find(share.job->source_id)) {
+  const auto* owner = loader_.find(share.job->source_id);
+  if (owner != nullptr && (owner->kind != OTD_KIND_TRANSPORT ||
+                           (static_cast<const otd_transport_t*>(owner->table)->roles & OTD_TRANSPORT_JOB_SOURCE) == 0U))
+    owner = nullptr;  // only a job source's table has submit_block
+  if (owner != nullptr) {
     const auto* tt = static_cast<const otd_transport_t*>(owner->table);
     char err[OTD_ERROR_CAP] = {};
     if (tt->submit_block != nullptr) {
@@ -692,7 +777,7 @@ void Scheduler::accept_share(ShareRecord share, const otd_verify_result_t& verif
       if (st != OTD_OK) log::get("scheduler")->error("{} refused the block (status {}): {}", owner->id, st, err);
     }
   } else {
-    log::get("scheduler")->error("block for job {} but its source {} is gone", share.job->id, share.job->source_id);
+    log::get("scheduler")->error("block for job {} but its source {} is not a loaded job source", share.job->id, share.job->source_id);
   }
   if (sinks_.block_found) sinks_.block_found(share, block);
 }
@@ -720,7 +805,15 @@ otd_status_t Scheduler::submit_candidate(std::string_view source_id, const otd_c
   copy.extranonce = nullptr;
   copy.worker = nullptr;
   boost::asio::post(verify_pool_, [this, src = std::string(source_id), copy, en = std::move(en), worker = std::move(worker)]() mutable {
-    verify_submission(std::move(src), copy, std::move(en), std::move(worker));
+    try {
+      verify_submission(std::move(src), copy, std::move(en), std::move(worker));
+    } catch (const std::exception& e) {
+      count_share("internal_error");
+      log::get("scheduler")->error("verification of a submission failed: {}", e.what());
+    } catch (...) {
+      count_share("internal_error");
+      log::get("scheduler")->error("verification of a submission failed: a non-standard exception crossed the ABI");
+    }
     verify_pending_.fetch_sub(1);
   });
   return OTD_OK;
@@ -753,12 +846,13 @@ void Scheduler::verify_submission(std::string source_id, otd_candidate_t c, std:
   otd_status_t st = job->algo->build_blob(job->algorithm->instance, &job->tmpl->c, extranonce.data(), static_cast<uint32_t>(extranonce.size()),
                                           c.ntime, c.version_bits, blob.data(), static_cast<uint32_t>(blob.size()), &size, &nonce_offset,
                                           &nonce_size, err, sizeof err);
-  if (st == OTD_ERR_BUFFER_TOO_SMALL) {
+  if (st == OTD_ERR_BUFFER_TOO_SMALL && size <= kMaxHashingBlob) {
     blob.resize(size);
     st = job->algo->build_blob(job->algorithm->instance, &job->tmpl->c, extranonce.data(), static_cast<uint32_t>(extranonce.size()), c.ntime,
                                c.version_bits, blob.data(), static_cast<uint32_t>(blob.size()), &size, &nonce_offset, &nonce_size, err, sizeof err);
   }
-  if (st != OTD_OK || nonce_offset + nonce_size > size) return finish(OTD_SHARE_MALFORMED, std::string("cannot build the header: ") + err, "malformed");
+  if (st != OTD_OK || !blob_layout_ok(size, static_cast<uint32_t>(blob.size()), nonce_offset, nonce_size))
+    return finish(OTD_SHARE_MALFORMED, std::string("cannot build the header: ") + err, "malformed");
   blob.resize(size);
   put_nonce(blob, nonce_offset, nonce_size, c.nonce);
   otd_verify_request_t req{};
@@ -809,17 +903,20 @@ void Scheduler::verify_submission(std::string source_id, otd_candidate_t c, std:
       result.verdict = OTD_SHARE_INTERNAL_ERROR;
       set_chars(result.reason, "share could not be stored");
     }
-    answer(source_id, result);
+    answer_now(source_id, result);  // already on the strand: no second hop past a transport's stop()
   });
 }
 
 void Scheduler::answer(const std::string& source_id, const otd_share_result_t& result) {
-  boost::asio::post(control_, [this, source_id, result] {
-    const auto* rec = loader_.find(source_id);
-    if (rec == nullptr || rec->kind != OTD_KIND_TRANSPORT) return;
-    const auto* t = static_cast<const otd_transport_t*>(rec->table);
-    if (t->on_share_result != nullptr) t->on_share_result(rec->instance, &result);
-  });
+  boost::asio::post(control_, [this, source_id, result] { answer_now(source_id, result); });
+}
+
+void Scheduler::answer_now(const std::string& source_id, const otd_share_result_t& result) {
+  if (stopping_.load()) return;  // transports are stopping or stopped: nothing may reach them now
+  const auto* rec = loader_.find(source_id);
+  if (rec == nullptr || rec->kind != OTD_KIND_TRANSPORT) return;
+  const auto* t = static_cast<const otd_transport_t*>(rec->table);
+  if (t->on_share_result != nullptr) t->on_share_result(rec->instance, &result);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -152,13 +152,16 @@ class Scheduler {
   void publish(const std::shared_ptr<const Job>& job);
   std::shared_ptr<LaneWork> next_work(Device& dev, uint32_t lane, std::shared_ptr<LaneWork> previous);
   void lane_loop(Device& dev, uint32_t lane);
+  void lane_loop_body(Device& dev, uint32_t lane);
   void queued_loop(Device& dev);
+  void queued_loop_body(Device& dev);
   static otd_status_t OTD_CALL on_found(void* user, const otd_found_t* found);
   otd_status_t handle_found(LaneWork& work, const otd_found_t& found);
   void accept_share(ShareRecord share, const otd_verify_result_t& verified);
   void verify_submission(std::string source_id, otd_candidate_t candidate, std::vector<uint8_t> extranonce,
                          std::string worker);
   void answer(const std::string& source_id, const otd_share_result_t& result);
+  void answer_now(const std::string& source_id, const otd_share_result_t& result);  ///< [control]
   std::shared_ptr<const Job> find_job(uint64_t id) const;
   void count_share(const char* result);
 

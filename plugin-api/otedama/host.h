@@ -98,7 +98,7 @@ typedef void(OTD_CALL* otd_timer_fn)(void* user);
 typedef struct otd_timer_service {
   uint32_t struct_size;
   /* [any] Call fn(user) on the control strand after interval_ms, then every interval_ms if repeat != 0.
-   * *out valid until cancel(). */
+   * *out valid until cancel(); every timer, a one-shot one that has fired too, is freed by cancel(). */
   otd_status_t(OTD_CALL* start)(const otd_host_t* host, uint32_t interval_ms, uint32_t repeat, otd_timer_fn fn,
                                 void* user, otd_timer_t** out);
   /* [control] Stop and free the timer; fn is not called after cancel returns. */

@@ -102,6 +102,7 @@ class Devnet final : public sdk::Transport<Devnet> {
   void stop() {
     if (refresh_timer_ != nullptr) timers_->cancel(host().raw(), refresh_timer_);
     refresh_timer_ = nullptr;
+    std::lock_guard lock(mutex_);
     stopped_ = true;
   }
 

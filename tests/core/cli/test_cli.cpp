@@ -190,3 +190,19 @@ TEST(Cli, BenchJsonReportsTheFields) {
   EXPECT_EQ(host("bench --algo sha256d --seconds 0").code, 2);
   EXPECT_EQ(host("bench --algo nosuch --seconds 1").code, 5);
 }
+
+TEST(Cli, AQueuedDeviceIsKeptFedAcrossJobs) {
+  // An ASIC-style queued device (tests/core/scheduler/queued_backend.cpp) hashes only 4096 nonces of each
+  // unit and never says a unit is done: it finds blocks only while the host keeps pushing fresh work.
+  const fs::path d = temp_dir();
+  write(d / "otedama.yaml", std::string("mining:\n  enable_cpu: false\n  enable_asic: true\nplugins:\n  dirs: [") + TEST_PLUGIN_DIR +
+                                "]\nstorage:\n  path: " + (d / "ledger.db").string() + "\ndevnet:\n  difficulty: 0.00001\n  refresh: 1s\n");
+  const Result r = host("serve --config " + (d / "otedama.yaml").string() + " --run-for 5", d.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("device test-asic0 (test queued stick) on org.test.backend.queued: 1 lane(s), queued"), std::string::npos) << r.out;
+  size_t blocks = 0;
+  for (size_t at = r.out.find("by local:test-asic0"); at != std::string::npos; at = r.out.find("by local:test-asic0", at + 1)) ++blocks;
+  // 4 units x 4096 nonces hold ~0.4 expected blocks at this difficulty: more means the host kept feeding.
+  EXPECT_GE(blocks, 3u) << r.out;
+  fs::remove_all(d);
+}
