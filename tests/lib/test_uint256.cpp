@@ -320,3 +320,27 @@ TEST(MoneroDifficulty, DoubleAgreesWithExactForIntegers) {
 }
 
 }  // namespace
+
+// Bitcoin Core src/test/pow_tests.cpp (CalculateNextWorkRequired with mainnet params, commit
+// 01a06a19ac701a19b01de51e2b2f0e452e819a8b): first block time of the period, last block time, last nBits,
+// expected next nBits. Public test vectors of the reference implementation.
+TEST(BitcoinRetarget, BitcoinCorePowTests) {
+    struct Case {
+        int64_t first_time, last_time;
+        uint32_t last_bits, next_bits;
+        const char* what;
+    };
+    const Case cases[] = {
+        {1261130161, 1262152739, 0x1d00ffff, 0x1d00d86a, "get_next_work"},
+        {1231006505, 1233061996, 0x1d00ffff, 0x1d00ffff, "pow limit clamp"},
+        {1279008237, 1279297671, 0x1c05a3f4, 0x1c0168fd, "timespan lower clamp (x1/4)"},
+        {1263163443, 1269211443, 0x1c387f6f, 0x1d00e1fd, "timespan upper clamp (x4)"},
+    };
+    for (const Case& c : cases) {
+        EXPECT_EQ(bitcoin_next_work_required(c.last_bits, c.first_time, c.last_time, bitcoin_pow_limit()), c.next_bits) << c.what;
+    }
+}
+
+TEST(BitcoinRetarget, PowLimitIsTheMainnetValue) {
+    EXPECT_EQ(to_display_hex(bitcoin_pow_limit()), "00000000ffffffffffffffffffffffffffffffffffffffffffffffffffffffff");
+}

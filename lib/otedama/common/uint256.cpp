@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "otedama/common/uint256.hpp"
 
 #include <cmath>
@@ -266,6 +267,46 @@ std::optional<Uint256> monero_target_from_difficulty_exact(uint64_t difficulty) 
 double monero_difficulty_from_target(const Uint256& value) noexcept {
     if (is_zero(value)) return std::numeric_limits<double>::infinity();
     return to_double(kUint256Max) / to_double(value);
+}
+
+const Uint256& bitcoin_pow_limit() noexcept {
+    static const Uint256 limit = [] {
+        Uint256 v{};
+        v.fill(0xff);
+        for (int i = 28; i < 32; ++i) v[static_cast<size_t>(i)] = 0;  // top 32 bits zero
+        return v;
+    }();
+    return limit;
+}
+
+uint32_t bitcoin_next_work_required(uint32_t last_bits, int64_t first_block_time, int64_t last_block_time,
+                                    const Uint256& pow_limit, int64_t target_timespan) noexcept {
+    if (target_timespan <= 0) return last_bits;
+    int64_t actual = last_block_time - first_block_time;
+    actual = std::clamp(actual, target_timespan / 4, target_timespan * 4);
+    const CompactValue old = decode_compact(last_bits);
+    // target * actual / target_timespan on 64-bit limbs with a fifth limb for the product's carry.
+    uint64_t limbs[5] = {};
+    for (int i = 0; i < 4; ++i)
+        for (int b = 0; b < 8; ++b) limbs[i] |= static_cast<uint64_t>(old.value[static_cast<size_t>(i * 8 + b)]) << (8 * b);
+    __extension__ typedef unsigned __int128 u128;
+    u128 carry = 0;
+    for (auto& limb : limbs) {
+        const u128 product = static_cast<u128>(limb) * static_cast<uint64_t>(actual) + carry;
+        limb = static_cast<uint64_t>(product);
+        carry = product >> 64;
+    }
+    u128 remainder = 0;
+    for (int i = 4; i >= 0; --i) {
+        const u128 cur = (remainder << 64) | limbs[i];
+        limbs[i] = static_cast<uint64_t>(cur / static_cast<uint64_t>(target_timespan));
+        remainder = cur % static_cast<uint64_t>(target_timespan);
+    }
+    Uint256 next{};
+    for (int i = 0; i < 4; ++i)
+        for (int b = 0; b < 8; ++b) next[static_cast<size_t>(i * 8 + b)] = static_cast<uint8_t>(limbs[i] >> (8 * b));
+    if (limbs[4] != 0 || compare(next, pow_limit) > 0) next = pow_limit;
+    return encode_compact(next);
 }
 
 }  // namespace otedama::common

@@ -99,6 +99,16 @@ struct CompactValue {
 
 /// floor((2^256 - 1) / difficulty), exact for the double given; saturates at 2^256 - 1 (difficulty <= 1).
 /// std::nullopt when difficulty is not a finite number > 0.
+/// Bitcoin mainnet's proof-of-work limit, 0x00000000ffffffff...ff (chainparams powLimit).
+[[nodiscard]] const Uint256& bitcoin_pow_limit() noexcept;
+
+/// Bitcoin's difficulty retarget (Bitcoin Core pow.cpp CalculateNextWorkRequired): the new nBits after a
+/// period that began at first_block_time and ended at last_block_time. The timespan is clamped to
+/// [target_timespan / 4, target_timespan * 4], the new target is old * timespan / target_timespan computed
+/// exactly (320-bit intermediate), and clamped to pow_limit.
+[[nodiscard]] uint32_t bitcoin_next_work_required(uint32_t last_bits, int64_t first_block_time, int64_t last_block_time,
+                                                  const Uint256& pow_limit, int64_t target_timespan = 14 * 24 * 60 * 60) noexcept;
+
 [[nodiscard]] std::optional<Uint256> monero_target_from_difficulty(double difficulty) noexcept;
 
 /// floor((2^256 - 1) / difficulty) for an integer difficulty (what monerod reports). std::nullopt for 0.
