@@ -8,7 +8,8 @@
 // Configuration (the `devnet` section of otedama.yaml, handed over as JSON):
 //   coin        ticker of the chain                          (DEVNET)
 //   algorithm   algorithm of the chain: sha256d               (sha256d)
-//   difficulty  block difficulty, Bitcoin units               (0.001)
+//   difficulty  initial block difficulty, Bitcoin units       (0.001)
+//   block_time  the block interval the difficulty steers to   (30s); 0 keeps the difficulty fixed
 //   refresh     re-issue the template with a new ntime every  (30s)
 //   reward      block reward in atomic units                  (5000000000)
 #include <otedama/common/flat_json.hpp>
@@ -62,6 +63,13 @@ class Devnet final : public sdk::Transport<Devnet> {
         difficulty_ = std::strtod(v.text.c_str(), &end);
         if (v.text.empty() || *end != '\0' || !(difficulty_ > 0) || !std::isfinite(difficulty_))
           throw sdk::Error(OTD_ERR_INVALID_ARG, "devnet.difficulty must be a positive number, got '" + v.text + "'");
+      } else if (m.key == "block_time") {
+        std::string why;
+        const auto ms = common::parse_duration_ms(v.text, &why);
+        if ((v.kind != common::JsonValue::Kind::string && v.kind != common::JsonValue::Kind::number) || !ms)
+          throw sdk::Error(OTD_ERR_INVALID_ARG, "devnet.block_time must be a duration (0 = fixed difficulty), got '" + v.text + "'" +
+                                                    (why.empty() ? "" : ": " + why));
+        block_time_ms_ = *ms;
       } else if (m.key == "refresh") {
         std::string why;
         const auto ms = common::parse_duration_ms(v.text, &why);
@@ -74,7 +82,7 @@ class Devnet final : public sdk::Transport<Devnet> {
         reward_ = static_cast<uint64_t>(*r);
       } else {
         throw sdk::Error(OTD_ERR_INVALID_ARG, "devnet." + m.key + ": unknown key or wrong type (" + v.kind_name() +
-                                                  "); known: coin, algorithm, difficulty, refresh, reward");
+                                                  "); known: coin, algorithm, difficulty, block_time, refresh, reward");
       }
     }
     const auto target = common::bitcoin_target_from_difficulty(difficulty_);
@@ -94,8 +102,9 @@ class Devnet final : public sdk::Transport<Devnet> {
     timers_ = timers;
     const otd_status_t st = timers->start(host().raw(), static_cast<uint32_t>(refresh_ms_), 1, &Devnet::on_refresh, this, &refresh_timer_);
     if (st != OTD_OK) throw sdk::Error(st, "devnet: cannot start the refresh timer");
-    host().logf(OTD_LOG_INFO, "devnet %s: sha256d, difficulty %g (nBits %08x), block reward %llu", coin_.c_str(), difficulty_, nbits_,
-                static_cast<unsigned long long>(reward_));
+    host().logf(OTD_LOG_INFO, "devnet %s: sha256d, difficulty %g (nBits %08x), block time %llu ms, block reward %llu", coin_.c_str(),
+                difficulty_, nbits_, static_cast<unsigned long long>(block_time_ms_), static_cast<unsigned long long>(reward_));
+    last_block_ms_ = host().wall_time_ms();
     issue(true);
   }
 
@@ -142,6 +151,7 @@ class Devnet final : public sdk::Transport<Devnet> {
     host().logf(OTD_LOG_INFO, "devnet %s: block %llu accepted: %s", coin_.c_str(), static_cast<unsigned long long>(height_),
                 common::to_display_hex(h).c_str());
     ++height_;
+    retarget();
     issue_locked(true);
   }
 
@@ -210,6 +220,21 @@ class Devnet final : public sdk::Transport<Devnet> {
     if (st != OTD_OK) host().logf(OTD_LOG_ERROR, "devnet: the host refused template %s: %s", job_id.c_str(), err);
   }
 
+  /// Bitcoin's rule (new target = old x actual / expected, the ratio clamped to [1/4, 4]) after every
+  /// block instead of every 2016, so the devnet settles on block_time whatever the miners' speed.
+  void retarget() {
+    const int64_t now = host().wall_time_ms();
+    if (block_time_ms_ > 0) {
+      const uint32_t before = nbits_;
+      nbits_ = common::bitcoin_next_work_required(nbits_, last_block_ms_, now, max_target_, static_cast<int64_t>(block_time_ms_));
+      target_ = *common::target_from_nbits(nbits_);
+      if (nbits_ != before)
+        host().logf(OTD_LOG_DEBUG, "devnet %s: difficulty %g after a %lld ms block", coin_.c_str(),
+                    common::bitcoin_difficulty_from_target(target_), static_cast<long long>(now - last_block_ms_));
+    }
+    last_block_ms_ = now;
+  }
+
   void post_block_event(uint32_t state, const uint8_t* hash, uint64_t height) {
     auto ev = otd_event_block_t{};
     ev.header.size = sizeof ev;
@@ -226,6 +251,10 @@ class Devnet final : public sdk::Transport<Devnet> {
   std::string coin_ = "DEVNET";
   double difficulty_ = 0.001;
   uint64_t refresh_ms_ = 30000;
+  uint64_t block_time_ms_ = 30000;
+  int64_t last_block_ms_ = 0;
+  // The easiest target a retarget may reach: difficulty 1e-9 (a devnet must stay mineable on anything).
+  common::Uint256 max_target_ = *common::bitcoin_target_from_difficulty(1e-9);
   uint64_t reward_ = 5000000000ULL;
   uint32_t nbits_ = 0;
   common::Uint256 target_{};

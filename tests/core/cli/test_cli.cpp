@@ -159,7 +159,7 @@ TEST(Cli, ServeMinesTheDevnetAndStatusReadsTheLedger) {
   // The shipped config with a tiny devnet difficulty so the short run finds blocks on any machine.
   write(d / "otedama.yaml",
         "mining:\n  cpu:\n    threads: 2\nstorage:\n  path: " + (d / "ledger.db").string() +
-            "\ndevnet:\n  difficulty: 0.00001\n  refresh: 5s\n");
+            "\ndevnet:\n  difficulty: 0.00001\n  block_time: 0\n  refresh: 5s\n");
   const Result r = host("serve --config " + (d / "otedama.yaml").string() + " --run-for 4", d.string());
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("block found at height 1"), std::string::npos) << r.out;
@@ -196,7 +196,7 @@ TEST(Cli, AQueuedDeviceIsKeptFedAcrossJobs) {
   // unit and never says a unit is done: it finds blocks only while the host keeps pushing fresh work.
   const fs::path d = temp_dir();
   write(d / "otedama.yaml", std::string("mining:\n  enable_cpu: false\n  enable_asic: true\nplugins:\n  dirs: [") + TEST_PLUGIN_DIR +
-                                "]\nstorage:\n  path: " + (d / "ledger.db").string() + "\ndevnet:\n  difficulty: 0.00001\n  refresh: 1s\n");
+                                "]\nstorage:\n  path: " + (d / "ledger.db").string() + "\ndevnet:\n  difficulty: 0.00001\n  block_time: 0\n  refresh: 1s\n");
   const Result r = host("serve --config " + (d / "otedama.yaml").string() + " --run-for 5", d.string());
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("device test-asic0 (test queued stick) on org.test.backend.queued: 1 lane(s), queued"), std::string::npos) << r.out;
