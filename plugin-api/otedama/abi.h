@@ -99,9 +99,11 @@ typedef uint32_t otd_log_level_t;
 #define OTD_ID_CAP 64u      /* fixed char arrays for ids inside flat structs (events, telemetry) */
 #define OTD_NAME_CAP 128u
 
+/* The byte just past `field` in `type`: a struct holds the field when struct_size >= OTD_FIELD_END. */
+#define OTD_FIELD_END(type, field) (offsetof(type, field) + sizeof(((type*)0)->field))
+
 /* True when the struct at `p` (whose first member is uint32_t struct_size) contains `field` entirely. */
-#define OTD_HAS_FIELD(p, type, field) \
-  ((p) != NULL && (size_t)(p)->struct_size >= offsetof(type, field) + sizeof(((type*)0)->field))
+#define OTD_HAS_FIELD(p, type, field) ((p) != NULL && (size_t)(p)->struct_size >= OTD_FIELD_END(type, field))
 
 /*
  * 256-bit numbers (hashes compared as numbers, targets) are 32 bytes, LITTLE-ENDIAN: byte 0 is the least

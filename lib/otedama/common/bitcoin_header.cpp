@@ -94,4 +94,19 @@ std::optional<BitcoinHeader> bitcoin_header_from_template(const otd_template_t& 
                                    *root, ntime != 0 ? ntime : tmpl.ntime, tmpl.nbits);
 }
 
+std::optional<std::string> bitcoin_work_unit_problem(const otd_work_unit_t& work) {
+    if (work.struct_size < OTD_FIELD_END(otd_work_unit_t, on_found_user))
+        return "work unit struct_size " + std::to_string(work.struct_size) + " is too small";
+    if (work.blob == nullptr || work.blob_size != kBitcoinHeaderSize || work.nonce_offset != kBitcoinNonceOffset ||
+        work.nonce_size != kBitcoinNonceSize)
+        return "expected an 80-byte header with a 4-byte nonce at offset 76, got blob_size " + std::to_string(work.blob_size) +
+               ", nonce at " + std::to_string(work.nonce_offset) + " size " + std::to_string(work.nonce_size);
+    constexpr uint64_t kNonceSpace = uint64_t{1} << 32;
+    if (work.nonce_start >= kNonceSpace || work.nonce_count > kNonceSpace - work.nonce_start)
+        return "nonce range [" + std::to_string(work.nonce_start) + ", +" + std::to_string(work.nonce_count) +
+               ") leaves the 32-bit nonce space";
+    if (work.on_found == nullptr) return std::string("on_found is NULL");
+    return std::nullopt;
+}
+
 }  // namespace otedama::common

@@ -56,4 +56,8 @@ using BitcoinHeader = std::array<uint8_t, kBitcoinHeaderSize>;
     const otd_template_t& tmpl, std::span<const uint8_t> extranonce, uint32_t ntime, uint32_t version,
     std::string* error = nullptr, const Sha256Kernel& kernel = sha256_default_kernel());
 
+/// Why a work unit cannot be scanned as a Bitcoin-family header (80 bytes, 4-byte nonce at 76, the range
+/// inside the 32-bit nonce space, a callback to report to), or nullopt when it can. For scan kernels.
+[[nodiscard]] std::optional<std::string> bitcoin_work_unit_problem(const otd_work_unit_t& work);
+
 }  // namespace otedama::common

@@ -6,11 +6,12 @@
 // W[t-7..t-4], and MSG2 adds sigma1 of the two words before each (including the ones it just made).
 #include "otedama/common/pbkdf2_sha256.hpp"
 
+#include "otedama/common/cpu_features.hpp"
+
 #include <algorithm>
 #include <cstring>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <cpuid.h>
 #include <immintrin.h>
 #define OTEDAMA_HAVE_SHANI 1
 #endif
@@ -84,14 +85,7 @@ OTEDAMA_SHANI_TARGET void shani_transform(uint32_t* state, const uint8_t* blocks
     _mm_storeu_si128(reinterpret_cast<__m128i*>(state + 4), efgh);
 }
 
-bool cpu_has_shani() noexcept {
-    unsigned a = 0, b = 0, c = 0, d = 0;
-    if (__get_cpuid_max(0, nullptr) < 7) return false;
-    __cpuid_count(1, 0, a, b, c, d);
-    const bool ssse3 = (c & (1u << 9)) != 0, sse41 = (c & (1u << 19)) != 0;
-    __cpuid_count(7, 0, a, b, c, d);
-    return ssse3 && sse41 && (b & (1u << 29)) != 0;
-}
+bool cpu_has_shani() noexcept { return cpu_features().sha; }
 
 constexpr Sha256Kernel kShaniKernel{"sha-ni", &shani_transform};
 

@@ -84,6 +84,13 @@ void copy_field(char (&field)[N], std::string_view value) noexcept {
   copy_message(field, N, value);
 }
 
+/// Whether an ABI struct received by reference holds the bytes up to `end` (OTD_FIELD_END(type, field)).
+/// OTD_HAS_FIELD does the same through a pointer, but its NULL check trips -Wnonnull-compare on `&reference`.
+template <class Struct>
+bool struct_covers(const Struct& s, size_t end) noexcept {
+  return s.struct_size >= end;
+}
+
 /// Zero-initialise an ABI struct and set its struct_size.
 template <class T>
 T make_struct() noexcept {

@@ -41,7 +41,6 @@ namespace sdk = otedama::sdk;
 constexpr uint32_t kHeaderSize = 80;
 constexpr uint32_t kNonceOffset = 76;
 constexpr uint32_t kNonceSize = 4;
-constexpr uint64_t kNonceSpace = uint64_t{1} << 32;
 /// Litecoin pools' difficulty 1 is the Bitcoin one times 2^16 (see the top of this file).
 constexpr double kPoolDifficultyScale = 65536.0;
 constexpr std::size_t kHugePage = std::size_t{2} << 20;
@@ -55,11 +54,6 @@ uint32_t le32(const uint8_t* p) noexcept {
     return uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24);
 }
 
-template <class Struct>
-bool struct_covers(const Struct& s, size_t end) noexcept {
-    return s.struct_size >= end;
-}
-#define FIELD_END(type, field) (offsetof(type, field) + sizeof(std::declval<type&>().field))
 
 /// A 64-byte aligned scratchpad, in 2 MiB huge pages where the kernel allows (MADV_HUGEPAGE is a hint:
 /// refused or unsupported, the memory is simply in small pages).
@@ -290,20 +284,7 @@ public:
     // one padded), reading the abort flag before every batch (a 16-lane batch takes about half a millisecond).
     otd_status_t scan(otd_scan_state_t* state, const otd_work_unit_t& work, otd_scan_stats_t& stats) const {
         if (state == nullptr) return refuse_scan(stats, "scan: scan state is NULL");
-        if (!struct_covers(work, FIELD_END(otd_work_unit_t, on_found_user))) {
-            return refuse_scan(stats, "scan: work unit struct_size " + std::to_string(work.struct_size) + " is too small");
-        }
-        if (work.blob == nullptr || work.blob_size != kHeaderSize || work.nonce_offset != kNonceOffset ||
-            work.nonce_size != kNonceSize) {
-            return refuse_scan(stats, "scan: expected an 80-byte header with a 4-byte nonce at offset 76, got blob_size " +
-                                          std::to_string(work.blob_size) + ", nonce at " + std::to_string(work.nonce_offset) +
-                                          " size " + std::to_string(work.nonce_size));
-        }
-        if (work.nonce_start >= kNonceSpace || work.nonce_count > kNonceSpace - work.nonce_start) {
-            return refuse_scan(stats, "scan: nonce range [" + std::to_string(work.nonce_start) + ", +" +
-                                          std::to_string(work.nonce_count) + ") leaves the 32-bit nonce space");
-        }
-        if (work.on_found == nullptr) return refuse_scan(stats, "scan: on_found is NULL");
+        if (const auto problem = common::bitcoin_work_unit_problem(work)) return refuse_scan(stats, "scan: " + *problem);
 
         auto& s = *reinterpret_cast<ScanState*>(state);
         const scrypt::RomixKernel& kernel = *s.kernel;
@@ -415,8 +396,8 @@ private:
     }
 
     static void put_stats(otd_scan_stats_t& stats, uint64_t hashes, uint32_t found) noexcept {
-        if (struct_covers(stats, FIELD_END(otd_scan_stats_t, found))) stats.found = found;
-        if (struct_covers(stats, FIELD_END(otd_scan_stats_t, hashes))) stats.hashes = hashes;
+        if (sdk::struct_covers(stats, OTD_FIELD_END(otd_scan_stats_t, found))) stats.found = found;
+        if (sdk::struct_covers(stats, OTD_FIELD_END(otd_scan_stats_t, hashes))) stats.hashes = hashes;
     }
 
     /// scan() has no error buffer in the ABI: say why through the host log, then fail with INVALID_ARG.

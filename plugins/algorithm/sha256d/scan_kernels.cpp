@@ -5,15 +5,13 @@
 #include "known_headers.hpp"
 #include "scan_lanes.hpp"
 
+#include <otedama/common/cpu_features.hpp>
 #include <otedama/common/sha256.hpp>
 
 #include <cstring>
 #include <span>
 #include <vector>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#endif
 
 namespace otedama::sha256d {
 namespace {
@@ -51,41 +49,7 @@ void round_on(uint32_t* s, uint32_t k_plus_w) noexcept {
     s[0] = t1 + t2;
 }
 
-#if defined(__x86_64__) || defined(__i386__)
-/// XCR0: which register states the OS saves (bit 1 SSE, 2 AVX, 5..7 the AVX-512 opmask and upper zmm).
-uint64_t read_xcr0() noexcept {
-    uint32_t eax = 0, edx = 0;
-    __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
-    return (uint64_t{edx} << 32) | eax;
-}
 
-struct CpuFeatures {
-    bool ssse3 = false, sse41 = false, sha = false, avx2 = false, avx512 = false;
-};
-
-CpuFeatures detect() noexcept {
-    CpuFeatures f;
-    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-    if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return f;
-    f.ssse3 = (ecx & (1u << 9)) != 0;
-    f.sse41 = (ecx & (1u << 19)) != 0;
-    const bool osxsave = (ecx & (1u << 27)) != 0;
-    const bool avx = (ecx & (1u << 28)) != 0;
-    unsigned ebx7 = 0;
-    if (__get_cpuid_max(0, nullptr) >= 7) {
-        __cpuid_count(7, 0, eax, ebx7, ecx, edx);
-    }
-    const uint64_t xcr0 = osxsave ? read_xcr0() : 0;
-    const bool os_avx = (xcr0 & 0x6) == 0x6;
-    const bool os_avx512 = (xcr0 & 0xe6) == 0xe6;
-    f.sha = f.ssse3 && f.sse41 && (ebx7 & (1u << 29)) != 0;
-    f.avx2 = avx && os_avx && (ebx7 & (1u << 5)) != 0;
-    // AVX-512 F (bit 16), BW (30), VL (31).
-    f.avx512 = f.avx2 && os_avx512 && (ebx7 & (1u << 16)) != 0 && (ebx7 & (1u << 30)) != 0 &&
-               (ebx7 & (1u << 31)) != 0;
-    return f;
-}
-#endif
 
 // Fastest first: measured on a Xeon (Ice Lake server) with benchmarks/bench_sha256d.cpp, see README.md.
 constexpr ScanKernel kKernels[] = {
@@ -154,16 +118,13 @@ const ScanKernel* find_scan_kernel(const char* id) noexcept {
 const ScanKernel& scalar_scan_kernel() noexcept { return kKernels[kKernelCount - 1]; }
 
 bool cpu_supports(Isa isa) noexcept {
-    if (isa == Isa::kNone) return true;
-#if defined(__x86_64__) || defined(__i386__)
-    static const CpuFeatures f = detect();
+    const common::CpuFeatures& f = common::cpu_features();
     switch (isa) {
         case Isa::kNone: return true;
         case Isa::kSha: return f.sha;
         case Isa::kAvx2: return f.avx2;
-        case Isa::kAvx512: return f.avx512;
+        case Isa::kAvx512: return f.avx512();
     }
-#endif
     return false;
 }
 

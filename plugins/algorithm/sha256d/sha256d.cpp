@@ -41,7 +41,6 @@ using otedama::sha256d::kHeaderSize;
 using otedama::sha256d::kNonceOffset;
 using otedama::sha256d::KnownHeader;
 constexpr uint32_t kNonceSize = 4;
-constexpr uint64_t kNonceSpace = uint64_t{1} << 32;
 /// Names the scan kernel to use instead of the fastest one ("scalar", "shani", "avx2", "avx512").
 constexpr const char* kImplEnv = "OTEDAMA_SHA256D_IMPL";
 
@@ -51,13 +50,6 @@ common::Uint256 to_uint256(const uint8_t* bytes) noexcept {
     return v;
 }
 
-/// Whether `s` (an ABI struct received by reference) is large enough to contain the bytes up to `end`.
-/// OTD_HAS_FIELD does the same through a pointer, but its NULL check trips -Wnonnull-compare on `&reference`.
-template <class Struct>
-bool struct_covers(const Struct& s, size_t end) noexcept {
-    return s.struct_size >= end;
-}
-#define FIELD_END(type, field) (offsetof(type, field) + sizeof(std::declval<type&>().field))
 
 /// Per-thread scan state: the work unit's kernel constants, the scalar hasher that rechecks candidates, and
 /// the candidate buffer (one slot per nonce of a chunk, so it never overflows).
@@ -145,20 +137,7 @@ public:
     // [worker] Hash [nonce_start, nonce_start + nonce_count) and report every hash <= share_target.
     otd_status_t scan(otd_scan_state_t* state, const otd_work_unit_t& work, otd_scan_stats_t& stats) const {
         if (state == nullptr) return refuse_scan(stats, "scan: scan state is NULL");
-        if (!struct_covers(work, FIELD_END(otd_work_unit_t, on_found_user))) {
-            return refuse_scan(stats, "scan: work unit struct_size " + std::to_string(work.struct_size) + " is too small");
-        }
-        if (work.blob == nullptr || work.blob_size != kHeaderSize || work.nonce_offset != kNonceOffset ||
-            work.nonce_size != kNonceSize) {
-            return refuse_scan(stats, "scan: expected an 80-byte header with a 4-byte nonce at offset 76, got blob_size " +
-                                          std::to_string(work.blob_size) + ", nonce at " + std::to_string(work.nonce_offset) +
-                                          " size " + std::to_string(work.nonce_size));
-        }
-        if (work.nonce_start >= kNonceSpace || work.nonce_count > kNonceSpace - work.nonce_start) {
-            return refuse_scan(stats, "scan: nonce range [" + std::to_string(work.nonce_start) + ", +" +
-                                          std::to_string(work.nonce_count) + ") leaves the 32-bit nonce space");
-        }
-        if (work.on_found == nullptr) return refuse_scan(stats, "scan: on_found is NULL");
+        if (const auto problem = common::bitcoin_work_unit_problem(work)) return refuse_scan(stats, "scan: " + *problem);
 
         auto& s = *reinterpret_cast<ScanState*>(state);
         const scan_kernels::ScanKernel& kernel = *scan_kernel_;
@@ -336,8 +315,8 @@ private:
     }
 
     static void put_stats(otd_scan_stats_t& stats, uint64_t hashes, uint32_t found) noexcept {
-        if (struct_covers(stats, FIELD_END(otd_scan_stats_t, found))) stats.found = found;
-        if (struct_covers(stats, FIELD_END(otd_scan_stats_t, hashes))) stats.hashes = hashes;
+        if (sdk::struct_covers(stats, OTD_FIELD_END(otd_scan_stats_t, found))) stats.found = found;
+        if (sdk::struct_covers(stats, OTD_FIELD_END(otd_scan_stats_t, hashes))) stats.hashes = hashes;
     }
 
     const scan_kernels::ScanKernel* scan_kernel_ = &scan_kernels::scalar_scan_kernel();

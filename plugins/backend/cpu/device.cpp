@@ -15,11 +15,6 @@
 namespace otedama::cpu_backend {
 namespace {
 
-// OTD_HAS_FIELD for a struct the SDK hands over by reference: the macro's NULL test on `&ref` trips
-// -Wnonnull-compare.
-#define CPU_HAS_FIELD(ref, type, field) \
-    (static_cast<size_t>((ref).struct_size) >= offsetof(type, field) + sizeof((ref).field))
-
 constexpr int32_t kNiceMin = -20;
 constexpr int32_t kNiceMax = 19;
 
@@ -69,9 +64,9 @@ uint64_t thread_token() noexcept {
 
 Limits read_limits(const otd_device_limits_t& in) {
     Limits out;
-    if (CPU_HAS_FIELD(in, otd_device_limits_t, lanes)) out.lanes = in.lanes;
-    if (CPU_HAS_FIELD(in, otd_device_limits_t, priority)) out.priority = in.priority;
-    if (CPU_HAS_FIELD(in, otd_device_limits_t, flags)) out.flags = in.flags;
+    if (sdk::struct_covers(in, OTD_FIELD_END(otd_device_limits_t, lanes))) out.lanes = in.lanes;
+    if (sdk::struct_covers(in, OTD_FIELD_END(otd_device_limits_t, priority))) out.priority = in.priority;
+    if (sdk::struct_covers(in, OTD_FIELD_END(otd_device_limits_t, flags))) out.flags = in.flags;
     if (out.priority < kNiceMin || out.priority > kNiceMax) {
         throw sdk::Error(OTD_ERR_INVALID_ARG, "cpu: priority " + std::to_string(out.priority) +
                                                   " is not a nice level (-20 .. 19, 0 = leave as is)");
@@ -193,7 +188,7 @@ otd_status_t Device::run(uint32_t index, const otd_work_unit_t& work, uint64_t& 
         throw sdk::Error(OTD_ERR_INVALID_ARG, id_ + ": lane " + std::to_string(index) + " out of range (the device has " +
                                                   std::to_string(lanes_.size()) + " lanes)");
     }
-    if (!CPU_HAS_FIELD(work, otd_work_unit_t, on_found_user)) {
+    if (!sdk::struct_covers(work, OTD_FIELD_END(otd_work_unit_t, on_found_user))) {
         throw sdk::Error(OTD_ERR_INVALID_ARG, id_ + ": work unit struct_size " + std::to_string(work.struct_size) +
                                                   " lacks the algorithm and callback fields");
     }
