@@ -109,4 +109,41 @@ std::optional<std::string> bitcoin_work_unit_problem(const otd_work_unit_t& work
     return std::nullopt;
 }
 
+ScanProbe probe_bitcoin_scan(std::span<const uint8_t, kBitcoinHeaderSize> header, uint64_t nonce_start,
+                             uint64_t nonce_count, const Uint256& target,
+                             const std::function<otd_status_t(const otd_work_unit_t&, otd_scan_stats_t&)>& scan) {
+    std::array<uint8_t, kBitcoinHeaderSize> blob{};
+    std::copy(header.begin(), header.end(), blob.begin());
+    std::fill_n(blob.begin() + kBitcoinNonceOffset, kBitcoinNonceSize, uint8_t{0});
+    otd_work_unit_t work{};
+    work.struct_size = sizeof work;
+    work.work_id = 1;
+    work.blob = blob.data();
+    work.blob_size = kBitcoinHeaderSize;
+    work.nonce_offset = kBitcoinNonceOffset;
+    work.nonce_size = kBitcoinNonceSize;
+    work.nonce_start = nonce_start;
+    work.nonce_count = nonce_count;
+    std::copy(target.begin(), target.end(), work.share_target);
+    std::copy(target.begin(), target.end(), work.block_target);
+    const volatile uint32_t no_abort = 0;
+    work.abort_flag = &no_abort;
+    ScanProbe probe;
+    work.on_found = [](void* user, const otd_found_t* f) -> otd_status_t {
+        auto& p = *static_cast<ScanProbe*>(user);
+        if (p.found++ == 0) {
+            p.first_nonce = f->nonce;
+            std::copy(f->hash, f->hash + OTD_HASH_SIZE, p.first_hash.begin());
+        }
+        return OTD_OK;
+    };
+    work.on_found_user = &probe;
+    otd_scan_stats_t stats{};
+    stats.struct_size = sizeof stats;
+    probe.status = scan(work, stats);
+    probe.hashes = stats.hashes;
+    probe.stats_found = stats.found;
+    return probe;
+}
+
 }  // namespace otedama::common

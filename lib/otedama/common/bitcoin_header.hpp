@@ -12,16 +12,19 @@
 // Thread safety: pure functions.
 #pragma once
 
+#include <otedama/algorithm.h>
 #include <otedama/work.h>
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
 
 #include "otedama/common/sha256.hpp"
+#include "otedama/common/uint256.hpp"
 
 namespace otedama::common {
 
@@ -59,5 +62,23 @@ using BitcoinHeader = std::array<uint8_t, kBitcoinHeaderSize>;
 /// Why a work unit cannot be scanned as a Bitcoin-family header (80 bytes, 4-byte nonce at 76, the range
 /// inside the 32-bit nonce space, a callback to report to), or nullopt when it can. For scan kernels.
 [[nodiscard]] std::optional<std::string> bitcoin_work_unit_problem(const otd_work_unit_t& work);
+
+/// What a scan reported for one probe: the algorithm's status, the hashes it counted, how many nonces it
+/// reported and the first of them with its hash.
+struct ScanProbe {
+    otd_status_t status = OTD_ERR_GENERIC;
+    uint64_t hashes = 0;
+    uint32_t found = 0;           ///< on_found calls
+    uint32_t stats_found = 0;     ///< what the scan counted in its stats
+    uint64_t first_nonce = 0;
+    std::array<uint8_t, 32> first_hash{};
+};
+
+/// Run `scan` once over [nonce_start, nonce_start + nonce_count) of an 80-byte header (nonce field zeroed
+/// first) with `target` as share and block target, and collect what it reports. For an algorithm plugin's
+/// self-test of its own scan path.
+[[nodiscard]] ScanProbe probe_bitcoin_scan(std::span<const uint8_t, kBitcoinHeaderSize> header, uint64_t nonce_start,
+                                           uint64_t nonce_count, const Uint256& target,
+                                           const std::function<otd_status_t(const otd_work_unit_t&, otd_scan_stats_t&)>& scan);
 
 }  // namespace otedama::common

@@ -335,43 +335,19 @@ public:
 
         const auto genesis_target = common::target_from_nbits(kGenesisNbits);
         if (!genesis_target) throw sdk::Error(OTD_ERR_SELF_TEST, "nBits 0x1e0ffff0 does not decode");
-        auto blob = decode<kHeaderSize>(kKnown[0].header_hex);
-        std::memset(blob.data() + kNonceOffset, 0, kNonceSize);
-        otd_work_unit_t work = sdk::make_struct<otd_work_unit_t>();
-        work.work_id = 1;
-        work.blob = blob.data();
-        work.blob_size = kHeaderSize;
-        work.nonce_offset = kNonceOffset;
-        work.nonce_size = kNonceSize;
-        work.nonce_start = kKnown[0].nonce - kernel_->lanes / 2;
-        work.nonce_count = kernel_->lanes;
-        std::memcpy(work.share_target, genesis_target->data(), OTD_HASH_SIZE);
-        std::memcpy(work.block_target, genesis_target->data(), OTD_HASH_SIZE);
-        const volatile uint32_t no_abort = 0;
-        work.abort_flag = &no_abort;
-        struct Seen {
-            uint32_t count = 0;
-            uint64_t nonce = 0;
-            uint8_t hash[OTD_HASH_SIZE]{};
-        } seen;
-        work.on_found = [](void* user, const otd_found_t* f) -> otd_status_t {
-            auto& s = *static_cast<Seen*>(user);
-            if (s.count++ == 0) {
-                s.nonce = f->nonce;
-                std::memcpy(s.hash, f->hash, OTD_HASH_SIZE);
-            }
-            return OTD_OK;
-        };
-        work.on_found_user = &seen;
-        ScanState state(*kernel_);
-        otd_scan_stats_t stats = sdk::make_struct<otd_scan_stats_t>();
-        const otd_status_t st = scan(reinterpret_cast<otd_scan_state_t*>(&state), work, stats);
-        if (st != OTD_OK || stats.hashes != kernel_->lanes || seen.count != 1 || seen.nonce != kKnown[0].nonce ||
-            common::to_hex(seen.hash) != kKnown[0].hash_hex) {
+        const auto header = decode<kHeaderSize>(kKnown[0].header_hex);
+        const common::ScanProbe probe = common::probe_bitcoin_scan(
+            header, kKnown[0].nonce - kernel_->lanes / 2, kernel_->lanes, *genesis_target,
+            [&](const otd_work_unit_t& work, otd_scan_stats_t& stats) {
+                ScanState state(*kernel_);
+                return scan(reinterpret_cast<otd_scan_state_t*>(&state), work, stats);
+            });
+        if (probe.status != OTD_OK || probe.hashes != kernel_->lanes || probe.found != 1 || probe.first_nonce != kKnown[0].nonce ||
+            common::to_hex(probe.first_hash) != kKnown[0].hash_hex) {
             throw sdk::Error(OTD_ERR_SELF_TEST, std::string("scan (") + kernel_->description + ") around the genesis nonce: status " +
-                                                    std::to_string(st) + ", " + std::to_string(stats.hashes) + " hashes, " +
-                                                    std::to_string(seen.count) + " found (first nonce " +
-                                                    std::to_string(seen.nonce) + "), expected exactly nonce " +
+                                                    std::to_string(probe.status) + ", " + std::to_string(probe.hashes) + " hashes, " +
+                                                    std::to_string(probe.found) + " found (first nonce " +
+                                                    std::to_string(probe.first_nonce) + "), expected exactly nonce " +
                                                     std::to_string(kKnown[0].nonce));
         }
 

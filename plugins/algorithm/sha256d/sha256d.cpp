@@ -205,45 +205,18 @@ public:
         }
 
         // scan: a 16-nonce range around the genesis nonce, in a header whose nonce field is zeroed.
-        otd_work_unit_t work = sdk::make_struct<otd_work_unit_t>();
-        uint8_t blob[kHeaderSize];
-        std::memcpy(blob, kGenesis.header, kHeaderSize);
-        std::memset(blob + kNonceOffset, 0, kNonceSize);
-        work.work_id = 1;
-        work.blob = blob;
-        work.blob_size = kHeaderSize;
-        work.nonce_offset = kNonceOffset;
-        work.nonce_size = kNonceSize;
-        work.nonce_start = kGenesisNonce - 8;
-        work.nonce_count = 16;
-        std::memcpy(work.share_target, genesis_target->data(), OTD_HASH_SIZE);
-        std::memcpy(work.block_target, genesis_target->data(), OTD_HASH_SIZE);
-        const volatile uint32_t no_abort = 0;
-        work.abort_flag = &no_abort;
-        struct Seen {
-            uint32_t count = 0;
-            uint64_t nonce = 0;
-            uint8_t hash[OTD_HASH_SIZE]{};
-        } seen;
-        work.on_found = [](void* user, const otd_found_t* f) -> otd_status_t {
-            auto& s = *static_cast<Seen*>(user);
-            if (s.count++ == 0) {
-                s.nonce = f->nonce;
-                std::memcpy(s.hash, f->hash, OTD_HASH_SIZE);
-            }
-            return OTD_OK;
-        };
-        work.on_found_user = &seen;
-        ScanState state;
-        otd_scan_stats_t stats = sdk::make_struct<otd_scan_stats_t>();
-        const otd_status_t st = scan(reinterpret_cast<otd_scan_state_t*>(&state), work, stats);
-        if (st != OTD_OK || stats.hashes != 16 || seen.count != 1 || stats.found != 1 || seen.nonce != kGenesisNonce ||
-            std::memcmp(seen.hash, kGenesis.hash, OTD_HASH_SIZE) != 0) {
-            throw sdk::Error(OTD_ERR_SELF_TEST, "scan around the genesis nonce: status " + std::to_string(st) + ", " +
-                                                    std::to_string(stats.hashes) + " hashes, " +
-                                                    std::to_string(seen.count) + " found (first nonce " +
-                                                    std::to_string(seen.nonce) + "), expected exactly nonce " +
-                                                    std::to_string(kGenesisNonce));
+        const common::ScanProbe probe = common::probe_bitcoin_scan(
+            std::span<const uint8_t, kHeaderSize>(kGenesis.header, kHeaderSize), kGenesisNonce - 8, 16, *genesis_target,
+            [&](const otd_work_unit_t& work, otd_scan_stats_t& stats) {
+                ScanState state;
+                return scan(reinterpret_cast<otd_scan_state_t*>(&state), work, stats);
+            });
+        if (probe.status != OTD_OK || probe.hashes != 16 || probe.found != 1 || probe.stats_found != 1 || probe.first_nonce != kGenesisNonce ||
+            std::memcmp(probe.first_hash.data(), kGenesis.hash, OTD_HASH_SIZE) != 0) {
+            throw sdk::Error(OTD_ERR_SELF_TEST, "scan around the genesis nonce: status " + std::to_string(probe.status) + ", " +
+                                                    std::to_string(probe.hashes) + " hashes, " + std::to_string(probe.found) +
+                                                    " found (first nonce " + std::to_string(probe.first_nonce) +
+                                                    "), expected exactly nonce " + std::to_string(kGenesisNonce));
         }
 
         // verify: the genesis header meets its own (difficulty-1) target.
