@@ -250,17 +250,17 @@ const otd_host_t* Host::host_table(std::string_view plugin_id, uint32_t abi_mino
   return &contexts_.back()->table;
 }
 
-void Host::load_plugins(bool self_tests) {
+void Host::load_plugins(bool self_tests, bool conformance_fixtures) {
   loader::Options opts;
   opts.disabled_ids = config_.plugins.disable;
   opts.run_self_tests = self_tests;
   loader_ = std::make_unique<loader::Loader>([this](std::string_view id, uint32_t minor) { return host_table(id, minor); }, opts);
-  for (const auto& dir : loader::Loader::search_path(config_.plugins.dirs)) loader_->load_directory(dir);
+  for (const auto& dir : loader::Loader::search_path(config_.plugins.dirs, conformance_fixtures)) loader_->load_directory(dir);
 }
 
 int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for) {
   auto logger = log::get("host");
-  if (!loader_) load_plugins();
+  if (!loader_) load_plugins(true, /*conformance_fixtures=*/false);
 
   // Storage: every accepted share is committed before it is acknowledged.
   try {

@@ -40,8 +40,9 @@ class Host {
   Host& operator=(const Host&) = delete;
 
   /// Load plugins from the search path (plugins.dirs, $OTEDAMA_PLUGIN_PATH, the install's plugins.d,
-  /// the build tree). `self_tests` false skips the known-answer tests (tests of the loader use it).
-  void load_plugins(bool self_tests = true);
+  /// the build tree). `self_tests` false skips the known-answer tests (tests of the loader use it);
+  /// `conformance_fixtures` false leaves out the build tree's deliberately broken fixtures (serve does).
+  void load_plugins(bool self_tests = true, bool conformance_fixtures = true);
   [[nodiscard]] loader::Loader& plugins() { return *loader_; }
   [[nodiscard]] const config::Config& config() const { return config_; }
   [[nodiscard]] router::Metrics& metrics() { return metrics_; }

@@ -578,7 +578,7 @@ const PluginRecord* Loader::find_algorithm(std::string_view algorithm) const {
   return nullptr;
 }
 
-std::vector<std::filesystem::path> Loader::search_path(const std::vector<std::string>& config_dirs) {
+std::vector<std::filesystem::path> Loader::search_path(const std::vector<std::string>& config_dirs, bool conformance_fixtures) {
   std::vector<std::filesystem::path> dirs;
   for (const auto& d : config_dirs) dirs.emplace_back(d);
   if (const char* env = std::getenv("OTEDAMA_PLUGIN_PATH"); env != nullptr) {
@@ -602,6 +602,7 @@ std::vector<std::filesystem::path> Loader::search_path(const std::vector<std::st
     const auto rel = exe.lexically_relative(build_root);
     if (!rel.empty() && *rel.begin() != "..") {
       for (const char* d : build_paths::kBuildPluginDirs) dirs.emplace_back(d);
+      if (conformance_fixtures && build_paths::kConformanceFixtureDir[0] != '\0') dirs.emplace_back(build_paths::kConformanceFixtureDir);
     }
   }
   return dirs;

@@ -88,8 +88,10 @@ class Loader {
   [[nodiscard]] const PluginRecord* find_algorithm(std::string_view algorithm) const;
 
   /// The default search path: config dirs, then $OTEDAMA_PLUGIN_PATH (colon-separated), then the
-  /// install's plugins.d, then (when running from the build tree) the build tree's plugin folders.
-  [[nodiscard]] static std::vector<std::filesystem::path> search_path(const std::vector<std::string>& config_dirs);
+  /// install's plugins.d, then (when running from the build tree) the build tree's plugin folders and,
+  /// with `conformance_fixtures`, the ABI conformance fixtures (listings show them; a running host skips them).
+  [[nodiscard]] static std::vector<std::filesystem::path> search_path(const std::vector<std::string>& config_dirs,
+                                                                      bool conformance_fixtures = true);
 
  private:
   struct Library;
