@@ -35,6 +35,7 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using detail::errno_text;
+using detail::guarded;
 using detail::set_error;
 
 // ---------------------------------------------------------------------------------------------------
@@ -438,33 +439,14 @@ otd_status_t enumerate_ports(const otd_host_t* host, otd_serial_port_fn fn, void
 // ---------------------------------------------------------------------------------------------------
 // The C table
 
-/// Runs `fn`, turning an exception (only allocation can throw here) into a status and a message.
-template <class Fn>
-otd_status_t guarded(char* err, size_t err_cap, Fn&& fn) noexcept {
-    try {
-        return fn();
-    } catch (const std::bad_alloc&) {
-        set_error(err, err_cap, "serial: out of memory");
-        return OTD_ERR_NO_MEMORY;
-    } catch (const std::exception& e) {
-        char message[OTD_ERROR_CAP];
-        std::snprintf(message, sizeof message, "serial: %s", e.what());
-        set_error(err, err_cap, message);
-        return OTD_ERR_GENERIC;
-    } catch (...) {
-        set_error(err, err_cap, "serial: unknown exception");
-        return OTD_ERR_GENERIC;
-    }
-}
-
 otd_status_t OTD_CALL serial_enumerate(const otd_host_t* host, otd_serial_port_fn fn, void* user) noexcept {
     if (fn == nullptr) return OTD_ERR_INVALID_ARG;
-    return guarded(nullptr, 0, [&] { return enumerate_ports(host, fn, user); });
+    return guarded("serial", nullptr, 0, [&] { return enumerate_ports(host, fn, user); });
 }
 
 otd_status_t OTD_CALL serial_open(const otd_host_t* host, const char* path, const otd_serial_config_t* config,
                                   otd_serial_port_t** out, char* err, size_t err_cap) noexcept {
-    return guarded(err, err_cap, [&] { return open_port(host, path, config, out, err, err_cap); });
+    return guarded("serial", err, err_cap, [&] { return open_port(host, path, config, out, err, err_cap); });
 }
 
 otd_status_t OTD_CALL serial_write(otd_serial_port_t* handle, const uint8_t* data, size_t size, size_t* written,

@@ -19,6 +19,7 @@
 namespace otedama::services {
 namespace {
 
+using detail::guarded;
 using detail::set_error;
 
 // ---------------------------------------------------------------------------------------------------
@@ -273,33 +274,15 @@ otd_status_t enumerate_devices(const otd_host_t* host, uint32_t vendor_id, uint3
 // ---------------------------------------------------------------------------------------------------
 // The C table
 
-template <class Fn>
-otd_status_t guarded(char* err, size_t err_cap, Fn&& fn) noexcept {
-    try {
-        return fn();
-    } catch (const std::bad_alloc&) {
-        set_error(err, err_cap, "usb: out of memory");
-        return OTD_ERR_NO_MEMORY;
-    } catch (const std::exception& e) {
-        char message[OTD_ERROR_CAP];
-        std::snprintf(message, sizeof message, "usb: %s", e.what());
-        set_error(err, err_cap, message);
-        return OTD_ERR_GENERIC;
-    } catch (...) {
-        set_error(err, err_cap, "usb: unknown exception");
-        return OTD_ERR_GENERIC;
-    }
-}
-
 otd_status_t OTD_CALL usb_enumerate(const otd_host_t* host, uint32_t vendor_id, uint32_t product_id,
                                     otd_usb_device_fn fn, void* user) noexcept {
     if (fn == nullptr || vendor_id > 0xffff || product_id > 0xffff) return OTD_ERR_INVALID_ARG;
-    return guarded(nullptr, 0, [&] { return enumerate_devices(host, vendor_id, product_id, fn, user); });
+    return guarded("usb", nullptr, 0, [&] { return enumerate_devices(host, vendor_id, product_id, fn, user); });
 }
 
 otd_status_t OTD_CALL usb_open(const otd_host_t* host, const char* path, uint32_t interface_number,
                                otd_usb_device_t** out, char* err, size_t err_cap) noexcept {
-    return guarded(err, err_cap, [&] { return open_device(host, path, interface_number, out, err, err_cap); });
+    return guarded("usb", err, err_cap, [&] { return open_device(host, path, interface_number, out, err, err_cap); });
 }
 
 otd_status_t OTD_CALL usb_bulk_transfer(otd_usb_device_t* handle, uint8_t endpoint, uint8_t* data, size_t size,
