@@ -31,6 +31,7 @@ PACKAGES=(
   # host services and backends
   libusb-1.0-0-dev        # USB host service for ASIC plugins (meson feature `usb`)
   libhwloc-dev            # CPU backend: core and NUMA topology
+  librandomx-dev          # randomx algorithm plugin (the reference RandomX 1.1.x that monerod uses)
   libbenchmark-dev        # benchmarks/ (Google Benchmark; optional: meson skips them without it)
 )
 
