@@ -30,6 +30,7 @@ PACKAGES=(
   ca-certificates         # TLS to coin nodes and upstream pools
   # host services and backends
   libusb-1.0-0-dev        # USB host service for ASIC plugins (meson feature `usb`)
+  libssl-dev              # TLS for stratum+ssl:// (Boost.Asio ssl over OpenSSL)
   libhwloc-dev            # CPU backend: core and NUMA topology
   librandomx-dev          # randomx algorithm plugin (the reference RandomX 1.1.x that monerod uses)
   libbenchmark-dev        # benchmarks/ (Google Benchmark; optional: meson skips them without it)

@@ -208,6 +208,89 @@ typedef struct otd_memory_service {
   void(OTD_CALL* release)(const otd_host_t* host, void* memory, size_t size);
 } otd_memory_service_t;
 
+/* ---------------------------------------------------------------------------------------------------- */
+/* Service "otedama.net/1": TCP (and TLS) sockets on the host's network I/O threads. Transports speak     */
+/* their protocol over it and start no threads for networking (docs/architecture.md "Threads").           */
+/*                                                                                                        */
+/* Connections are named by otd_conn_t ids, never reused for the life of the process (0 = none), so a     */
+/* late send() to a closed connection fails cleanly instead of reaching a newcomer. Callbacks of one       */
+/* connection never run concurrently with each other; callbacks of different connections may. Every      */
+/* connection gets exactly one on_close, its last callback (also for a connect that failed).             */
+#define OTD_SERVICE_NET "otedama.net/1"
+typedef uint64_t otd_conn_t;
+typedef struct otd_net_listener otd_net_listener_t;
+
+#define OTD_NET_FRAMING_RAW 0u       /* on_data gets bytes as they arrive (binary protocols) */
+#define OTD_NET_FRAMING_LINES 1u     /* on_data gets one complete line, without its "\n" (and a "\r" before it) */
+
+/* Why a connection closed (on_close reason). */
+#define OTD_NET_CLOSED_BY_PEER 1u        /* orderly end of stream or reset */
+#define OTD_NET_CLOSED_BY_PLUGIN 2u      /* close() or an on_open that refused */
+#define OTD_NET_CLOSED_LINE_TOO_LONG 3u  /* LINES framing: a line exceeded max_line */
+#define OTD_NET_CLOSED_IDLE 4u           /* nothing received for idle_timeout_ms */
+#define OTD_NET_CLOSED_SEND_OVERFLOW 5u  /* a slow reader: queued output exceeded max_send_queue */
+#define OTD_NET_CLOSED_ERROR 6u          /* socket or TLS error (message says which) */
+#define OTD_NET_CLOSED_SHUTDOWN 7u       /* shutdown() or host stop */
+#define OTD_NET_CONNECT_FAILED 8u        /* connect(): resolving, connecting or the TLS handshake failed */
+
+typedef struct otd_net_handlers {
+  uint32_t struct_size;
+  uint32_t reserved;
+  void* user;                /* passed back to every handler; must stay valid until shutdown() returns */
+  /* [io] A connection is open: accepted by a listener (tag 0) or connected (the tag given to connect()).
+   * peer/local: "127.0.0.1:3333", "[::1]:3333"; valid during the call. Return OTD_OK to keep it; any other
+   * status closes it at once (reason CLOSED_BY_PLUGIN): how a transport enforces per-address caps. */
+  otd_status_t(OTD_CALL* on_open)(void* user, otd_conn_t conn, uint64_t tag, const char* peer, const char* local);
+  /* [io] Received data: one line (LINES) or a chunk (RAW); valid during the call. */
+  void(OTD_CALL* on_data)(void* user, otd_conn_t conn, const uint8_t* data, size_t size);
+  /* [io] The connection is gone (OTD_NET_CLOSED_* / OTD_NET_CONNECT_FAILED); message is human-readable. */
+  void(OTD_CALL* on_close)(void* user, otd_conn_t conn, uint32_t reason, const char* message);
+} otd_net_handlers_t;
+
+typedef struct otd_net_options {
+  uint32_t struct_size;
+  uint32_t framing;          /* OTD_NET_FRAMING_* */
+  uint32_t max_line;         /* LINES: longest line accepted in bytes; 0 = 16384 */
+  uint32_t idle_timeout_ms;  /* close when nothing was received for this long; 0 = never */
+  uint32_t max_send_queue;   /* bytes queued for one connection before it is closed as a slow reader; 0 = 1 MiB */
+  uint32_t backlog;          /* listen(): accept backlog; 0 = the system's maximum */
+  uint32_t tls;              /* 1 = TLS: listen() needs tls_cert_file/tls_key_file, connect() verifies the peer */
+  uint32_t tls_verify;       /* connect() with tls: 1 = check the certificate chain and name (default 0 here: a
+                                 pool's self-signed certificate is the norm; the transport decides) */
+  const char* tls_cert_file; /* listen() with tls: PEM certificate chain; valid during the call */
+  const char* tls_key_file;  /* listen() with tls: PEM private key */
+  const char* tls_server_name; /* connect() with tls: SNI and verification name (NULL = the host name) */
+} otd_net_options_t;
+
+typedef struct otd_net_service {
+  uint32_t struct_size;
+  /* [control] Listen on address ("0.0.0.0", "::", "127.0.0.1") and port (0 = ephemeral; *bound_port gets the
+   * port actually bound, may be NULL). Accepted connections get `options` and `handlers` (both copied).
+   * Fails with a message naming the address when it cannot bind. *out valid until close_listener(). */
+  otd_status_t(OTD_CALL* listen)(const otd_host_t* host, const char* address, uint16_t port,
+                                 const otd_net_options_t* options, const otd_net_handlers_t* handlers,
+                                 otd_net_listener_t** out, uint16_t* bound_port, char* err, size_t err_cap);
+  /* [control] Stop accepting and free the listener. Connections it accepted stay open. */
+  void(OTD_CALL* close_listener)(const otd_host_t* host, otd_net_listener_t* listener);
+  /* [any] Connect to hostname:port (resolved asynchronously). *out gets the connection id at once; on_open
+   * or on_close(OTD_NET_CONNECT_FAILED) follows on an [io] thread. */
+  otd_status_t(OTD_CALL* connect)(const otd_host_t* host, const char* hostname, uint16_t port,
+                                  const otd_net_options_t* options, const otd_net_handlers_t* handlers, uint64_t tag,
+                                  otd_conn_t* out, char* err, size_t err_cap);
+  /* [any] Queue bytes for a connection (copied). OTD_ERR_NOT_FOUND when it is closed or closing. */
+  otd_status_t(OTD_CALL* send)(const otd_host_t* host, otd_conn_t conn, const uint8_t* data, size_t size);
+  /* [any] The same bytes to many connections from one shared copy (job broadcasts). Closed ids are skipped;
+   * *sent (may be NULL) = how many connections took it. */
+  otd_status_t(OTD_CALL* send_many)(const otd_host_t* host, const otd_conn_t* conns, size_t count,
+                                    const uint8_t* data, size_t size, size_t* sent);
+  /* [any] Close a connection: after its queued output is written (graceful != 0) or at once. Its on_close
+   * follows (reason CLOSED_BY_PLUGIN). Unknown ids are ignored. */
+  void(OTD_CALL* close)(const otd_host_t* host, otd_conn_t conn, uint32_t graceful);
+  /* [control] Close every listener and connection this plugin instance owns and wait for their on_close
+   * callbacks: when it returns, no handler of this plugin runs or will run. Transports call it in stop(). */
+  void(OTD_CALL* shutdown)(const otd_host_t* host);
+} otd_net_service_t;
+
 OTD_EXTERN_C_END
 
 #endif /* OTEDAMA_HOST_H */

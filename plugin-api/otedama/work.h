@@ -56,6 +56,11 @@ typedef struct otd_template {
   uint64_t epoch;                  /* Ethash/KawPow epoch number */
   const uint8_t* block_data; uint32_t block_data_size; /* opaque to the host: what the source needs to
                                                           assemble the block (transactions ...), echoed back */
+  /* The seed the chain switches to next when the source knows it (monerod's next_seed_hash), so the host
+   * prepares that context in the background and mining does not stall at the switch. NULL/0 when unknown. */
+  const uint8_t* next_seed; uint32_t next_seed_size;
+  uint32_t reserved2;
+  uint64_t next_epoch;             /* Ethash/KawPow: the next epoch, prepared ahead the same way (0 = none) */
 } otd_template_t;
 
 /* A job as the host hands it to a downstream transport (stratum server, sharechain peer). */
