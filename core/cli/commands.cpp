@@ -38,9 +38,15 @@ commands:
   --list-devices [--json] [--config FILE]   list the devices of every loaded backend
   hash --algo NAME --hex INPUT [--raw]      hash INPUT (hex) with an algorithm plugin; prints the hash as
                                             block explorers show it (--raw: in memory order)
+  hash --algo randomx --key HEX --hex INPUT RandomX with that key (light mode); the raw hash
+  hash --algo ethash|kawpow --height N --header HEX --nonce HEX
+                                            the mix hash and the final hash (raw bytes; the nonce
+                                            is the hex of the 64-bit value)
   bench [--algo NAME] [--seconds N] [--warmup N] [--threads N] [--json] [--config FILE]
+        [--verify] [--key HEX] [--height N]
                                             CPU hashrate through the cpu backend: the median of
-                                            one-second samples after a warm-up (default 10 s, 2 s)
+                                            one-second samples after a warm-up (default 10 s, 2 s);
+                                            --verify: verifications per second (light context)
   status [--json] [--config FILE]           summary of the ledger: share count and the newest shares
   config check FILE | config print [FILE]   validate a configuration / print the effective one
 
@@ -258,9 +264,131 @@ const loader::PluginRecord* need_algorithm(host::Host& host, const std::string& 
   return rec;
 }
 
+/// A context an algorithm plugin prepared, released when the command is done with it.
+class ScopedContext {
+ public:
+  ScopedContext(const loader::PluginRecord& rec, otd_algo_context_t* handle) : rec_(rec), handle_(handle) {}
+  ScopedContext(const ScopedContext&) = delete;
+  ScopedContext& operator=(const ScopedContext&) = delete;
+  ~ScopedContext() {
+    if (handle_ != nullptr) static_cast<const otd_algorithm_t*>(rec_.table)->release_context(rec_.instance, handle_);
+  }
+  [[nodiscard]] const otd_algo_context_t* get() const noexcept { return handle_; }
+
+ private:
+  const loader::PluginRecord& rec_;
+  otd_algo_context_t* handle_;
+};
+
+/// Prepare a context for a one-off command (hash, bench). Prints the plugin's error and returns nullptr on
+/// failure.
+std::unique_ptr<ScopedContext> prepare_context(const loader::PluginRecord& rec, const char* command, uint32_t mode,
+                                               const std::vector<uint8_t>& seed, uint64_t height, uint32_t threads,
+                                               bool huge_pages) {
+  const auto* t = static_cast<const otd_algorithm_t*>(rec.table);
+  otd_context_params_t params{};
+  params.struct_size = sizeof params;
+  params.mode = mode;
+  params.seed = seed.empty() ? nullptr : seed.data();
+  params.seed_size = static_cast<uint32_t>(seed.size());
+  params.height = height;
+  params.threads = threads;
+  params.flags = huge_pages ? OTD_CONTEXT_FLAG_HUGE_PAGES : 0U;
+  params.numa_node = -1;
+  otd_algo_context_t* handle = nullptr;
+  char err[OTD_ERROR_CAP] = {};
+  const otd_status_t st = t->prepare_context(rec.instance, &params, &handle, err, sizeof err);
+  if (st != OTD_OK || handle == nullptr) {
+    std::cerr << "otedama-host " << command << ": " << rec.name << " could not prepare its context (status " << st << "): " << err << "\n";
+    return nullptr;
+  }
+  return std::make_unique<ScopedContext>(rec, handle);
+}
+
+/// Parses a decimal or 0x-prefixed unsigned 64-bit value; nullopt when it is not one.
+std::optional<uint64_t> parse_u64(const std::string& text, int base = 10) {
+  if (text.empty()) return std::nullopt;
+  size_t used = 0;
+  try {
+    const unsigned long long v = std::stoull(text, &used, base);
+    if (used != text.size() || text[0] == '-') return std::nullopt;
+    return static_cast<uint64_t>(v);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+/// `hash` for algorithms that need a seed/epoch context: RandomX (--key) and the Ethash family (--height,
+/// --header, --nonce). The context is a light one: what a pool verifies with.
+int hash_with_context(const Args& args, const loader::PluginRecord& rec, const std::vector<uint8_t>& input) {
+  const auto* t = static_cast<const otd_algorithm_t*>(rec.table);
+  std::string why;
+  char err[OTD_ERROR_CAP] = {};
+  if ((t->flags & OTD_ALGO_HAS_MIX) == 0U) {
+    // Keyed (RandomX): the key is the context's seed, the input is hashed as given.
+    const auto key_hex = args.get("--key");
+    if (!key_hex) {
+      std::cerr << "otedama-host hash: " << rec.name << " needs --key HEX (the seed the hash is keyed with)\n";
+      return kUsage;
+    }
+    const auto key = common::from_hex(*key_hex, &why);
+    if (!key) {
+      std::cerr << "otedama-host hash: --key is not valid hexadecimal: " << why << "\n";
+      return kUsage;
+    }
+    auto ctx = prepare_context(rec, "hash", OTD_CONTEXT_LIGHT, *key, 0, 0, false);
+    if (!ctx) return kFailure;
+    uint8_t out[64] = {};
+    const otd_status_t st = t->hash(rec.instance, ctx->get(), input.data(), input.size(), out, sizeof out, err, sizeof err);
+    if (st != OTD_OK) {
+      std::cerr << "otedama-host hash: " << rec.name << " failed (status " << st << "): " << err << "\n";
+      return kFailure;
+    }
+    std::cout << common::to_hex(std::span<const uint8_t>(out, OTD_HASH_SIZE)) << "\n";  // raw, as Monero prints it
+    return kOk;
+  }
+  // Ethash family: the epoch comes from the height; the header hash and the 64-bit nonce are hashed.
+  const auto height = parse_u64(args.get("--height").value_or(""));
+  const auto header = common::from_hex(args.get("--header").value_or(""), &why);
+  std::string nonce_text = args.get("--nonce").value_or("");
+  if (nonce_text.rfind("0x", 0) == 0) nonce_text = nonce_text.substr(2);
+  const auto nonce = nonce_text.size() <= 16 ? parse_u64(nonce_text, 16) : std::nullopt;
+  if (!height || !header || header->size() != 32 || !nonce) {
+    std::cerr << "otedama-host hash: " << rec.name
+              << " needs --height N (decimal), --header HEX (the 32-byte header hash) and --nonce HEX (the 64-bit nonce)\n";
+    return kUsage;
+  }
+  auto ctx = prepare_context(rec, "hash", OTD_CONTEXT_LIGHT, {}, *height, 0, false);
+  if (!ctx) return kFailure;
+  std::vector<uint8_t> blob(*header);
+  for (int i = 0; i < 8; ++i) blob.push_back(static_cast<uint8_t>(*nonce >> (8 * i)));
+  otd_verify_request_t req{};
+  req.struct_size = sizeof req;
+  req.blob = blob.data();
+  req.blob_size = static_cast<uint32_t>(blob.size());
+  req.nonce = *nonce;
+  req.height = *height;
+  std::memset(req.share_target, 0xff, sizeof req.share_target);
+  std::memset(req.block_target, 0xff, sizeof req.block_target);
+  otd_verify_result_t res{};
+  res.struct_size = sizeof res;
+  const otd_status_t st = t->verify(rec.instance, ctx->get(), &req, &res, err, sizeof err);
+  if (st != OTD_OK) {
+    std::cerr << "otedama-host hash: " << rec.name << " failed (status " << st << "): " << err << "\n";
+    return kFailure;
+  }
+  // The verifier's hash is the 256-bit little-endian number targets are compared with; the Ethash family
+  // compares its raw hash big-endian, so the raw bytes are that number reversed.
+  std::reverse(std::begin(res.hash), std::end(res.hash));
+  std::cout << "mix_hash " << common::to_hex(std::span<const uint8_t>(res.mix, OTD_HASH_SIZE)) << "\n"
+            << "final_hash " << common::to_hex(std::span<const uint8_t>(res.hash, OTD_HASH_SIZE)) << "\n";
+  return kOk;
+}
+
 int hash(const Args& args) {
   const auto algo = args.get("--algo");
-  const auto hex = args.get("--hex");
+  std::optional<std::string> hex = args.get("--hex");
+  if (algo && !hex && args.get("--header")) hex = std::string();  // ethash/kawpow take --header and --nonce
   if (!algo || !hex) {
     std::cerr << "otedama-host hash: --algo NAME and --hex INPUT are required\n";
     return kUsage;
@@ -276,10 +404,7 @@ int hash(const Args& args) {
   const auto* rec = need_algorithm(*host, *algo);
   if (rec == nullptr) return kNotFound;
   const auto* t = static_cast<const otd_algorithm_t*>(rec->table);
-  if ((t->flags & OTD_ALGO_NEEDS_CONTEXT) != 0U) {
-    std::cerr << "otedama-host hash: " << *algo << " needs a seed/epoch context; not supported by this command yet\n";
-    return kFailure;
-  }
+  if ((t->flags & OTD_ALGO_NEEDS_CONTEXT) != 0U) return hash_with_context(args, *rec, *input);
   uint8_t out[64] = {};
   char err[OTD_ERROR_CAP] = {};
   const otd_status_t st = t->hash(rec->instance, nullptr, input->data(), input->size(), out, sizeof out, err, sizeof err);
@@ -293,124 +418,13 @@ int hash(const Args& args) {
   return kOk;
 }
 
-int bench(const Args& args) {
-  auto cfg = load_config(args, false);
-  if (!cfg) return kUsage;
-  init_quiet_logging(*cfg, true);
-  const std::string algo_name = args.get("--algo").value_or(cfg->mining.algorithm);
-  const bool json = args.has("--json");
-  int seconds = 10;
-  int warmup = 2;
-  int threads = static_cast<int>(cfg->mining.cpu.threads);
-  try {
-    if (auto s = args.get("--seconds")) seconds = std::stoi(*s);
-    if (auto w = args.get("--warmup")) warmup = std::stoi(*w);
-    if (auto t = args.get("--threads")) threads = std::stoi(*t);
-  } catch (const std::exception&) {
-    std::cerr << "otedama-host bench: --seconds, --warmup and --threads take integers\n";
-    return kUsage;
-  }
-  if (seconds < 1 || warmup < 0 || threads < 0) {
-    std::cerr << "otedama-host bench: --seconds must be >= 1, --warmup and --threads >= 0\n";
-    return kUsage;
-  }
-  host::Host host(*cfg);
-  host.load_plugins();
-  const auto* algo = need_algorithm(host, algo_name);
-  if (algo == nullptr) return kNotFound;
-  const auto* at = static_cast<const otd_algorithm_t*>(algo->table);
-  const auto* cpu = host.plugins().find("org.otedama.backend.cpu");
-  if (cpu == nullptr) {
-    std::cerr << "otedama-host bench: the cpu backend plugin (org.otedama.backend.cpu) is not loaded\n";
-    return kNotFound;
-  }
-  if (at->scan == nullptr || (at->flags & OTD_ALGO_NEEDS_CONTEXT) != 0U) {
-    std::cerr << "otedama-host bench: " << algo_name << " has no context-free CPU scan to benchmark yet\n";
-    return kFailure;
-  }
-  const auto* bt = static_cast<const otd_backend_t*>(cpu->table);
-  otd_device_info_t info{};
-  info.struct_size = sizeof info;
-  uint32_t count = 1;
-  bt->enumerate(cpu->instance, &info, 1, &count);
-  const uint32_t lanes = threads > 0 ? static_cast<uint32_t>(threads) : std::max<uint32_t>(1, info.max_lanes);
-  otd_device_limits_t limits{};
-  limits.struct_size = sizeof limits;
-  limits.lanes = lanes;
-  otd_device_t* dev = nullptr;
-  char err[OTD_ERROR_CAP] = {};
-  if (bt->open_device(cpu->instance, 0, &limits, &dev, err, sizeof err) != OTD_OK) {
-    std::cerr << "otedama-host bench: cannot open cpu0: " << err << "\n";
-    return kFailure;
-  }
-
-  // A synthetic template; the share target is zero so nothing is ever "found": pure hashing throughput
-  // through the same path mining takes (backend run -> the algorithm's scan).
-  std::vector<uint8_t> cb1(42, 0x11), cb2(30, 0x22);
-  otd_template_t tmpl{};
-  tmpl.struct_size = sizeof tmpl;
-  tmpl.coin = "BENCH";
-  tmpl.algorithm = algo_name.c_str();
-  tmpl.version = 0x20000000;
-  tmpl.ntime = 1700000000;
-  tmpl.nbits = 0x1d00ffff;
-  tmpl.extranonce_size = 8;
-  tmpl.coinbase1 = cb1.data();
-  tmpl.coinbase1_size = static_cast<uint32_t>(cb1.size());
-  tmpl.coinbase2 = cb2.data();
-  tmpl.coinbase2_size = static_cast<uint32_t>(cb2.size());
-  tmpl.nonce_size = 4;
-  std::atomic<uint32_t> abort{0};
-  std::vector<std::atomic<uint64_t>> per_lane(lanes);
-  std::vector<std::thread> workers;
-  std::atomic<bool> failed{false};
-  for (uint32_t lane = 0; lane < lanes; ++lane) {
-    workers.emplace_back([&, lane] {
-      uint8_t en[8] = {static_cast<uint8_t>(lane)};
-      std::vector<uint8_t> blob(256);
-      uint32_t size = 0, off = 0, nsize = 0;
-      char e[OTD_ERROR_CAP] = {};
-      if (at->build_blob(algo->instance, &tmpl, en, 8, 0, 0, blob.data(), static_cast<uint32_t>(blob.size()), &size, &off, &nsize, e, sizeof e) != OTD_OK) {
-        std::cerr << "bench: build_blob failed: " << e << "\n";
-        failed = true;
-        return;
-      }
-      otd_work_unit_t w{};
-      w.struct_size = sizeof w;
-      w.algorithm = algo_name.c_str();
-      w.blob = blob.data();
-      w.blob_size = size;
-      w.nonce_offset = off;
-      w.nonce_size = nsize;
-      w.algorithm_plugin = algo->instance;
-      w.algorithm_table = at;
-      w.abort_flag = reinterpret_cast<const volatile uint32_t*>(&abort);  // same representation (see scheduler.cpp)
-      w.on_found = [](void*, const otd_found_t*) -> otd_status_t { return OTD_OK; };
-      // Chunks sized to take ~20 ms whatever the algorithm's speed, so one-second samples stay smooth.
-      uint64_t start = 0, chunk = 256;
-      while (abort.load() == 0) {
-        w.nonce_start = start;
-        w.nonce_count = chunk;
-        start = (start + chunk) & 0xffffffffULL;
-        if (start + chunk > 0x100000000ULL) start = 0;
-        uint64_t done = 0;
-        const auto t0 = std::chrono::steady_clock::now();
-        const otd_status_t st = bt->run(cpu->instance, dev, lane, &w, &done, e, sizeof e);
-        const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-        per_lane[lane].fetch_add(done);
-        if (st != OTD_OK && st != OTD_ERR_ABORTED) {
-          std::cerr << "bench: run failed: " << e << "\n";
-          failed = true;
-          return;
-        }
-        if (ms > 0 && done == chunk) chunk = std::clamp<uint64_t>(static_cast<uint64_t>(static_cast<double>(chunk) * 20.0 / ms), 16, 1u << 24);
-      }
-    });
-  }
-  // Warm-up (caches, turbo, page faults) is not counted; then one-second samples, reported as the median.
+/// One-second samples of a set of counters, after a warm-up that is not counted: the samples in units per
+/// second. Stops early when `failed` is set.
+std::vector<double> sample_rates(const std::vector<std::atomic<uint64_t>>& counters, int warmup, int seconds,
+                                 const std::atomic<bool>& failed) {
   auto total = [&] {
     uint64_t t = 0;
-    for (auto& c : per_lane) t += c.load();
+    for (const auto& c : counters) t += c.load();
     return t;
   };
   const auto t0 = std::chrono::steady_clock::now() + std::chrono::seconds(warmup);
@@ -426,29 +440,260 @@ int bench(const Args& args) {
     prev = now_total;
     prev_t = now_t;
   }
+  return samples;
+}
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n == 0 ? 0 : n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/// Prints a bench result, as text or as one JSON object.
+void print_bench(bool json, const std::string& algo, const char* what, const char* unit, const std::vector<double>& samples,
+                 uint32_t threads, const char* implementation, const char* device, int seconds, int warmup, double prepare_s) {
+  const double median = median_of(samples);
+  const double lo = *std::min_element(samples.begin(), samples.end());
+  const double hi = *std::max_element(samples.begin(), samples.end());
+  if (json) {
+    std::string out = "{\"algo\":" + q(algo) + ",\"mode\":" + q(what) + ",\"" + (std::string(what) == "verify" ? "verifications" : "hashrate") +
+                      "\":" + std::to_string(median) + ",\"threads\":" + std::to_string(threads) +
+                      ",\"implementation\":" + q(implementation) + ",\"device\":" + q(device) + ",\"seconds\":" + std::to_string(seconds) +
+                      ",\"warmup\":" + std::to_string(warmup) + ",\"per_thread\":" + std::to_string(median / threads) +
+                      ",\"min\":" + std::to_string(lo) + ",\"max\":" + std::to_string(hi) + ",\"context_seconds\":" + std::to_string(prepare_s) +
+                      ",\"samples\":[";
+    for (size_t i = 0; i < samples.size(); ++i) out += (i != 0 ? "," : "") + std::to_string(samples[i]);
+    std::cout << out << "]}\n";
+  } else {
+    std::printf("bench %s %s (%s) on %s: %u thread(s), %d s after %d s warm-up\n", algo.c_str(), what, implementation, device, threads,
+                seconds, warmup);
+    if (prepare_s > 0) std::printf("context prepared in %.2f s\n", prepare_s);
+    std::printf("median %.1f %s (%.1f %s per thread), min %.1f, max %.1f\n", median, unit, median / threads, unit, lo, hi);
+  }
+}
+
+int bench(const Args& args) {
+  auto cfg = load_config(args, false);
+  if (!cfg) return kUsage;
+  init_quiet_logging(*cfg, true);
+  const std::string algo_name = args.get("--algo").value_or(cfg->mining.algorithm);
+  const bool json = args.has("--json");
+  const bool verify_mode = args.has("--verify");
+  int seconds = 10;
+  int warmup = 2;
+  int threads = static_cast<int>(cfg->mining.cpu.threads);
+  try {
+    if (auto s = args.get("--seconds")) seconds = std::stoi(*s);
+    if (auto w = args.get("--warmup")) warmup = std::stoi(*w);
+    if (auto t = args.get("--threads")) threads = std::stoi(*t);
+  } catch (const std::exception&) {
+    std::cerr << "otedama-host bench: --seconds, --warmup and --threads take integers\n";
+    return kUsage;
+  }
+  if (seconds < 1 || warmup < 0 || threads < 0) {
+    std::cerr << "otedama-host bench: --seconds must be >= 1, --warmup and --threads >= 0\n";
+    return kUsage;
+  }
+  // Context algorithms: the RandomX key and the Ethash-family height (epoch) to benchmark with.
+  std::vector<uint8_t> key{'o', 't', 'e', 'd', 'a', 'm', 'a', ' ', 'b', 'e', 'n', 'c', 'h'};
+  if (auto k = args.get("--key")) {
+    std::string why;
+    auto parsed = common::from_hex(*k, &why);
+    if (!parsed) {
+      std::cerr << "otedama-host bench: --key is not valid hexadecimal: " << why << "\n";
+      return kUsage;
+    }
+    key = *parsed;
+  }
+  const auto height = parse_u64(args.get("--height").value_or("0"));
+  if (!height) {
+    std::cerr << "otedama-host bench: --height takes a block height (decimal)\n";
+    return kUsage;
+  }
+  host::Host host(*cfg);
+  host.load_plugins();
+  const auto* algo = need_algorithm(host, algo_name);
+  if (algo == nullptr) return kNotFound;
+  const auto* at = static_cast<const otd_algorithm_t*>(algo->table);
+  const auto* cpu = host.plugins().find("org.otedama.backend.cpu");
+  if (cpu == nullptr) {
+    std::cerr << "otedama-host bench: the cpu backend plugin (org.otedama.backend.cpu) is not loaded\n";
+    return kNotFound;
+  }
+  if (at->scan == nullptr && !verify_mode) {
+    std::cerr << "otedama-host bench: " << algo_name << " has no CPU scan to benchmark (try --verify)\n";
+    return kFailure;
+  }
+  const auto* bt = static_cast<const otd_backend_t*>(cpu->table);
+  otd_device_info_t info{};
+  info.struct_size = sizeof info;
+  uint32_t count = 1;
+  bt->enumerate(cpu->instance, &info, 1, &count);
+  const uint32_t lanes = threads > 0 ? static_cast<uint32_t>(threads) : std::max<uint32_t>(1, info.max_lanes);
+
+  // The context, when the algorithm needs one: the full dataset/DAG to mine (built with every core, as
+  // mining does), the light one to verify (what a pool holds). Its build time is reported, not sampled.
+  const bool needs_context = (at->flags & OTD_ALGO_NEEDS_CONTEXT) != 0U;
+  std::unique_ptr<ScopedContext> ctx;
+  double prepare_s = 0;
+  if (needs_context) {
+    if (!json) std::printf("preparing the %s %s context...\n", algo_name.c_str(), verify_mode ? "light" : "full");
+    std::fflush(stdout);
+    const auto t0 = std::chrono::steady_clock::now();
+    ctx = prepare_context(*algo, "bench", verify_mode ? OTD_CONTEXT_LIGHT : OTD_CONTEXT_FULL, key, *height, 0, cfg->mining.cpu.huge_pages);
+    if (!ctx) return kFailure;
+    prepare_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+
+  // The hashing blob of lane `lane`: Bitcoin-family algorithms build it from a synthetic template; the
+  // others hash a fixed-size synthetic blob of their family's shape (the content does not change the cost):
+  // Ethash family header hash || 8-byte nonce, Monero family a 76-byte hashing blob with the nonce at 39.
+  std::vector<uint8_t> cb1(42, 0x11), cb2(30, 0x22);
+  otd_template_t tmpl{};
+  tmpl.struct_size = sizeof tmpl;
+  tmpl.coin = "BENCH";
+  tmpl.algorithm = algo_name.c_str();
+  tmpl.version = 0x20000000;
+  tmpl.ntime = 1700000000;
+  tmpl.nbits = 0x1d00ffff;
+  tmpl.extranonce_size = 8;
+  tmpl.coinbase1 = cb1.data();
+  tmpl.coinbase1_size = static_cast<uint32_t>(cb1.size());
+  tmpl.coinbase2 = cb2.data();
+  tmpl.coinbase2_size = static_cast<uint32_t>(cb2.size());
+  tmpl.nonce_size = 4;
+  auto make_blob = [&](uint32_t lane, std::vector<uint8_t>& blob, uint32_t& off, uint32_t& nsize) -> bool {
+    if (needs_context) {
+      const bool has_mix = (at->flags & OTD_ALGO_HAS_MIX) != 0U;
+      blob.assign(has_mix ? 40 : 76, 0);
+      for (size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<uint8_t>(i * 13 + lane);
+      off = has_mix ? 32 : 39;
+      nsize = has_mix ? 8 : 4;
+      std::fill(blob.begin() + off, blob.begin() + off + nsize, 0);
+      return true;
+    }
+    uint8_t en[8] = {static_cast<uint8_t>(lane)};
+    blob.resize(256);
+    uint32_t size = 0;
+    char e[OTD_ERROR_CAP] = {};
+    if (at->build_blob(algo->instance, &tmpl, en, 8, 0, 0, blob.data(), static_cast<uint32_t>(blob.size()), &size, &off, &nsize, e, sizeof e) != OTD_OK) {
+      std::cerr << "bench: build_blob failed: " << e << "\n";
+      return false;
+    }
+    blob.resize(size);
+    return true;
+  };
+
+  otd_algorithm_info_t ai{};
+  ai.struct_size = sizeof ai;
+  at->get_info(algo->instance, &ai);
+  std::atomic<uint32_t> abort{0};
+  std::vector<std::atomic<uint64_t>> per_lane(lanes);
+  std::vector<std::thread> workers;
+  std::atomic<bool> failed{false};
+
+  if (verify_mode) {
+    // What a pool's verification pool does: verify() from `lanes` threads at once on one shared context.
+    for (uint32_t lane = 0; lane < lanes; ++lane) {
+      workers.emplace_back([&, lane] {
+        std::vector<uint8_t> blob;
+        uint32_t off = 0, nsize = 0;
+        if (!make_blob(lane, blob, off, nsize)) {
+          failed = true;
+          return;
+        }
+        otd_verify_request_t req{};
+        req.struct_size = sizeof req;
+        req.blob = blob.data();
+        req.blob_size = static_cast<uint32_t>(blob.size());
+        req.height = *height;
+        std::memset(req.share_target, 0xff, sizeof req.share_target);
+        otd_verify_result_t res{};
+        char e[OTD_ERROR_CAP] = {};
+        for (uint64_t nonce = static_cast<uint64_t>(lane) << 40; abort.load() == 0; ++nonce) {
+          for (uint32_t i = 0; i < nsize; ++i) blob[off + i] = static_cast<uint8_t>(nonce >> (8 * i));
+          req.nonce = nonce;
+          res = otd_verify_result_t{};
+          res.struct_size = sizeof res;
+          if (at->verify(algo->instance, ctx ? ctx->get() : nullptr, &req, &res, e, sizeof e) != OTD_OK) {
+            std::cerr << "bench: verify failed: " << e << "\n";
+            failed = true;
+            return;
+          }
+          per_lane[lane].fetch_add(1);
+        }
+      });
+    }
+    const auto samples = sample_rates(per_lane, warmup, seconds, failed);
+    abort.store(1);
+    for (auto& w : workers) w.join();
+    if (failed || samples.empty()) return kFailure;
+    print_bench(json, algo_name, "verify", "verifications/s", samples, lanes, ai.implementation, "cpu", seconds, warmup, prepare_s);
+    return kOk;
+  }
+
+  otd_device_limits_t limits{};
+  limits.struct_size = sizeof limits;
+  limits.lanes = lanes;
+  limits.flags = cfg->mining.cpu.huge_pages ? OTD_LIMIT_HUGE_PAGES : 0U;
+  otd_device_t* dev = nullptr;
+  char err[OTD_ERROR_CAP] = {};
+  if (bt->open_device(cpu->instance, 0, &limits, &dev, err, sizeof err) != OTD_OK) {
+    std::cerr << "otedama-host bench: cannot open cpu0: " << err << "\n";
+    return kFailure;
+  }
+  // The share target is zero so nothing is ever "found": pure hashing throughput through the same path
+  // mining takes (backend run -> the algorithm's scan).
+  for (uint32_t lane = 0; lane < lanes; ++lane) {
+    workers.emplace_back([&, lane] {
+      std::vector<uint8_t> blob;
+      uint32_t off = 0, nsize = 0;
+      char e[OTD_ERROR_CAP] = {};
+      if (!make_blob(lane, blob, off, nsize)) {
+        failed = true;
+        return;
+      }
+      otd_work_unit_t w{};
+      w.struct_size = sizeof w;
+      w.algorithm = algo_name.c_str();
+      w.blob = blob.data();
+      w.blob_size = static_cast<uint32_t>(blob.size());
+      w.nonce_offset = off;
+      w.nonce_size = nsize;
+      w.height = *height;
+      w.algorithm_plugin = algo->instance;
+      w.algorithm_table = at;
+      w.algorithm_context = ctx ? ctx->get() : nullptr;
+      w.algorithm_context_id = ctx ? 1 : 0;
+      w.abort_flag = reinterpret_cast<const volatile uint32_t*>(&abort);  // same representation (see scheduler.cpp)
+      w.on_found = [](void*, const otd_found_t*) -> otd_status_t { return OTD_OK; };
+      // Chunks sized to take ~20 ms whatever the algorithm's speed, so one-second samples stay smooth.
+      uint64_t start = static_cast<uint64_t>(lane) << 28, chunk = 16;
+      while (abort.load() == 0) {
+        w.nonce_start = start;
+        w.nonce_count = chunk;
+        start = (start + chunk) & 0xffffffffULL;
+        if (start + chunk > 0x100000000ULL) start = 0;
+        uint64_t done = 0;
+        const auto t0 = std::chrono::steady_clock::now();
+        const otd_status_t st = bt->run(cpu->instance, dev, lane, &w, &done, e, sizeof e);
+        const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        per_lane[lane].fetch_add(done);
+        if (st != OTD_OK && st != OTD_ERR_ABORTED) {
+          std::cerr << "bench: run failed: " << e << "\n";
+          failed = true;
+          return;
+        }
+        if (ms > 0 && done == chunk) chunk = std::clamp<uint64_t>(static_cast<uint64_t>(static_cast<double>(chunk) * 20.0 / ms), 4, 1u << 24);
+      }
+    });
+  }
+  const auto samples = sample_rates(per_lane, warmup, seconds, failed);
   abort.store(1);
   for (auto& w : workers) w.join();
   bt->close_device(cpu->instance, dev);
   if (failed || samples.empty()) return kFailure;
-  std::vector<double> sorted = samples;
-  std::sort(sorted.begin(), sorted.end());
-  const size_t n = sorted.size();
-  const double median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-  otd_algorithm_info_t ai{};
-  ai.struct_size = sizeof ai;
-  at->get_info(algo->instance, &ai);
-  if (json) {
-    std::string out = "{\"algo\":" + q(algo_name) + ",\"hashrate\":" + std::to_string(median) + ",\"threads\":" + std::to_string(lanes) +
-                      ",\"implementation\":" + q(ai.implementation) + ",\"device\":" + q(info.name) + ",\"seconds\":" + std::to_string(seconds) +
-                      ",\"warmup\":" + std::to_string(warmup) + ",\"per_thread\":" + std::to_string(median / lanes) +
-                      ",\"min\":" + std::to_string(sorted.front()) + ",\"max\":" + std::to_string(sorted.back()) + ",\"samples\":[";
-    for (size_t i = 0; i < samples.size(); ++i) out += (i != 0 ? "," : "") + std::to_string(samples[i]);
-    std::cout << out << "]}\n";
-  } else {
-    std::printf("bench %s (%s) on %s: %u thread(s), %d s after %d s warm-up\n", algo_name.c_str(), ai.implementation, info.name, lanes,
-                seconds, warmup);
-    std::printf("median %.0f H/s (%.0f H/s per thread), min %.0f, max %.0f\n", median, median / lanes, sorted.front(), sorted.back());
-  }
+  print_bench(json, algo_name, "mine", "H/s", samples, lanes, ai.implementation, info.name, seconds, warmup, prepare_s);
   return kOk;
 }
 
@@ -559,12 +804,12 @@ int run(int argc, char** argv) {
       return list_devices(a);
     }
     if (cmd == "hash") {
-      Args a = parse(argc, argv, 2, {"--algo", "--hex", "--config"}, {"--raw"});
+      Args a = parse(argc, argv, 2, {"--algo", "--hex", "--key", "--height", "--header", "--nonce", "--config"}, {"--raw"});
       if (!a.error.empty()) return bad_usage("otedama-host hash: ", a.error);
       return hash(a);
     }
     if (cmd == "bench") {
-      Args a = parse(argc, argv, 2, {"--algo", "--seconds", "--warmup", "--threads", "--config"}, {"--json"});
+      Args a = parse(argc, argv, 2, {"--algo", "--seconds", "--warmup", "--threads", "--key", "--height", "--config"}, {"--json", "--verify"});
       if (!a.error.empty()) return bad_usage("otedama-host bench: ", a.error);
       return bench(a);
     }

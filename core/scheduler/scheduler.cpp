@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 
 namespace otedama::scheduler {
@@ -69,7 +70,25 @@ DeviceClass device_class(std::string_view backend_name) {
 
 }  // namespace
 
-OwnedTemplate::OwnedTemplate(const otd_template_t& t)
+namespace {
+/// Templates from plugins built against ABI 1.0, before next_seed was appended, are this long.
+constexpr size_t kTemplateSize10 = offsetof(otd_template_t, next_seed);
+
+/// The caller's template widened to this host's layout: fields it did not have read as zero.
+otd_template_t widened(const otd_template_t& t) {
+  otd_template_t w{};
+  std::memcpy(&w, &t, std::min<size_t>(t.struct_size, sizeof w));
+  return w;
+}
+
+std::string context_key(const char* algorithm, const uint8_t* seed, size_t seed_size, uint64_t epoch) {
+  return std::string(algorithm) + ":" + hex(seed, seed_size) + ":" + std::to_string(epoch);
+}
+}  // namespace
+
+OwnedTemplate::OwnedTemplate(const otd_template_t& caller) : OwnedTemplate(widened(caller), 0) {}
+
+OwnedTemplate::OwnedTemplate(const otd_template_t& t, int)
     : coin(copy_str(t.coin)),
       algorithm(copy_str(t.algorithm)),
       source_job_id(copy_str(t.source_job_id)),
@@ -78,7 +97,8 @@ OwnedTemplate::OwnedTemplate(const otd_template_t& t)
       merkle_branch(copy_bytes(t.merkle_branch, t.merkle_branch_count * OTD_HASH_SIZE)),
       blob(copy_bytes(t.blob, t.blob_size)),
       seed(copy_bytes(t.seed, t.seed_size)),
-      block_data(copy_bytes(t.block_data, t.block_data_size)) {
+      block_data(copy_bytes(t.block_data, t.block_data_size)),
+      next_seed(copy_bytes(t.next_seed, t.next_seed_size)) {
   c = t;
   c.struct_size = sizeof(otd_template_t);
   c.coin = coin.c_str();
@@ -90,6 +110,8 @@ OwnedTemplate::OwnedTemplate(const otd_template_t& t)
   c.blob = blob.data();
   c.seed = seed.data();
   c.block_data = block_data.data();
+  c.next_seed = next_seed.empty() ? nullptr : next_seed.data();
+  c.next_seed_size = static_cast<uint32_t>(next_seed.size());
 }
 
 /// A device opened from a backend plugin, with its lanes.
@@ -155,21 +177,24 @@ otd_status_t Scheduler::submit_template(std::string_view source_id, const otd_te
     if (err != nullptr) *err = why;
     return st;
   };
-  if (t == nullptr || t->struct_size < sizeof(otd_template_t))
+  if (t == nullptr || t->struct_size < kTemplateSize10)
     return fail(OTD_ERR_INVALID_ARG, "template is NULL or its struct_size is smaller than ABI 1.0's");
+  const otd_template_t wide = widened(*t);  // fields appended after the caller's ABI read as zero
+  t = &wide;
   if (t->algorithm == nullptr || t->coin == nullptr) return fail(OTD_ERR_INVALID_ARG, "template field 'algorithm' or 'coin' is NULL");
   const loader::PluginRecord* algo = loader_.find_algorithm(t->algorithm);
   if (algo == nullptr) return fail(OTD_ERR_NOT_FOUND, std::string("no algorithm plugin for '") + t->algorithm + "'");
   if ((t->coinbase1 == nullptr && t->coinbase1_size != 0) || (t->coinbase2 == nullptr && t->coinbase2_size != 0) ||
       (t->merkle_branch == nullptr && t->merkle_branch_count != 0) || (t->blob == nullptr && t->blob_size != 0) ||
-      (t->seed == nullptr && t->seed_size != 0) || (t->block_data == nullptr && t->block_data_size != 0))
+      (t->seed == nullptr && t->seed_size != 0) || (t->block_data == nullptr && t->block_data_size != 0) ||
+      (t->next_seed == nullptr && t->next_seed_size != 0))
     return fail(OTD_ERR_INVALID_ARG, "template has a NULL pointer with a non-zero size");
   if (t->merkle_branch_count > 64) return fail(OTD_ERR_INVALID_ARG, "template merkle_branch_count above 64");
   if (t->extranonce_size > 32) return fail(OTD_ERR_INVALID_ARG, "template extranonce_size above 32 bytes");
   // Bounds on what a source may make the host copy: real templates are far below them.
   if (t->coinbase1_size > kMaxCoinbase || t->coinbase2_size > kMaxCoinbase || t->blob_size > kMaxBlob)
     return fail(OTD_ERR_INVALID_ARG, "template coinbase or blob larger than the host accepts (" + std::to_string(kMaxCoinbase) + " bytes)");
-  if (t->seed_size > 64) return fail(OTD_ERR_INVALID_ARG, "template seed_size above 64 bytes");
+  if (t->seed_size > 64 || t->next_seed_size > 64) return fail(OTD_ERR_INVALID_ARG, "template seed_size or next_seed_size above 64 bytes");
   if (t->block_data_size > kMaxBlockData)
     return fail(OTD_ERR_INVALID_ARG, "template block_data_size above " + std::to_string(kMaxBlockData) + " bytes");
 
@@ -201,69 +226,95 @@ otd_status_t Scheduler::submit_template(std::string_view source_id, const otd_te
 
   // A context (RandomX dataset, DAG) is prepared off the hot path; the job goes live when it is ready.
   if ((job->algo->flags & OTD_ALGO_NEEDS_CONTEXT) != 0U) {
-    const std::string key = std::string(t->algorithm) + ":" + hex(t->seed, t->seed_size) + ":" + std::to_string(t->epoch);
+    const auto& tmpl = job->tmpl;
+    const std::string key = context_key(t->algorithm, t->seed, t->seed_size, t->epoch);
     std::shared_ptr<AlgoContext> ctx;
     {
       std::lock_guard lock(mutex_);
       if (auto it = contexts_.find(key); it != contexts_.end()) ctx = it->second.lock();
     }
-    if (ctx) {
-      job->context = ctx;
-    } else {
+    if (ctx) job->context = ctx;
+    else
       boost::asio::post(context_pool_, [this, job, key] {
         // Templates with the same seed may have queued several preparations: the first one wins.
-        {
-          std::lock_guard lock(mutex_);
-          if (auto it = contexts_.find(key); it != contexts_.end()) {
-            if (auto ready = it->second.lock()) {
-              job->context = ready;
-              boost::asio::post(control_, [this, job] {
-                std::string why;
-                if (activate(job, &why) != OTD_OK) log::get("scheduler")->warn("job {} dropped: {}", job->id, why);
-              });
-              return;
-            }
-          }
-        }
-        otd_context_params_t params{};
-        params.struct_size = sizeof params;
-        params.mode = options_.enable_cpu || options_.enable_gpu ? OTD_CONTEXT_FULL : OTD_CONTEXT_LIGHT;
-        params.seed = job->tmpl->c.seed;
-        params.seed_size = job->tmpl->c.seed_size;
-        params.epoch = job->tmpl->c.epoch;
-        params.height = job->tmpl->c.height;
-        params.numa_node = -1;
-        otd_algo_context_t* handle = nullptr;
-        char e[OTD_ERROR_CAP] = {};
-        const otd_status_t st = job->algo->prepare_context(job->algorithm->instance, &params, &handle, e, sizeof e);
-        if (st != OTD_OK || handle == nullptr) {
-          log::get("scheduler")->error("{}: preparing the context for {} failed: {}", job->algorithm->id, key, e);
-          return;
-        }
-        const auto* algo_table = job->algo;
-        const auto* plugin = job->algorithm->instance;
-        auto strand = control_;
-        auto ctx = std::shared_ptr<AlgoContext>(new AlgoContext{job->algorithm, handle, key, next_context_id_.fetch_add(1)}, [algo_table, plugin, strand](AlgoContext* c) {
-          // release_context is [control]: hand it to the strand whoever drops the last reference.
-          boost::asio::post(strand, [algo_table, plugin, c] {
-            algo_table->release_context(plugin, c->handle);
-            delete c;
-          });
-        });
-        {
-          std::lock_guard lock(mutex_);
-          contexts_[key] = ctx;
-        }
-        job->context = ctx;
+        auto ready = make_context(job->algorithm, job->algo, key, job->tmpl->seed, job->tmpl->c.epoch, job->tmpl->c.height);
+        if (!ready) return;
+        job->context = std::move(ready);
         boost::asio::post(control_, [this, job] {
           std::string why;
           if (activate(job, &why) != OTD_OK) log::get("scheduler")->warn("job {} dropped: {}", job->id, why);
         });
       });
-      return OTD_OK;
+    // The seed the chain switches to next (Monero's next_seed_hash): prepare it now, in the background,
+    // so that the switch finds it ready and mining does not stall for a dataset build.
+    if (!tmpl->next_seed.empty()) {
+      const std::string next_key = context_key(t->algorithm, tmpl->next_seed.data(), tmpl->next_seed.size(), t->epoch);
+      bool start = false;
+      {
+        std::lock_guard lock(mutex_);
+        auto it = contexts_.find(next_key);
+        const bool live = it != contexts_.end() && !it->second.expired();
+        if (!live && ahead_key_ != next_key) {
+          ahead_key_ = next_key;
+          start = true;
+        }
+      }
+      if (start) {
+        log::get("scheduler")->info("{}: preparing the next seed's context ahead of the switch", t->algorithm);
+        boost::asio::post(context_pool_, [this, job, next_key] {
+          auto ready = make_context(job->algorithm, job->algo, next_key, job->tmpl->next_seed, job->tmpl->c.epoch, job->tmpl->c.height);
+          std::lock_guard lock(mutex_);
+          if (ahead_key_ == next_key) ahead_ = std::move(ready);
+        });
+      }
     }
+    if (!ctx) return OTD_OK;
   }
   return activate(std::move(job), err);
+}
+
+std::shared_ptr<AlgoContext> Scheduler::make_context(const loader::PluginRecord* algorithm, const otd_algorithm_t* algo,
+                                                    const std::string& key, const std::vector<uint8_t>& seed, uint64_t epoch,
+                                                    uint64_t height) {
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = contexts_.find(key); it != contexts_.end())
+      if (auto live = it->second.lock()) return live;
+    if (stopping_.load()) return nullptr;
+  }
+  // Local mining of this algorithm needs the full dataset/DAG; verifying alone needs the light context.
+  const bool mines = (options_.enable_cpu || options_.enable_gpu) && options_.mining_algorithm == algorithm->name;
+  otd_context_params_t params{};
+  params.struct_size = sizeof params;
+  params.mode = mines ? OTD_CONTEXT_FULL : OTD_CONTEXT_LIGHT;
+  params.seed = seed.empty() ? nullptr : seed.data();
+  params.seed_size = static_cast<uint32_t>(seed.size());
+  params.epoch = epoch;
+  params.height = height;
+  params.threads = 0;  // every core: the dataset is built before mining starts
+  params.flags = (options_.cpu_limits.flags & OTD_LIMIT_HUGE_PAGES) != 0U ? OTD_CONTEXT_FLAG_HUGE_PAGES : 0U;
+  params.numa_node = -1;
+  otd_algo_context_t* handle = nullptr;
+  char e[OTD_ERROR_CAP] = {};
+  const auto t0 = std::chrono::steady_clock::now();
+  const otd_status_t st = algo->prepare_context(algorithm->instance, &params, &handle, e, sizeof e);
+  if (st != OTD_OK || handle == nullptr) {
+    log::get("scheduler")->error("{}: preparing the context for {} failed (status {}): {}", algorithm->id, key, st, e);
+    return nullptr;
+  }
+  log::get("scheduler")->info("{}: {} context for {} ready in {:.2f} s", algorithm->id, mines ? "full" : "light", key,
+                              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  auto strand = control_;
+  auto ctx = std::shared_ptr<AlgoContext>(new AlgoContext{algorithm, handle, key, next_context_id_.fetch_add(1)}, [algo, algorithm, strand](AlgoContext* c) {
+    // release_context is [control]: hand it to the strand whoever drops the last reference.
+    boost::asio::post(strand, [algo, algorithm, c] {
+      algo->release_context(algorithm->instance, c->handle);
+      delete c;
+    });
+  });
+  std::lock_guard lock(mutex_);
+  contexts_[key] = ctx;
+  return ctx;
 }
 
 otd_status_t Scheduler::activate(std::shared_ptr<Job> job, std::string* err) {
@@ -443,6 +494,8 @@ void Scheduler::drop_jobs() {
   jobs_.clear();
   seen_.clear();
   contexts_.clear();
+  ahead_ = nullptr;
+  ahead_key_.clear();
 }
 
 std::shared_ptr<Scheduler::LaneWork> Scheduler::next_work(Device& dev, uint32_t lane, std::shared_ptr<LaneWork> previous) {

@@ -41,12 +41,18 @@ using Hash = std::array<uint8_t, OTD_HASH_SIZE>;
 
 /// A deep copy of a template; `c` points into the owned members.
 struct OwnedTemplate {
+  /// Copies what the template points to; a template from an older ABI minor (smaller struct_size) is widened.
   explicit OwnedTemplate(const otd_template_t& t);
   OwnedTemplate(const OwnedTemplate&) = delete;
   OwnedTemplate& operator=(const OwnedTemplate&) = delete;
+
+ private:
+  OwnedTemplate(const otd_template_t& widened, int);
+
+ public:
   otd_template_t c{};
   std::string coin, algorithm, source_job_id;
-  std::vector<uint8_t> coinbase1, coinbase2, merkle_branch, blob, seed, block_data;
+  std::vector<uint8_t> coinbase1, coinbase2, merkle_branch, blob, seed, block_data, next_seed;
 };
 
 /// A prepared per-seed/epoch algorithm context; released on the control strand when the last job drops it.
@@ -163,6 +169,11 @@ class Scheduler {
   void answer(const std::string& source_id, const otd_share_result_t& result);
   void answer_now(const std::string& source_id, const otd_share_result_t& result);  ///< [control]
   std::shared_ptr<const Job> find_job(uint64_t id) const;
+  /// [context pool] The live context for `key`, or a newly prepared one (nullptr when preparing failed:
+  /// logged). Never called on the control strand: preparing a RandomX dataset takes seconds.
+  std::shared_ptr<AlgoContext> make_context(const loader::PluginRecord* algorithm, const otd_algorithm_t* algo,
+                                            const std::string& key, const std::vector<uint8_t>& seed, uint64_t epoch,
+                                            uint64_t height);
   void count_share(const char* result);
 
   loader::Loader& loader_;
@@ -177,6 +188,10 @@ class Scheduler {
   std::map<uint64_t, std::shared_ptr<const Job>> jobs_;
   std::shared_ptr<const Job> current_;       ///< the newest job of options_.mining_algorithm
   std::map<std::string, std::weak_ptr<AlgoContext>> contexts_;
+  /// The context prepared ahead for a template's next_seed, held until a newer one replaces it (a job that
+  /// switches to it holds its own reference).
+  std::shared_ptr<AlgoContext> ahead_;
+  std::string ahead_key_;  ///< the key being or having been prepared ahead
   std::map<uint64_t, std::set<Hash>> seen_;  ///< duplicate detection per job
   uint64_t next_job_id_ = 1;
   uint64_t clean_generation_ = 0;

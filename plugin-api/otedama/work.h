@@ -25,8 +25,9 @@ OTD_EXTERN_C_BEGIN
  * Coin families use the fields they need and leave the rest zero/NULL:
  *  - Bitcoin family (sha256d, scrypt): version, prev_hash, ntime, nbits, coinbase1/2 around the extranonce
  *    space, merkle_branch. The hashing blob is the 80-byte header built from these.
- *  - Monero family (randomx): blob = block hashing blob template, reserved_offset/size = extranonce space,
- *    nonce_offset = 39, seed = RandomX seed hash.
+ *  - Monero family (randomx): blob = block template blob (monerod's blocktemplate_blob), reserved_offset and
+ *    extranonce_size = the extranonce space in it, seed = RandomX seed hash, epoch 0 (the seed alone names
+ *    the context), next_seed when the source knows it.
  *  - Ethereum family (ethash, kawpow): blob = 32-byte header hash, seed = epoch seed, epoch.
  */
 typedef struct otd_template {
@@ -59,8 +60,7 @@ typedef struct otd_template {
   /* The seed the chain switches to next when the source knows it (monerod's next_seed_hash), so the host
    * prepares that context in the background and mining does not stall at the switch. NULL/0 when unknown. */
   const uint8_t* next_seed; uint32_t next_seed_size;
-  uint32_t reserved2;
-  uint64_t next_epoch;             /* Ethash/KawPow: the next epoch, prepared ahead the same way (0 = none) */
+  uint32_t reserved2;              /* 0 */
 } otd_template_t;
 
 /* A job as the host hands it to a downstream transport (stratum server, sharechain peer). */

@@ -340,3 +340,58 @@ TEST_F(SchedulerTest, ContextsArePreparedOffTheStrandReusedAndReleasedOnce) {
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_EQ(host_metric("otedama_test_contexts_released_total"), 2.0);
 }
+
+TEST_F(SchedulerTest, TheNextSeedIsPreparedAheadSoTheSwitchDoesNotWait) {
+  make_scheduler("ctxalgo");
+  const std::vector<uint8_t> seed_a(32, 0xa1), seed_b(32, 0xb2);
+  std::vector<uint8_t> blob(80, 0x44);
+  const auto block_target = *otedama::common::bitcoin_target_from_difficulty(1e9);
+  auto post = [&](const std::vector<uint8_t>& seed, const std::vector<uint8_t>* next, uint32_t struct_size) {
+    otd_template_t t{};
+    t.struct_size = struct_size;
+    t.flags = OTD_TEMPLATE_CLEAN;
+    t.coin = "CTX";
+    t.algorithm = "ctxalgo";
+    std::memcpy(t.block_target, block_target.data(), 32);
+    t.blob = blob.data();
+    t.blob_size = static_cast<uint32_t>(blob.size());
+    t.reserved_offset = 40;
+    t.extranonce_size = 4;
+    t.nonce_offset = 76;
+    t.nonce_size = 4;
+    t.seed = seed.data();
+    t.seed_size = static_cast<uint32_t>(seed.size());
+    if (next != nullptr) {
+      t.next_seed = next->data();
+      t.next_seed_size = static_cast<uint32_t>(next->size());
+    }
+    uint64_t id = 0;
+    std::string err;
+    EXPECT_EQ(scheduler_->submit_template("test.source", &t, &id, &err), OTD_OK) << err;
+    return id;
+  };
+  // A template that names the next seed: its own context first, then the next one, with no job for it yet.
+  const uint64_t a = post(seed_a, &seed_b, sizeof(otd_template_t));
+  ASSERT_TRUE(wait_until([&] { auto j = scheduler_->current_job(); return j && j->id == a; }));
+  ASSERT_TRUE(wait_until([&] { return host_metric("otedama_test_contexts_prepared_total") >= 2.0; }));
+  // The same hint again does not prepare it twice.
+  post(seed_a, &seed_b, sizeof(otd_template_t));
+  // The switch: the context is already live, so the job is current as soon as submit_template returns
+  // (no background preparation in between). The template comes from a plugin built against ABI 1.0,
+  // which did not have next_seed: its smaller struct is accepted and the missing fields read as zero.
+  const uint64_t b = post(seed_b, nullptr, static_cast<uint32_t>(offsetof(otd_template_t, next_seed)));
+  auto job_b = scheduler_->current_job();
+  ASSERT_NE(job_b, nullptr);
+  EXPECT_EQ(job_b->id, b);
+  ASSERT_NE(job_b->context, nullptr);
+  EXPECT_EQ(job_b->tmpl->c.next_seed, nullptr);
+  EXPECT_EQ(job_b->tmpl->c.next_seed_size, 0u);
+  EXPECT_EQ(host_metric("otedama_test_contexts_prepared_total"), 2.0);
+  // A template smaller than ABI 1.0's is still refused.
+  otd_template_t tiny{};
+  tiny.struct_size = static_cast<uint32_t>(offsetof(otd_template_t, next_seed)) - 8;
+  tiny.coin = "CTX";
+  tiny.algorithm = "ctxalgo";
+  std::string err;
+  EXPECT_EQ(scheduler_->submit_template("test.source", &tiny, nullptr, &err), OTD_ERR_INVALID_ARG);
+}
