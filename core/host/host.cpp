@@ -202,6 +202,20 @@ void OTD_CALL h_timer_cancel(const otd_host_t*, otd_timer_t* timer) {
 }
 constexpr otd_timer_service_t kTimer{sizeof(otd_timer_service_t), &h_timer_start, &h_timer_cancel};
 
+// --- otedama.algorithms/1 ------------------------------------------------------------------------------------
+otd_status_t OTD_CALL h_find_algorithm(const otd_host_t* h, const char* name, const otd_plugin_t** plugin, const otd_algorithm_t** table) {
+  return contain("find_algorithm", [&]() -> otd_status_t {
+    auto* c = ctx_of(h);
+    if (c == nullptr || name == nullptr || plugin == nullptr || table == nullptr) return OTD_ERR_INVALID_ARG;
+    const auto* rec = c->host->plugins().find_algorithm(name);
+    if (rec == nullptr) return OTD_ERR_NOT_FOUND;
+    *plugin = rec->instance;
+    *table = static_cast<const otd_algorithm_t*>(rec->table);
+    return OTD_OK;
+  }, OTD_ERR_GENERIC);
+}
+constexpr otd_algorithms_service_t kAlgorithms{sizeof(otd_algorithms_service_t), &h_find_algorithm};
+
 const void* OTD_CALL h_get_service(const otd_host_t* h, const char* id) {
   if (ctx_of(h) == nullptr || id == nullptr) return nullptr;
   const std::string_view s(id);
@@ -210,6 +224,7 @@ const void* OTD_CALL h_get_service(const otd_host_t* h, const char* id) {
   if (s == OTD_SERVICE_SERIAL) return services::serial_service();
   if (s == OTD_SERVICE_USB) return services::usb_service();
   if (s == OTD_SERVICE_MEMORY) return services::memory_service();
+  if (s == OTD_SERVICE_ALGORITHMS) return &kAlgorithms;
   return nullptr;
 }
 

@@ -209,6 +209,22 @@ typedef struct otd_memory_service {
 } otd_memory_service_t;
 
 /* ---------------------------------------------------------------------------------------------------- */
+/* Service "otedama.algorithms/1": the loaded algorithm plugins, for plugins that must check proof of work */
+/* themselves (the devnet chain checking a submitted block, a sharechain peer checking another's share).  */
+#define OTD_SERVICE_ALGORITHMS "otedama.algorithms/1"
+struct otd_algorithm; /* algorithm.h */
+typedef struct otd_algorithms_service {
+  uint32_t struct_size;
+  /* [any] The loaded algorithm plugin whose table name is `name` ("sha256d", "randomx" ...): its instance
+   * and its algorithm table, valid until the calling plugin instance is destroyed (the host never unloads).
+   * OTD_ERR_NOT_FOUND when none is loaded. The caller calls the table as the host does, honouring each
+   * function's thread tag; a context it prepares is its own to release (the plugin shares the memory
+   * behind contexts of the same seed/epoch). */
+  otd_status_t(OTD_CALL* find)(const otd_host_t* host, const char* name, const struct otd_plugin** plugin,
+                               const struct otd_algorithm** table);
+} otd_algorithms_service_t;
+
+/* ---------------------------------------------------------------------------------------------------- */
 /* Service "otedama.net/1": TCP (and TLS) sockets on the host's network I/O threads. Transports speak     */
 /* their protocol over it and start no threads for networking (docs/architecture.md "Threads").           */
 /*                                                                                                        */
