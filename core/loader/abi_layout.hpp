@@ -445,7 +445,7 @@ static_assert(offsetof(otd_share_result_t, submission_id) == 24);
 static_assert(offsetof(otd_share_result_t, hash) == 32);
 static_assert(offsetof(otd_share_result_t, share_difficulty) == 64);
 static_assert(offsetof(otd_share_result_t, reason) == 72);
-static_assert(sizeof(otd_block_t) == 128);
+static_assert(sizeof(otd_block_t) == 144);
 static_assert(offsetof(otd_block_t, struct_size) == 0);
 static_assert(offsetof(otd_block_t, flags) == 4);
 static_assert(offsetof(otd_block_t, job_id) == 8);
@@ -457,4 +457,7 @@ static_assert(offsetof(otd_block_t, coinbase_size) == 48);
 static_assert(offsetof(otd_block_t, nonce) == 56);
 static_assert(offsetof(otd_block_t, mix) == 64);
 static_assert(offsetof(otd_block_t, hash) == 96);
+static_assert(offsetof(otd_block_t, extranonce) == 128);
+static_assert(offsetof(otd_block_t, extranonce_size) == 136);
+static_assert(offsetof(otd_block_t, reserved) == 140);
 #endif

@@ -3,11 +3,13 @@
 #include "log/log.hpp"
 
 #include <otedama/common/hex.hpp>
+#include <otedama/common/uint256.hpp>
 
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 
@@ -144,6 +146,7 @@ struct Scheduler::LaneWork {
   Device* device = nullptr;
   uint64_t next_nonce = 0;  ///< where the next chunk of this blob starts
   uint64_t nonce_limit = 0; ///< end of this blob's nonce space
+  double share_difficulty = 0;  ///< of c.share_target (set_share_target)
 };
 
 Scheduler::Scheduler(loader::Loader& loader, router::EventBus& events, router::Metrics& metrics,
@@ -525,6 +528,7 @@ std::shared_ptr<Scheduler::LaneWork> Scheduler::next_work(Device& dev, uint32_t 
     w->c.on_found_user = w.get();
     w->scheduler = this;
     w->device = &dev;
+    set_share_target(*w);
     return w;
   }
   auto w = std::make_shared<LaneWork>();
@@ -571,7 +575,7 @@ std::shared_ptr<Scheduler::LaneWork> Scheduler::next_work(Device& dev, uint32_t 
   // A striped unit owns exactly its stripe; a unit with a full extranonce owns the whole nonce space.
   if (stripe != 0 || t.extranonce_size < 8) w->nonce_limit = w->c.nonce_start + w->c.nonce_count;
   w->next_nonce = w->c.nonce_start + w->c.nonce_count;
-  std::memcpy(w->c.share_target, job->share_target.data(), OTD_HASH_SIZE);
+  set_share_target(*w);
   std::memcpy(w->c.block_target, job->block_target.data(), OTD_HASH_SIZE);
   w->c.height = t.height;
   w->c.epoch = t.epoch;
@@ -737,7 +741,7 @@ otd_status_t Scheduler::handle_found(LaneWork& work, const otd_found_t& found) {
   req.nonce = found.nonce;
   req.height = job.tmpl->c.height;
   if ((found.flags & OTD_FOUND_HAS_MIX) != 0U) std::memcpy(req.mix, found.mix, OTD_HASH_SIZE);
-  std::memcpy(req.share_target, job.share_target.data(), OTD_HASH_SIZE);
+  std::memcpy(req.share_target, work.c.share_target, OTD_HASH_SIZE);  // the unit's (set_share_target)
   std::memcpy(req.block_target, job.block_target.data(), OTD_HASH_SIZE);
   otd_verify_result_t res{};
   res.struct_size = sizeof res;
@@ -761,9 +765,10 @@ otd_status_t Scheduler::handle_found(LaneWork& work, const otd_found_t& found) {
   share.nonce = found.nonce;
   std::memcpy(share.hash.data(), res.hash, OTD_HASH_SIZE);
   std::memcpy(share.mix.data(), res.mix, OTD_HASH_SIZE);
-  share.difficulty = job.share_difficulty;
+  share.difficulty = work.share_difficulty;
   share.share_difficulty = res.share_difficulty;
   share.is_block = res.meets_block != 0;
+  std::memcpy(share.share_target.data(), work.c.share_target, OTD_HASH_SIZE);
   {
     std::lock_guard lock(mutex_);
     if (!seen_[job.id].insert(share.hash).second) {
@@ -776,7 +781,6 @@ otd_status_t Scheduler::handle_found(LaneWork& work, const otd_found_t& found) {
 }
 
 void Scheduler::accept_share(ShareRecord share, const otd_verify_result_t& verified) {
-  (void)verified;
   // Durable before acknowledged: a share the store refuses is not counted as accepted.
   if (sinks_.store_share && !sinks_.store_share(share)) {
     count_share("store_failed");
@@ -794,6 +798,7 @@ void Scheduler::accept_share(ShareRecord share, const otd_verify_result_t& verif
   ev.difficulty = share.difficulty;
   ev.share_difficulty = share.share_difficulty;
   events_.post(&ev.header, "core", mono_ns());
+  forward_upstream(share, verified);
   if (!share.is_block) return;
 
   // A block: hand it to the transport that owns the job.
@@ -814,6 +819,8 @@ void Scheduler::accept_share(ShareRecord share, const otd_verify_result_t& verif
   block.header_size = static_cast<uint32_t>(share.header.size());
   block.coinbase = coinbase.data();
   block.coinbase_size = static_cast<uint32_t>(coinbase.size());
+  block.extranonce = share.extranonce.empty() ? nullptr : share.extranonce.data();
+  block.extranonce_size = static_cast<uint32_t>(share.extranonce.size());
   block.nonce = share.nonce;
   std::memcpy(block.mix, share.mix.data(), OTD_HASH_SIZE);
   std::memcpy(block.hash, share.hash.data(), OTD_HASH_SIZE);
@@ -833,6 +840,55 @@ void Scheduler::accept_share(ShareRecord share, const otd_verify_result_t& verif
     log::get("scheduler")->error("block for job {} but its source {} is not a loaded job source", share.job->id, share.job->source_id);
   }
   if (sinks_.block_found) sinks_.block_found(share, block);
+}
+
+void Scheduler::forward_upstream(const ShareRecord& share, const otd_verify_result_t& verified) {
+  const auto* owner = loader_.find(share.job->source_id);
+  if (owner == nullptr || owner->kind != OTD_KIND_TRANSPORT) return;
+  const auto* tt = static_cast<const otd_transport_t*>(owner->table);
+  if ((tt->roles & OTD_TRANSPORT_JOB_SOURCE) == 0U || tt->submit_share == nullptr) return;  // a node, the devnet
+  otd_candidate_t c{};
+  c.struct_size = sizeof c;
+  c.flags = (share.job->algo->flags & OTD_ALGO_HAS_MIX) != 0U ? OTD_FOUND_HAS_MIX : 0U;
+  c.job_id = share.job->id;
+  c.worker = share.worker.c_str();
+  c.extranonce = share.extranonce.empty() ? nullptr : share.extranonce.data();
+  c.extranonce_size = static_cast<uint32_t>(share.extranonce.size());
+  c.nonce = share.nonce;
+  c.ntime = share.ntime;
+  c.version_bits = share.version_bits;
+  std::memcpy(c.mix, share.mix.data(), OTD_HASH_SIZE);
+  std::memcpy(c.share_target, share.share_target.data(), OTD_HASH_SIZE);
+  const otd_status_t st = tt->submit_share(owner->instance, &c, &verified);
+  if (st != OTD_OK) log::get("scheduler")->warn("{} refused a share of job {} (status {})", owner->id, share.job->id, st);
+}
+
+namespace {
+/// Hashes a share of difficulty 1 takes on average (2^256 / (target + 1)): 2^32 for sha256d, 2^16 for
+/// scrypt's pool unit. 0 when the algorithm gives no target.
+double hashes_per_difficulty_one(const Job& job) {
+  Hash target{};
+  if (job.algo->target_from_difficulty(job.algorithm->instance, 1.0, target.data()) != OTD_OK) return 0;
+  const double t = common::to_double(target);
+  return t > 0 ? std::ldexp(1.0, 256) / (t + 1.0) : 0;
+}
+}  // namespace
+
+void Scheduler::set_share_target(LaneWork& w) const {
+  const Job& job = *w.job;
+  std::memcpy(w.c.share_target, job.share_target.data(), OTD_HASH_SIZE);
+  w.share_difficulty = job.share_difficulty;
+  if (!(options_.local_share_rate > 0) || options_.local_share_difficulty > 0) return;
+  double d = auto_share_difficulty_.load();
+  if (!(d > 0)) {
+    const double h1 = hashes_per_difficulty_one(job);
+    if (!(h1 > 0)) return;
+    d = std::ldexp(1.0, 20) / h1;  // no rate measured yet: about 2^20 hashes a share
+  }
+  Hash target{};
+  if (!(d < job.share_difficulty) || job.algo->target_from_difficulty(job.algorithm->instance, d, target.data()) != OTD_OK) return;
+  std::memcpy(w.c.share_target, target.data(), OTD_HASH_SIZE);
+  w.share_difficulty = d;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -947,6 +1003,9 @@ void Scheduler::verify_submission(std::string source_id, otd_candidate_t c, std:
   share.difficulty = target_diff;
   share.share_difficulty = res.share_difficulty;
   share.is_block = res.meets_block != 0;
+  std::memcpy(share.share_target.data(), c.share_target, OTD_HASH_SIZE);
+  share.ntime = c.ntime;
+  share.version_bits = c.version_bits;
   result.verdict = share.is_block ? OTD_SHARE_BLOCK : OTD_SHARE_ACCEPTED;
   // Store first (on the control strand), then answer: a share is acknowledged only once durable.
   boost::asio::post(control_, [this, share = std::move(share), res, result, source_id]() mutable {
@@ -976,9 +1035,11 @@ void Scheduler::answer_now(const std::string& source_id, const otd_share_result_
 // Telemetry
 
 void Scheduler::tick() {
+  const auto job = options_.local_share_rate > 0 ? current_job() : nullptr;  // before devices_mutex_: no lock nesting
   std::lock_guard lock(devices_mutex_);
   if (devices_closed_) return;
   const uint64_t now = mono_ns();
+  double total_hashrate = 0;
   for (auto& dev : devices_) {
     const uint64_t total = dev->hashes.load();
     const double secs = static_cast<double>(now - dev->last_tick_ns) / 1e9;
@@ -1003,6 +1064,18 @@ void Scheduler::tick() {
     ev.lanes = dev->lanes;
     ev.throttled = t.throttled;
     events_.post(&ev.header, dev->backend->id, now);
+    total_hashrate += dev->hashrate;
+  }
+  // Miner mode: the local share difficulty that gives about local_share_rate shares a second. A change
+  // under 25 % is ignored so that the target does not move with every second's noise.
+  if (options_.local_share_rate > 0 && !(options_.local_share_difficulty > 0) && total_hashrate > 0 && job) {
+    const double h1 = hashes_per_difficulty_one(*job);
+    const double want = h1 > 0 ? total_hashrate / (options_.local_share_rate * h1) : 0;
+    const double have = auto_share_difficulty_.load();
+    if (want > 0 && (!(have > 0) || want > have * 1.25 || want < have / 1.25)) {
+      auto_share_difficulty_.store(want);
+      log::get("scheduler")->debug("local share difficulty {:.6g} (about {} a second at {:.0f} H/s)", want, options_.local_share_rate, total_hashrate);
+    }
   }
 }
 

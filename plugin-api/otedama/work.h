@@ -187,6 +187,11 @@ typedef struct otd_block {
   uint64_t nonce;
   uint8_t mix[OTD_HASH_SIZE];
   uint8_t hash[OTD_HASH_SIZE];
+  /* The extranonce the solution was found with, as placed in the template (Bitcoin family: between
+   * coinbase1 and coinbase2, already inside `coinbase`; Monero family: at reserved_offset of the template
+   * blob, which is how the source rebuilds the block it submits). Appended after ABI 1.0: check struct_size. */
+  const uint8_t* extranonce; uint32_t extranonce_size;
+  uint32_t reserved;               /* 0 */
 } otd_block_t;
 
 OTD_EXTERN_C_END
