@@ -6,6 +6,7 @@
 #include "storage/storage.hpp"
 
 #include <otedama/common/hex.hpp>
+#include <otedama/common/stratum_url.hpp>
 
 #include <otedama/otedama.h>
 
@@ -15,7 +16,10 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <iostream>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -34,6 +38,9 @@ constexpr const char* kUsageText = R"(usage: otedama-host [--version] [--help] C
 
 commands:
   serve --config FILE [--run-for SECONDS]   run the configured job (pool, miner) until SIGINT/SIGTERM
+  mine -o URL -u USER [-p PASS] [-a ALGO] [-t THREADS] [--config FILE] [--run-for SECONDS]
+       [--print-time SECONDS]               mine for a stratum pool (several -o: failover order);
+                                            prints accepted/rejected shares and the hashrate
   --list-plugins [--json] [--config FILE]   list every plugin found, loaded or rejected with its reason
   --list-devices [--json] [--config FILE]   list the devices of every loaded backend
   hash --algo NAME --hex INPUT [--raw]      hash INPUT (hex) with an algorithm plugin; prints the hash as
@@ -720,6 +727,265 @@ int serve(const Args& args) {
   return host.serve(g_stop, std::chrono::seconds(run_for));
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// mine: the host in miner mode (the stratum-client transport as the job source, local mining, no pool server)
+
+int bad_usage(std::string_view prefix, const std::string& error);
+
+/// What `mine` was given on its command line. Short options as cpuminer and xmrig spell them.
+struct MineArgs {
+  struct Pool {
+    std::string url;
+    std::optional<std::string> user, pass;
+  };
+  std::vector<Pool> pools;                     ///< -o, in order
+  std::optional<std::string> user, pass;       ///< -u/-p before the first -o
+  std::optional<std::string> algo, threads, config, run_for, print_time;
+  std::string error;
+};
+
+MineArgs parse_mine(int argc, char** argv) {
+  MineArgs a;
+  struct Opt {
+    const char* short_name;
+    const char* long_name;
+  };
+  static constexpr Opt kOpts[] = {{"-o", "--url"},     {"-u", "--user"},   {"-p", "--pass"},       {"-O", "--userpass"},
+                                  {"-a", "--algo"},    {"-t", "--threads"}, {nullptr, "--config"}, {nullptr, "--run-for"},
+                                  {nullptr, "--print-time"}};
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    std::string name, value;
+    bool have_value = false;
+    for (const Opt& o : kOpts) {
+      if (o.short_name != nullptr && arg.rfind(o.short_name, 0) == 0) {
+        name = o.long_name;
+        if (arg.size() > 2) {  // -oURL
+          value = arg.substr(2);
+          have_value = true;
+        }
+        break;
+      }
+      const std::string l = o.long_name;
+      if (arg == l || arg.rfind(l + "=", 0) == 0) {
+        name = l;
+        if (arg.size() > l.size()) {
+          value = arg.substr(l.size() + 1);
+          have_value = true;
+        }
+        break;
+      }
+    }
+    if (name.empty()) {
+      a.error = "unknown option " + arg;
+      return a;
+    }
+    if (!have_value) {
+      if (i + 1 >= argc) {
+        a.error = "option " + arg + " needs a value";
+        return a;
+      }
+      value = argv[++i];
+    }
+    auto set_user = [&](std::optional<std::string> user, std::optional<std::string> pass) {
+      auto& u = a.pools.empty() ? a.user : a.pools.back().user;
+      auto& p = a.pools.empty() ? a.pass : a.pools.back().pass;
+      if (user) u = std::move(user);
+      if (pass) p = std::move(pass);
+    };
+    if (name == "--url") a.pools.push_back(MineArgs::Pool{value, std::nullopt, std::nullopt});
+    else if (name == "--user") set_user(value, std::nullopt);
+    else if (name == "--pass") set_user(std::nullopt, value);
+    else if (name == "--userpass") {
+      const auto colon = value.find(':');
+      if (colon == std::string::npos) {
+        a.error = "-O/--userpass takes USER:PASS";
+        return a;
+      }
+      set_user(value.substr(0, colon), value.substr(colon + 1));
+    } else if (name == "--algo") a.algo = value;
+    else if (name == "--threads") a.threads = value;
+    else if (name == "--config") a.config = value;
+    else if (name == "--run-for") a.run_for = value;
+    else if (name == "--print-time") a.print_time = value;
+  }
+  return a;
+}
+
+std::optional<int64_t> non_negative(const std::optional<std::string>& text, int64_t max) {
+  if (!text) return std::nullopt;
+  try {
+    size_t used = 0;
+    const long long v = std::stoll(*text, &used);
+    if (used == text->size() && v >= 0 && v <= max) return v;
+  } catch (const std::exception&) {
+  }
+  return -1;
+}
+
+/// "12.35 MH/s".
+std::string format_rate(double h) {
+  static constexpr const char* kUnits[] = {"H/s", "kH/s", "MH/s", "GH/s", "TH/s"};
+  size_t u = 0;
+  while (h >= 1000 && u + 1 < std::size(kUnits)) {
+    h /= 1000;
+    ++u;
+  }
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.2f %s", h, kUnits[u]);
+  return buf;
+}
+
+std::string clock_stamp() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "[%Y-%m-%d %H:%M:%S]", &tm);
+  return buf;
+}
+
+const char* verdict_word(uint32_t verdict) {
+  switch (verdict) {
+    case OTD_SHARE_STALE: return "stale";
+    case OTD_SHARE_DUPLICATE: return "duplicate";
+    case OTD_SHARE_LOW_DIFFICULTY: return "low difficulty";
+    case OTD_SHARE_BAD_NTIME: return "bad ntime";
+    default: return "invalid";
+  }
+}
+
+constexpr const char* kStratumClientId = "org.otedama.transport.stratum-client";
+
+int mine(int argc, char** argv) {
+  const MineArgs a = parse_mine(argc, argv);
+  if (!a.error.empty()) return bad_usage("otedama-host mine: ", a.error);
+  Args config_args;
+  if (a.config) config_args.values.emplace_back("--config", *a.config);
+  auto cfg = load_config(config_args, false);
+  if (!cfg) return kUsage;
+
+  // The command line wins over the file: -o replaces miner.pools, -u/-p fill in what a pool lacks.
+  if (!a.pools.empty()) {
+    // A pool without its own -u/-p takes those given before the first -o, else the first ones given.
+    std::optional<std::string> any_user = a.user, any_pass = a.pass;
+    for (const auto& p : a.pools) {
+      if (!any_user) any_user = p.user;
+      if (!any_pass) any_pass = p.pass;
+    }
+    cfg->miner.pools.clear();
+    for (const auto& p : a.pools) {
+      std::string why;
+      if (!common::parse_stratum_url(p.url, &why)) return bad_usage("otedama-host mine: -o " + p.url + ": ", why);
+      config::Config::Miner::Pool pool;
+      pool.url = p.url;
+      pool.user = p.user.value_or(any_user.value_or(""));
+      pool.pass = p.pass.value_or(any_pass.value_or("x"));
+      cfg->miner.pools.push_back(std::move(pool));
+    }
+  } else {
+    for (auto& pool : cfg->miner.pools) {
+      if (a.user) pool.user = *a.user;
+      if (a.pass) pool.pass = *a.pass;
+    }
+  }
+  if (cfg->miner.pools.empty())
+    return bad_usage("otedama-host mine: ", "no pool: give -o stratum+tcp://HOST:PORT (or miner.pools in --config)");
+  for (const auto& pool : cfg->miner.pools)
+    if (pool.user.empty()) return bad_usage("otedama-host mine: ", "-u USER is required for " + pool.url + " (the pool's user name, often your payout address)");
+  if (a.algo) {
+    if (a.algo->empty()) return bad_usage("otedama-host mine: ", "-a needs an algorithm name (sha256d, scrypt ...)");
+    cfg->mining.algorithm = *a.algo;
+  }
+  if (a.threads) {
+    const auto t = non_negative(a.threads, 1024);
+    if (!t || *t < 0) return bad_usage("otedama-host mine: ", "-t takes a number of threads 0..1024 (0 = every CPU)");
+    cfg->mining.cpu.threads = *t;
+  }
+  const auto run_for = a.run_for ? non_negative(a.run_for, 365LL * 24 * 3600) : std::optional<int64_t>(0);
+  if (!run_for || *run_for < 0) return bad_usage("otedama-host mine: ", "--run-for takes a number of seconds >= 0 (0 = until a signal)");
+  const auto print_time = a.print_time ? non_negative(a.print_time, 86400) : std::optional<int64_t>(10);
+  if (!print_time || *print_time < 1) return bad_usage("otedama-host mine: ", "--print-time takes a number of seconds >= 1");
+  cfg->app.mode = config::Mode::miner;
+  cfg->pool.source = "stratum-client";
+  cfg->pool.enable = false;  // no stratum server in miner mode
+
+  init_logging(*cfg);
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  host::Host host(*cfg);
+  host.load_plugins(/*self_tests=*/true, /*conformance_fixtures=*/false);
+  if (host.plugins().find_algorithm(cfg->mining.algorithm) == nullptr) {
+    std::cerr << "otedama-host mine: no loaded algorithm plugin named '" << cfg->mining.algorithm << "' (see --list-plugins)\n";
+    return kNotFound;
+  }
+  const loader::PluginRecord* client = host.plugins().find(kStratumClientId);
+
+  // Output, cpuminer style: one line per pool verdict, and the hashrate every --print-time seconds.
+  // Both come from the event bus (its own thread): the transport posts the pool's verdicts as share
+  // events, the scheduler posts each device's hashrate every second.
+  struct Tally {
+    std::mutex mutex;
+    uint64_t accepted = 0, rejected = 0;
+    /// By device: hashes counted so far, and at the last print. A device counts its hashes when a chunk of
+    /// work returns, so the rate is taken over the whole print interval, not from one second's telemetry.
+    std::map<std::string, std::pair<uint64_t, uint64_t>> hashes;
+    std::map<std::string, double> rate;
+    double total = 0;
+    std::chrono::steady_clock::time_point last_print = std::chrono::steady_clock::now();
+  };
+  auto tally = std::make_shared<Tally>();
+  const auto interval = std::chrono::seconds(*print_time);
+  host.events().subscribe([tally, interval, client](const router::Event& e) {
+    std::lock_guard lock(tally->mutex);
+    if (const auto* t = e.as<otd_event_telemetry_t>(OTD_EVENT_TELEMETRY)) {
+      tally->hashes[t->device].first = t->hashes_total;
+      const auto now = std::chrono::steady_clock::now();
+      const double seconds = std::chrono::duration<double>(now - tally->last_print).count();
+      if (now - tally->last_print < interval || !(seconds > 0)) return;
+      tally->last_print = now;
+      tally->total = 0;
+      std::string devices;
+      for (auto& [device, h] : tally->hashes) {
+        const double rate = static_cast<double>(h.first - std::min(h.first, h.second)) / seconds;
+        h.second = h.first;
+        tally->rate[device] = rate;
+        tally->total += rate;
+        devices += (devices.empty() ? "" : ", ") + device + " " + format_rate(rate);
+      }
+      std::string pool = "no pool";
+      if (client != nullptr) {
+        otd_transport_status_t st{};
+        st.struct_size = sizeof st;
+        const auto* table = static_cast<const otd_transport_t*>(client->table);
+        if (table->get_status(client->instance, &st) == OTD_OK)
+          pool = st.state == OTD_STATUS_UP ? std::string("pool ") + st.endpoint : std::string(st.message);
+      }
+      std::cout << clock_stamp() << " speed " << format_rate(tally->total) << " (" << devices << "), shares " << tally->accepted << "/"
+                << tally->rejected << " accepted/rejected, " << pool << std::endl;
+      return;
+    }
+    const auto* s = e.as<otd_event_share_t>(OTD_EVENT_SHARE);
+    if (s == nullptr || std::string_view(e.header().source) != kStratumClientId) return;
+    const bool ok = s->verdict == OTD_SHARE_ACCEPTED || s->verdict == OTD_SHARE_BLOCK;
+    (ok ? tally->accepted : tally->rejected) += 1;
+    const uint64_t all = tally->accepted + tally->rejected;
+    char line[256];
+    std::snprintf(line, sizeof line, "%s: %llu/%llu (%.2f%%), difficulty %g (share %.4g)%s%s%s%s", ok ? "accepted" : "rejected",
+                  static_cast<unsigned long long>(tally->accepted), static_cast<unsigned long long>(all),
+                  100.0 * static_cast<double>(tally->accepted) / static_cast<double>(all), s->difficulty, s->share_difficulty,
+                  tally->total > 0 ? ", " : "", tally->total > 0 ? format_rate(tally->total).c_str() : "", ok ? "" : ": ",
+                  ok ? "" : verdict_word(s->verdict));
+    std::cout << clock_stamp() << " " << line << std::endl;
+  });
+  const int rc = host.serve(g_stop, std::chrono::seconds(*run_for));
+  {
+    std::lock_guard lock(tally->mutex);
+    std::cout << "mine: " << tally->accepted << " share(s) accepted, " << tally->rejected << " rejected" << std::endl;
+  }
+  return rc;
+}
+
 int status(const Args& args) {
   auto cfg = load_config(args, false);
   if (!cfg) return kUsage;
@@ -818,6 +1084,7 @@ int run(int argc, char** argv) {
       if (!a.error.empty()) return bad_usage("otedama-host serve: ", a.error);
       return serve(a);
     }
+    if (cmd == "mine") return mine(argc, argv);
     if (cmd == "status") {
       Args a = parse(argc, argv, 2, {"--config"}, {"--json"});
       if (!a.error.empty()) return bad_usage("otedama-host status: ", a.error);

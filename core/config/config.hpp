@@ -100,6 +100,20 @@ struct Config {
         std::string source;  // the transport that supplies block templates
         bool operator==(const Pool&) const = default;
     };
+    struct Miner {
+        struct Pool {
+            std::string url;   // stratum+tcp://host:port, stratum+ssl://host:port (common/stratum_url.hpp)
+            std::string user;
+            std::string pass;
+            bool operator==(const Pool&) const = default;
+        };
+        std::vector<Pool> pools;  // failover order
+        std::chrono::milliseconds keepalive{};
+        std::chrono::milliseconds timeout{};
+        std::chrono::milliseconds retry_max{};
+        double share_difficulty = 0.0;  // 0 = automatic
+        bool operator==(const Miner&) const = default;
+    };
     struct Api {
         struct Auth {
             bool enabled = false;
@@ -121,6 +135,10 @@ struct Config {
         Endpoint health;
         bool operator==(const Monitoring&) const = default;
     };
+    struct Net {
+        std::int64_t io_threads = 0;  // network I/O threads of otedama.net/1; 0 = min(2, cores)
+        bool operator==(const Net&) const = default;
+    };
     struct Log {
         LogLevel level{};
         std::string file;  // empty = console only
@@ -141,8 +159,10 @@ struct Config {
     App app;
     Mining mining;
     Pool pool;
+    Miner miner;
     Api api;
     Monitoring monitoring;
+    Net net;
     Log log;
     Storage storage;
     Plugins plugins;

@@ -6,6 +6,8 @@
 
 #include "config/scalars.hpp"
 
+#include <otedama/common/stratum_url.hpp>
+
 namespace otedama::config::detail {
 
 // ---- Diagnostics and sites
@@ -240,6 +242,55 @@ Value IntegerListType::render(const std::vector<std::int64_t>& value) const {
     return Value::Array(value.begin(), value.end());
 }
 
+std::optional<std::vector<Config::Miner::Pool>> PoolListType::parse(const Site& site) const {
+    return parse_list<Config::Miner::Pool>(site, "a list of pools {url, user, pass}", [](const Site& element) -> std::optional<Config::Miner::Pool> {
+        if (!element.node.IsMap()) {
+            element.error("expected a map {url, user, pass}, got " + describe_node(element.node));
+            return std::nullopt;
+        }
+        Config::Miner::Pool pool;
+        bool ok = true;
+        for (const auto& entry : element.node) {
+            const std::string name = entry.first.IsScalar() ? entry.first.Scalar() : std::string();
+            const Site field{entry.second, element.path + "." + name, entry.first.Mark(), element.diagnostics};
+            std::string* slot = name == "url" ? &pool.url : name == "user" ? &pool.user : name == "pass" ? &pool.pass : nullptr;
+            if (slot == nullptr) {
+                element.diagnostics.add(entry.first.Mark(), field.path, "unknown key '" + name + "' (known: url, user, pass)");
+                ok = false;
+                continue;
+            }
+            auto text = StringType{}.parse(field);
+            if (!text) {
+                ok = false;
+                continue;
+            }
+            *slot = std::move(*text);
+            if (slot == &pool.url) {
+                std::string why;
+                if (!common::parse_stratum_url(pool.url, &why)) {
+                    field.error(why);
+                    ok = false;
+                }
+            }
+        }
+        if (ok && pool.url.empty()) {
+            element.error("a pool needs a url (stratum+tcp://host:port)");
+            ok = false;
+        }
+        if (ok && pool.user.empty()) {
+            element.error("a pool needs a user (often the payout address, with .worker appended)");
+            ok = false;
+        }
+        return ok ? std::optional<Config::Miner::Pool>(std::move(pool)) : std::nullopt;
+    });
+}
+
+Value PoolListType::render(const std::vector<Config::Miner::Pool>& value) const {
+    Value::Array array;
+    for (const auto& pool : value) array.push_back(Value::Object{{"url", pool.url}, {"user", pool.user}, {"pass", pool.pass}});
+    return array;
+}
+
 std::optional<Value> FreeMapType::parse(const Site& site) const {
     if (site.node.IsNull()) return Value::object();
     if (!site.node.IsMap()) {
@@ -302,6 +353,11 @@ std::vector<Key> build_schema() {
         OTEDAMA_CONFIG_KEY(pool.rewards.system,           enumeration(reward_system_names), "PPLNS", "How rewards are split among miners"),
         OTEDAMA_CONFIG_KEY(pool.rewards.window,           DurationType{},    "2h",             "Share window the reward system looks back over"),
         OTEDAMA_CONFIG_KEY(pool.source,                   StringType{},      "devnet",         "Transport that supplies block templates (devnet = the built-in chain)"),
+        OTEDAMA_CONFIG_KEY(miner.pools,                   PoolListType{},    "[]",             "Miner mode (otedama-host mine): the pools to mine for, in failover order"),
+        OTEDAMA_CONFIG_KEY(miner.keepalive,               DurationType{},    "60s",            "Miner mode: how often a keepalive is sent to pools whose protocol has one (xmrig's keepalived)"),
+        OTEDAMA_CONFIG_KEY(miner.timeout,                 DurationType{},    "2m",             "Miner mode: a pool that sends nothing for this long is dropped for the next one"),
+        OTEDAMA_CONFIG_KEY(miner.retry_max,               DurationType{},    "60s",            "Miner mode: longest pause between reconnect rounds (1 s doubling); also how often higher pools are retried"),
+        OTEDAMA_CONFIG_KEY(miner.share_difficulty,        number(0, 1e15),   "0",              "Miner mode: difficulty of the shares local mining looks for (only those meeting the pool's go out); 0 = about one a second"),
         OTEDAMA_CONFIG_KEY(api.enable,                    BoolType{},        "true",           "Serve the HTTP API and dashboard"),
         OTEDAMA_CONFIG_KEY(api.address,                   AddressType{},     "127.0.0.1:8080", "API listen address"),
         OTEDAMA_CONFIG_KEY(api.auth.enabled,              BoolType{},        "true",           "Require a token for the API"),
@@ -310,6 +366,7 @@ std::vector<Key> build_schema() {
         OTEDAMA_CONFIG_KEY(monitoring.metrics.address,    AddressType{},     "127.0.0.1:9090", "Metrics listen address"),
         OTEDAMA_CONFIG_KEY(monitoring.health.enable,      BoolType{},        "true",           "Serve the health check"),
         OTEDAMA_CONFIG_KEY(monitoring.health.address,     AddressType{},     "127.0.0.1:8081", "Health check listen address"),
+        OTEDAMA_CONFIG_KEY(net.io_threads,                integer(0, 64),    "0",              "Network I/O threads that run the sockets of transports (stratum, nodes, peers); 0 = min(2, cores)"),
         OTEDAMA_CONFIG_KEY(log.level,                     enumeration(log_level_names), "info", "Least severe level logged"),
         OTEDAMA_CONFIG_KEY(log.file,                      StringType{},      "\"\"",           "Log file; empty = console only"),
         OTEDAMA_CONFIG_KEY(log.format,                    enumeration(log_format_names), "text", "Log line format"),

@@ -129,6 +129,14 @@ struct IntegerListType {
     [[nodiscard]] std::string name() const;
 };
 
+// miner.pools: a list of {url, user, pass} maps; url must be a pool URL parse_stratum_url() accepts.
+struct PoolListType {
+    using value_type = std::vector<Config::Miner::Pool>;
+    [[nodiscard]] std::optional<value_type> parse(const Site& site) const;
+    [[nodiscard]] Value render(const value_type& value) const;
+    [[nodiscard]] std::string name() const { return "list of pools {url, user, pass}"; }
+};
+
 // Any YAML below the key, kept whole. With entries_are_maps, each entry must itself be a map (plugin
 // settings: a plugin receives a JSON object, so a stray scalar is reported here with its line).
 struct FreeMapType {
@@ -140,7 +148,7 @@ struct FreeMapType {
 };
 
 using KeyType = std::variant<StringType, BoolType, IntegerType, DoubleType, DurationType, AddressType, EnumType,
-                             StringListType, IntegerListType, FreeMapType>;
+                             StringListType, IntegerListType, PoolListType, FreeMapType>;
 
 // One leaf key. parse/render are generated per key by make_key() and bridge the type to the field.
 struct Key {

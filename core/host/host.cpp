@@ -3,6 +3,7 @@
 #include "log/log.hpp"
 #include "scheduler/scheduler.hpp"
 #include "services/memory.hpp"
+#include "services/net.hpp"
 #include "services/serial.hpp"
 #include "services/usb.hpp"
 #include "storage/storage.hpp"
@@ -87,6 +88,29 @@ otd_status_t OTD_CALL h_post_event(const otd_host_t* h, const otd_event_header_t
   return OTD_ERR_GENERIC;
   }, OTD_ERR_GENERIC);
 }
+/// The stratum server's settings: the main schema's pool.* mapped onto its keys (one port on pool.address
+/// for mining.algorithm, pool.max_connections; pool.enable false = no port), with anything under
+/// plugins.settings.org.otedama.transport.stratum-server taking precedence key by key (its own `ports`
+/// list replaces the mapped one: how an operator runs several ports and dialects).
+std::string stratum_server_config_json(const config::Config& cfg) {
+  config::Value v = config::Value::object();
+  config::Value ports = config::Value::array();
+  if (cfg.pool.enable) {
+    const std::string& algo = cfg.mining.algorithm;
+    config::Value port = config::Value::object();
+    port["address"] = cfg.pool.address.to_string();
+    port["dialect"] = std::string(algo == "randomx" ? "monero" : algo == "ethash" || algo == "etchash" || algo == "kawpow" ? "ethereum" : "bitcoin");
+    port["algorithm"] = algo;
+    std::get<config::Value::Array>(ports.storage()).push_back(std::move(port));
+  }
+  v["ports"] = std::move(ports);
+  v["max_connections"] = cfg.pool.max_connections;
+  if (const config::Value* settings = cfg.plugins.settings.find("org.otedama.transport.stratum-server"); settings != nullptr && settings->is_object()) {
+    for (const auto& [key, value] : std::get<config::Value::Object>(settings->storage())) v[key] = value;
+  }
+  return config::to_json(v);
+}
+
 otd_status_t OTD_CALL h_get_config(const otd_host_t* h, char* buf, size_t cap, size_t* needed) {
   return contain("get_config", [&]() -> otd_status_t {
   auto* c = ctx_of(h);
@@ -96,6 +120,12 @@ otd_status_t OTD_CALL h_get_config(const otd_host_t* h, char* buf, size_t cap, s
   std::string json;
   if (c->plugin_id == "org.otedama.transport.devnet") {
     json = cfg.subtree_json("devnet").value_or("{}");
+  } else if (c->plugin_id == "org.otedama.transport.stratum-client") {
+    // Miner mode: the `miner` section, and the algorithm the pools' jobs are mined with.
+    json = cfg.subtree_json("miner").value_or("{}");
+    json.insert(1, "\"algorithm\":" + config::to_json(config::Value(cfg.mining.algorithm)) + (json.size() > 2 ? "," : ""));
+  } else if (c->plugin_id == "org.otedama.transport.stratum-server") {
+    json = stratum_server_config_json(cfg);
   } else if (c->plugin_id == "org.otedama.payout.pplns") {
     json = "{\"window\":\"" + std::to_string(cfg.pool.rewards.window.count() / 1000) + "s\"}";
   } else {
@@ -225,20 +255,42 @@ const void* OTD_CALL h_get_service(const otd_host_t* h, const char* id) {
   if (s == OTD_SERVICE_USB) return services::usb_service();
   if (s == OTD_SERVICE_MEMORY) return services::memory_service();
   if (s == OTD_SERVICE_ALGORITHMS) return &kAlgorithms;
+  if (s == OTD_SERVICE_NET) return services::NetService::table();
   return nullptr;
+}
+
+services::NetService::Options net_options(const config::Config& config) {
+  services::NetService::Options o;
+  o.io_threads = static_cast<unsigned>(config.net.io_threads);
+  o.log = [](otd_log_level_t level, const std::string& message) {
+    auto logger = log::get("net");
+    if (level >= OTD_LOG_ERROR) {
+      logger->error("{}", message);
+    } else if (level == OTD_LOG_WARN) {
+      logger->warn("{}", message);
+    } else {
+      logger->info("{}", message);
+    }
+  };
+  return o;
 }
 
 }  // namespace
 
 Host::Host(config::Config config)
-    : config_(std::move(config)), control_(boost::asio::make_strand(io_)) {}
+    : config_(std::move(config)),
+      control_(boost::asio::make_strand(io_)),
+      net_(std::make_unique<services::NetService>(net_options(config_))) {}
 
 Host::~Host() {
-  // Plugins first (they may still call services while they stop), then what they used.
+  // Plugins first (they may still call services while they stop), then what they used. The network
+  // service stops before the plugins go, so no [io] callback reaches a plugin being destroyed.
   if (scheduler_) scheduler_->stop();
+  if (net_) net_->stop();
   loader_.reset();
   scheduler_.reset();
   events_.stop();
+  net_.reset();  // before the host tables it was given (contexts_) go
 }
 
 const otd_host_t* Host::host_table(std::string_view plugin_id, uint32_t abi_minor) {
@@ -260,9 +312,46 @@ const otd_host_t* Host::host_table(std::string_view plugin_id, uint32_t abi_mino
   t.metric_register = &h_metric_register;
   t.metric_update = &h_metric_update;
   t.get_service = &h_get_service;
+  net_->attach(&ctx->table, ctx->plugin_id);
   std::lock_guard lock(contexts_mutex_);
   contexts_.push_back(std::move(ctx));
   return &contexts_.back()->table;
+}
+
+void Host::shutdown_net_of(std::string_view plugin_id) {
+  std::vector<const otd_host_t*> tables;
+  {
+    std::lock_guard lock(contexts_mutex_);
+    for (const auto& c : contexts_)
+      if (c->plugin_id == plugin_id) tables.push_back(&c->table);
+  }
+  for (const otd_host_t* t : tables) net_->shutdown(t);
+}
+
+void Host::publish_net_metrics() {
+  using D = router::Metrics::Desc;
+  enum { kOpen, kAccepted, kClosed, kAcceptErrors, kReceived, kSent };
+  if (!net_metrics_registered_) {
+    net_metrics_[kOpen] = *metrics_.add(D{OTD_METRIC_GAUGE, "otedama_net_connections", "Network connections open or being opened", {"plugin"}, {}});
+    net_metrics_[kAccepted] = *metrics_.add(D{OTD_METRIC_COUNTER, "otedama_net_accepted_total", "Connections accepted by listeners", {"plugin"}, {}});
+    net_metrics_[kClosed] = *metrics_.add(D{OTD_METRIC_COUNTER, "otedama_net_closed_total", "Connections closed, by reason", {"plugin", "reason"}, {}});
+    net_metrics_[kAcceptErrors] = *metrics_.add(
+        D{OTD_METRIC_COUNTER, "otedama_net_accept_errors_total", "accept() failures (out of descriptors or memory) that paused a listener", {"plugin"}, {}});
+    net_metrics_[kReceived] = *metrics_.add(D{OTD_METRIC_COUNTER, "otedama_net_received_bytes_total", "Bytes received on network connections", {}, {}});
+    net_metrics_[kSent] = *metrics_.add(D{OTD_METRIC_COUNTER, "otedama_net_sent_bytes_total", "Bytes sent on network connections", {}, {}});
+    net_metrics_registered_ = true;
+  }
+  const auto d = net_->take_deltas();
+  for (const auto& p : d.plugins) {
+    metrics_.update(net_metrics_[kOpen], {p.plugin}, static_cast<double>(p.open));
+    if (p.accepted != 0) metrics_.update(net_metrics_[kAccepted], {p.plugin}, static_cast<double>(p.accepted));
+    if (p.accept_errors != 0) metrics_.update(net_metrics_[kAcceptErrors], {p.plugin}, static_cast<double>(p.accept_errors));
+    for (uint32_t slot = 1; slot < services::NetService::kReasonSlots; ++slot)
+      if (p.closed[slot] != 0)
+        metrics_.update(net_metrics_[kClosed], {p.plugin, services::NetService::reason_name(slot)}, static_cast<double>(p.closed[slot]));
+  }
+  if (d.bytes_received != 0) metrics_.update(net_metrics_[kReceived], {}, static_cast<double>(d.bytes_received));
+  if (d.bytes_sent != 0) metrics_.update(net_metrics_[kSent], {}, static_cast<double>(d.bytes_sent));
 }
 
 void Host::load_plugins(bool self_tests, bool conformance_fixtures) {
@@ -300,6 +389,12 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
   so.gpu_limits.temperature_limit_c = static_cast<uint32_t>(config_.mining.gpu.temperature_limit);
   so.asic_limits.struct_size = sizeof(otd_device_limits_t);
   for (auto d : config_.mining.gpu.devices) so.gpu_devices.push_back(static_cast<int>(d));
+  if (config_.app.mode == config::Mode::miner) {
+    // Local shares go to the upstream pool, which wants its own difficulty (checked by the transport):
+    // look for shares at miner.share_difficulty, or at about one a second.
+    so.local_share_difficulty = config_.miner.share_difficulty;
+    if (!(so.local_share_difficulty > 0)) so.local_share_rate = 1.0;
+  }
   scheduler::Sinks sinks;
   sinks.store_share = [this, logger](const scheduler::ShareRecord& s) {
     storage::ShareRecord r;
@@ -361,6 +456,9 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
         }
       }
     });
+  // The network service's own loops (net.io_threads), running before any transport starts.
+  net_->start();
+  publish_net_metrics();
   int rc = 0;
   std::vector<const loader::PluginRecord*> started;
   std::promise<int> start_result;
@@ -372,6 +470,7 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
       const auto* t = static_cast<const otd_transport_t*>(rec->table);
       const bool is_source = (t->roles & OTD_TRANSPORT_JOB_SOURCE) != 0U;
       if (is_source && rec->name != config_.pool.source) continue;  // only the configured source
+      if (!is_source && (t->roles & OTD_TRANSPORT_SERVER) != 0U && !config_.pool.enable) continue;  // no pool server (miner mode)
       char err[OTD_ERROR_CAP] = {};
       const otd_status_t st = t->start(rec->instance, err, sizeof err);
       if (st != OTD_OK) {
@@ -408,18 +507,32 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
       if (std::chrono::steady_clock::now() - last_tick >= std::chrono::seconds(1)) {
         last_tick = std::chrono::steady_clock::now();
         boost::asio::post(control_, [this] { scheduler_->tick(); });
+        publish_net_metrics();
       }
     }
     logger->info("stopping: {} shares accepted, {} blocks found", scheduler_->accepted_shares(), scheduler_->blocks_found());
   }
-  // Orderly stop: devices, then transports on the control strand, then the I/O threads.
+  // Orderly stop: devices, then transports on the control strand (each one's sockets closed after its
+  // stop(), in case it forgot net shutdown()), then the network loops, then the I/O threads.
   scheduler_->stop();
   std::promise<void> stopped;
   boost::asio::post(control_, [&] {
-    for (auto it = started.rbegin(); it != started.rend(); ++it) static_cast<const otd_transport_t*>((*it)->table)->stop((*it)->instance);
+    for (auto it = started.rbegin(); it != started.rend(); ++it) {
+      try {
+        static_cast<const otd_transport_t*>((*it)->table)->stop((*it)->instance);
+      } catch (const std::exception& e) {
+        logger->error("transport {} stop failed: {}", (*it)->id, e.what());
+      } catch (...) {
+        logger->error("transport {} stop failed", (*it)->id);
+      }
+      shutdown_net_of((*it)->id);
+    }
     stopped.set_value();
   });
   stopped.get_future().wait();
+  // Every other user of sockets; [io] callbacks may still post to the strand, which drains below.
+  net_->stop();
+  publish_net_metrics();
   // Contexts are released on the strand when the last job drops them: drop the jobs, then let the strand
   // run everything queued so far before the I/O threads stop.
   scheduler_->drop_jobs();

@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <array>
 #include <atomic>
 #include <deque>
 #include <memory>
@@ -26,6 +27,9 @@ class Scheduler;
 }
 namespace otedama::storage {
 class Storage;
+}
+namespace otedama::services {
+class NetService;
 }
 
 namespace otedama::host {
@@ -62,8 +66,16 @@ class Host {
   [[nodiscard]] scheduler::Scheduler* scheduler() { return scheduler_.get(); }
   [[nodiscard]] boost::asio::strand<boost::asio::io_context::executor_type>& control() { return control_; }
   [[nodiscard]] boost::asio::io_context& io() { return io_; }
+  /// otedama.net/1: its own event loops (net.io_threads), started by serve() before the transports and
+  /// stopped after them, before the control strand drains.
+  [[nodiscard]] services::NetService& net() { return *net_; }
 
  private:
+  /// Closes what `plugin_id` still has open on the network service and waits for its handlers (a transport
+  /// that forgot shutdown() in stop()). [control]
+  void shutdown_net_of(std::string_view plugin_id);
+  void publish_net_metrics();
+
   config::Config config_;
   boost::asio::io_context io_;
   boost::asio::strand<boost::asio::io_context::executor_type> control_;
@@ -71,6 +83,9 @@ class Host {
   router::Metrics metrics_;
   std::deque<std::unique_ptr<PluginContext>> contexts_;  // stable addresses: plugins keep table pointers
   std::mutex contexts_mutex_;
+  std::unique_ptr<services::NetService> net_;  // attached to every plugin table; reset after the plugins
+  std::array<uint32_t, 6> net_metrics_{};
+  bool net_metrics_registered_ = false;
   std::unique_ptr<storage::Storage> storage_;
   std::unique_ptr<scheduler::Scheduler> scheduler_;
   std::unique_ptr<loader::Loader> loader_;  // destroyed first: plugins go before the services they use

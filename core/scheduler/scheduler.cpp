@@ -1066,15 +1066,17 @@ void Scheduler::tick() {
     events_.post(&ev.header, dev->backend->id, now);
     total_hashrate += dev->hashrate;
   }
-  // Miner mode: the local share difficulty that gives about local_share_rate shares a second. A change
-  // under 25 % is ignored so that the target does not move with every second's noise.
-  if (options_.local_share_rate > 0 && !(options_.local_share_difficulty > 0) && total_hashrate > 0 && job) {
+  // Miner mode: the local share difficulty that gives about local_share_rate shares a second. Hashes are
+  // counted when a run() returns, so one second may see none and the next two chunks: the rate is averaged,
+  // and a change under 25 % is ignored so that the target does not move with the noise.
+  smoothed_hashrate_ = smoothed_hashrate_ > 0 ? 0.8 * smoothed_hashrate_ + 0.2 * total_hashrate : total_hashrate;
+  if (options_.local_share_rate > 0 && !(options_.local_share_difficulty > 0) && smoothed_hashrate_ > 0 && job) {
     const double h1 = hashes_per_difficulty_one(*job);
-    const double want = h1 > 0 ? total_hashrate / (options_.local_share_rate * h1) : 0;
+    const double want = h1 > 0 ? smoothed_hashrate_ / (options_.local_share_rate * h1) : 0;
     const double have = auto_share_difficulty_.load();
     if (want > 0 && (!(have > 0) || want > have * 1.25 || want < have / 1.25)) {
       auto_share_difficulty_.store(want);
-      log::get("scheduler")->debug("local share difficulty {:.6g} (about {} a second at {:.0f} H/s)", want, options_.local_share_rate, total_hashrate);
+      log::get("scheduler")->debug("local share difficulty {:.6g} (about {} a second at {:.0f} H/s)", want, options_.local_share_rate, smoothed_hashrate_);
     }
   }
 }

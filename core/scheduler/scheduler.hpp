@@ -91,6 +91,9 @@ struct ShareRecord {
   double difficulty = 0;        ///< the target's difficulty the share was issued at
   double share_difficulty = 0;  ///< what the hash reached
   bool is_block = false;
+  Hash share_target{};          ///< the target it was issued at
+  uint32_t ntime = 0;           ///< as a downstream miner rolled it (0 = the template's)
+  uint32_t version_bits = 0;    ///< likewise (BIP 310)
 };
 
 struct Options {
@@ -101,6 +104,10 @@ struct Options {
   otd_device_limits_t asic_limits{};
   std::vector<int> gpu_devices;   ///< empty = all
   double local_share_difficulty = 0;  ///< 0 = the network difficulty (every local share is a block candidate)
+  /// > 0 (miner mode, without local_share_difficulty): local devices look for about this many shares per
+  /// second. Each new work unit's share target follows the measured hashrate (tick()), but is never harder
+  /// than its job's; until a rate is measured, a share is about 2^20 hashes.
+  double local_share_rate = 0;
   uint64_t scan_chunk = 1ULL << 24;   ///< nonces per run() call for scan devices
   size_t verify_threads = 2;
   size_t verify_queue = 10000;        ///< downstream submissions waiting; more are shed as overloaded
@@ -175,6 +182,10 @@ class Scheduler {
                                             const std::string& key, const std::vector<uint8_t>& seed, uint64_t epoch,
                                             uint64_t height);
   void count_share(const char* result);
+  /// [worker] The share target of a new work unit (the job's, or the automatic local one: local_share_rate).
+  void set_share_target(LaneWork& work) const;
+  /// [control] A share of a job whose source is an upstream pool (transport submit_share): forward it.
+  void forward_upstream(const ShareRecord& share, const otd_verify_result_t& verified);
 
   loader::Loader& loader_;
   router::EventBus& events_;
@@ -209,6 +220,8 @@ class Scheduler {
   boost::asio::thread_pool context_pool_;
   std::atomic<size_t> verify_pending_{0};
   std::atomic<uint64_t> accepted_{0}, blocks_{0};
+  std::atomic<double> auto_share_difficulty_{0};  ///< local_share_rate: the difficulty tick() measured (0 = none yet)
+  double smoothed_hashrate_ = 0;  ///< tick(): local devices' hashrate, averaged over ~5 ticks (devices_mutex_)
   uint32_t m_shares_ = 0, m_hashes_ = 0, m_hashrate_ = 0, m_mismatch_ = 0, m_blocks_ = 0;
 };
 

@@ -158,7 +158,7 @@ TEST(Cli, ServeMinesTheDevnetAndStatusReadsTheLedger) {
   const fs::path d = temp_dir();
   // The shipped config with a tiny devnet difficulty so the short run finds blocks on any machine.
   write(d / "otedama.yaml",
-        "mining:\n  cpu:\n    threads: 2\nstorage:\n  path: " + (d / "ledger.db").string() +
+        "mining:\n  cpu:\n    threads: 2\npool:\n  enable: false\nstorage:\n  path: " + (d / "ledger.db").string() +
             "\ndevnet:\n  difficulty: 0.00001\n  block_time: 0\n  refresh: 5s\n");
   const Result r = host("serve --config " + (d / "otedama.yaml").string() + " --run-for 4", d.string());
   ASSERT_EQ(r.code, 0) << r.out;
@@ -175,7 +175,7 @@ TEST(Cli, ServeMinesTheDevnetAndStatusReadsTheLedger) {
 
 TEST(Cli, ServeWithAnUnknownJobSourceFails) {
   const fs::path d = temp_dir();
-  write(d / "otedama.yaml", "pool:\n  source: nosuchsource\nstorage:\n  path: " + (d / "l.db").string() + "\n");
+  write(d / "otedama.yaml", "pool:\n  source: nosuchsource\n  enable: false\nstorage:\n  path: " + (d / "l.db").string() + "\n");
   const Result r = host("serve --config " + (d / "otedama.yaml").string() + " --run-for 1", d.string());
   EXPECT_EQ(r.code, 4) << r.out;
   EXPECT_NE(r.out.find("no job source: pool.source is 'nosuchsource'"), std::string::npos) << r.out;
@@ -197,7 +197,7 @@ TEST(Cli, AQueuedDeviceIsKeptFedAcrossJobs) {
   // An ASIC-style queued device (tests/core/scheduler/queued_backend.cpp) hashes only 4096 nonces of each
   // unit and never says a unit is done: it finds blocks only while the host keeps pushing fresh work.
   const fs::path d = temp_dir();
-  write(d / "otedama.yaml", std::string("mining:\n  enable_cpu: false\n  enable_asic: true\nplugins:\n  dirs: [") + TEST_PLUGIN_DIR +
+  write(d / "otedama.yaml", std::string("mining:\n  enable_cpu: false\n  enable_asic: true\npool:\n  enable: false\nplugins:\n  dirs: [") + TEST_PLUGIN_DIR +
                                 "]\nstorage:\n  path: " + (d / "ledger.db").string() + "\ndevnet:\n  difficulty: 0.00001\n  block_time: 0\n  refresh: 1s\n");
   const Result r = host("serve --config " + (d / "otedama.yaml").string() + " --run-for 5", d.string());
   ASSERT_EQ(r.code, 0) << r.out;

@@ -314,7 +314,7 @@ TEST(Errors, UnknownKeyListsTheValidOnes) {
     EXPECT_EQ(load_one_error("api:\n  auth:\n    password: hunter2\n").to_string(),
               "test.yaml:3:5: api.auth.password: unknown key 'password' (valid keys: enabled, token_expiry)");
     EXPECT_EQ(load_one_error("wallet: x\n").message,
-              "unknown key 'wallet' (valid keys: app, mining, pool, api, monitoring, log, storage, plugins, devnet)");
+              "unknown key 'wallet' (valid keys: app, mining, pool, miner, api, monitoring, net, log, storage, plugins, devnet)");
 }
 
 TEST(Errors, DottedKeysAreNotExpanded) {
@@ -595,9 +595,40 @@ plugins: {settings: {p.one: {k: v}}}
     EXPECT_NE(dumped.find("mode: solo"), std::string::npos) << dumped;
 }
 
+// ---- miner.pools (a list of maps, checked element by element)
+
+TEST(MinerPools, ReadInOrderAndRenderedAsJson) {
+    const Config c = load_ok(R"(miner:
+  pools:
+    - {url: "stratum+tcp://pool.example.com:3333", user: addr.rig1, pass: x}
+    - url: stratum+ssl://[2001:db8::1]:3443#xnsub
+      user: addr.rig1
+      pass: 123
+)");
+    ASSERT_EQ(c.miner.pools.size(), 2u);
+    EXPECT_EQ(c.miner.pools[0].url, "stratum+tcp://pool.example.com:3333");
+    EXPECT_EQ(c.miner.pools[1].pass, "123");
+    EXPECT_EQ(c.subtree_json("miner.pools").value_or(""),
+              R"([{"url":"stratum+tcp://pool.example.com:3333","user":"addr.rig1","pass":"x"},)"
+              R"({"url":"stratum+ssl://[2001:db8::1]:3443#xnsub","user":"addr.rig1","pass":"123"}])");
+    EXPECT_EQ(load_ok(to_yaml(c)), c);
+}
+
+TEST(MinerPools, ErrorsNameTheElementAndTheField) {
+    EXPECT_EQ(load_one_error("miner:\n  pools:\n    - {url: \"http://x:1\", user: u}\n").to_string(),
+              "test.yaml:3:13: miner.pools[0].url: unknown scheme 'http' (use stratum+tcp:// or stratum+ssl://)");
+    EXPECT_EQ(load_one_error("miner:\n  pools:\n    - {url: \"pool:3333\", user: u, password: p}\n").to_string(),
+              "test.yaml:3:35: miner.pools[0].password: unknown key 'password' (known: url, user, pass)");
+    EXPECT_EQ(load_one_error("miner:\n  pools:\n    - {url: \"pool\", user: u}\n").message, "the port is missing (write host:port)");
+    EXPECT_EQ(load_one_error("miner:\n  pools:\n    - {url: \"pool:1\"}\n").message,
+              "a pool needs a user (often the payout address, with .worker appended)");
+    EXPECT_EQ(load_one_error("miner:\n  pools: [stratum+tcp://pool:1]\n").message,
+              "expected a map {url, user, pass}, got 'stratum+tcp://pool:1'");
+}
+
 TEST(Schema, DescribesEveryKey) {
     const auto keys = describe_schema();
-    ASSERT_EQ(keys.size(), 38u);
+    ASSERT_EQ(keys.size(), 44u);
     EXPECT_EQ(keys.front().path, "app.name");
     EXPECT_EQ(keys.back().path, "devnet");
     for (const KeyInfo& key : keys) {

@@ -1,0 +1,486 @@
+// `otedama-host mine` over real sockets on loopback.
+//
+//  1. Against two scripted pools written here with plain POSIX sockets: pool A checks the client's
+//     configure/subscribe/authorize lines byte for byte, sends a difficulty and a job, and checks every
+//     submitted share by rebuilding the coinbase, the merkle root and the header from its own job and
+//     hashing it (lib/otedama/common's SHA-256d): a share in the wrong byte order fails there. It accepts
+//     shares, rejects one (23), sends client.reconnect to itself and sees the client come back on a second
+//     connection and drop the first; then it goes away (connection and listener closed) and pool B, second
+//     in the -o list, gets the client and its shares.
+//  2. Against `otedama-host serve` (the devnet chain, the stratum-server plugin on an ephemeral port, no
+//     local mining there): sha256d shares accepted end to end, counted by mine's own output.
+//
+// No timing is asserted: every wait is a guard against a hang only.
+#include "json.hpp"
+#include "scrypt_core.hpp"  // the scrypt plugin's reference implementation (RFC 7914)
+
+#include <otedama/common/hex.hpp>
+#include <otedama/common/sha256.hpp>
+#include <otedama/common/uint256.hpp>
+
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <csignal>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+namespace fs = std::filesystem;
+namespace json = otedama::stratum::json;
+namespace common = otedama::common;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kGuard = 90s;  // a hang guard, not a timing assertion
+
+fs::path temp_dir(const std::string& name) {
+  const fs::path d = fs::temp_directory_path() / ("otedama-stratum-client-" + std::to_string(::getpid()) + "-" + name);
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+/// otedama-host in a child process; stdout and stderr go to files.
+class Process {
+ public:
+  Process(const std::vector<std::string>& args, const fs::path& dir, const std::string& name)
+      : out_(dir / (name + ".out")), err_(dir / (name + ".err")) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int o = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int e = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(o, 1);
+      ::dup2(e, 2);
+      if (::chdir(dir.c_str()) != 0) ::_exit(126);
+      ::unsetenv("OTEDAMA_PLUGIN_PATH");
+      std::vector<char*> argv;
+      argv.push_back(const_cast<char*>(OTEDAMA_HOST));
+      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      ::execv(OTEDAMA_HOST, argv.data());
+      ::_exit(127);
+    }
+  }
+  ~Process() {
+    if (pid_ > 0 && !exited_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  void terminate() const { ::kill(pid_, SIGTERM); }
+  /// The exit code (128 + signal when killed), or nullopt while it runs past the guard.
+  std::optional<int> wait(std::chrono::seconds guard = kGuard) {
+    const auto until = std::chrono::steady_clock::now() + guard;
+    while (std::chrono::steady_clock::now() < until) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        exited_ = true;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    return std::nullopt;
+  }
+  [[nodiscard]] std::string out() const { return read_file(out_); }
+  [[nodiscard]] std::string err() const { return read_file(err_); }
+  /// Waits until `re` matches somewhere in stderr (or stdout); the match, or nullopt after the guard.
+  std::optional<std::smatch> wait_for(const std::regex& re, bool in_stdout = false) {
+    const auto until = std::chrono::steady_clock::now() + kGuard;
+    while (std::chrono::steady_clock::now() < until) {
+      text_ = in_stdout ? out() : err();
+      std::smatch m;
+      if (std::regex_search(text_, m, re)) return m;
+      int status = 0;
+      if (!exited_ && ::waitpid(pid_, &status, WNOHANG) == pid_) {
+        exited_ = true;
+        return std::nullopt;
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    return std::nullopt;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  fs::path out_, err_;
+  std::string text_;  // what wait_for's match points into
+};
+
+/// One accepted connection of a scripted pool.
+class Conn {
+ public:
+  explicit Conn(int fd) : fd_(fd) {}
+  ~Conn() { close(); }
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  void send(const std::string& line) const {
+    const std::string data = line + "\n";
+    ASSERT_EQ(::send(fd_, data.data(), data.size(), MSG_NOSIGNAL), static_cast<ssize_t>(data.size()));
+  }
+  /// The next line (without "\n"), or nullopt at EOF or after the guard.
+  std::optional<std::string> line(std::chrono::seconds guard = kGuard) {
+    const auto until = std::chrono::steady_clock::now() + guard;
+    for (;;) {
+      if (const auto nl = buf_.find('\n'); nl != std::string::npos) {
+        std::string l = buf_.substr(0, nl);
+        buf_.erase(0, nl + 1);
+        return l;
+      }
+      if (eof_ || std::chrono::steady_clock::now() >= until) return std::nullopt;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      char chunk[4096];
+      const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+      if (n <= 0) eof_ = true;
+      else buf_.append(chunk, static_cast<size_t>(n));
+    }
+  }
+  /// True once the peer closed (lines still unread are skipped).
+  bool closed_by_peer() {
+    while (line(kGuard)) {
+    }
+    return eof_;
+  }
+
+ private:
+  int fd_ = -1;
+  std::string buf_;
+  bool eof_ = false;
+};
+
+class Listener {
+ public:
+  Listener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);  // not inherited by otedama-host: closing it here closes it
+    const int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 8) != 0) throw std::runtime_error("listen");
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+  }
+  ~Listener() { close(); }
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  [[nodiscard]] uint16_t port() const { return port_; }
+  std::unique_ptr<Conn> accept() const {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(std::chrono::milliseconds(kGuard).count())) <= 0) return nullptr;
+    const int fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    return fd < 0 ? nullptr : std::make_unique<Conn>(fd);
+  }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
+// ---- the scripted pools' jobs -------------------------------------------------------------------------------
+
+struct PoolJob {
+  std::string id;
+  std::string prevhash;  // as sent: each 4-byte word byte-swapped relative to the header
+  std::string coinb1, coinb2;
+  std::string branch;    // one merkle branch hash (the coinbase has a sibling)
+  uint32_t version = 0x20000000, nbits = 0x1c00ffff, ntime = 0;
+  [[nodiscard]] std::string notify(bool clean) const {
+    char nums[64];
+    std::snprintf(nums, sizeof nums, R"("%08x","%08x","%08x")", version, nbits, ntime);
+    return R"({"id":null,"method":"mining.notify","params":[")" + id + R"(",")" + prevhash + R"(",")" + coinb1 + R"(",")" + coinb2 +
+           R"(",[")" + branch + R"("],)" + nums + "," + (clean ? "true" : "false") + "]}";
+  }
+};
+
+PoolJob make_job(const std::string& id, uint32_t salt) {
+  PoolJob j;
+  j.id = id;
+  std::vector<uint8_t> prev(32);
+  for (size_t i = 0; i < 32; ++i) prev[i] = static_cast<uint8_t>(salt * 7 + i);
+  j.prevhash = common::to_hex(prev);
+  // A BIP 34 coinbase: height push, then the 8 extranonce bytes (4 the pool's, 4 the miner's) in a push.
+  j.coinb1 = "01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff1403" +
+             common::to_hex(std::vector<uint8_t>{static_cast<uint8_t>(salt), 0x10, 0x00}) + "08";
+  j.coinb2 = "072f746573742f" "ffffffff0100f2052a01000000015100000000";
+  std::vector<uint8_t> branch(32);
+  for (size_t i = 0; i < 32; ++i) branch[i] = static_cast<uint8_t>(0xa0 + salt + i);
+  j.branch = common::to_hex(branch);
+  j.ntime = 0x65000000 + salt;
+  return j;
+}
+
+/// Rebuild the header of a submitted share from the pool's own job and check its proof of work: SHA-256d,
+/// or Litecoin's scrypt with difficulty in the pools' unit (Bitcoin's x 65536).
+::testing::AssertionResult valid_share(const PoolJob& job, const std::string& extranonce1, double difficulty, const json::Value& params,
+                                       bool scrypt = false) {
+  if (!params.is_array() || params.size() != 5) return ::testing::AssertionFailure() << "params is not [user, job, en2, ntime, nonce]";
+  std::string user, job_id, en2, ntime, nonce;
+  params.at(0).decode_string(user);
+  params.at(1).decode_string(job_id);
+  params.at(2).decode_string(en2);
+  params.at(3).decode_string(ntime);
+  params.at(4).decode_string(nonce);
+  if (user != "wallet.rig") return ::testing::AssertionFailure() << "user " << user;
+  if (job_id != job.id) return ::testing::AssertionFailure() << "job " << job_id << ", expected " << job.id;
+  if (en2.size() != 8 || ntime.size() != 8 || nonce.size() != 8) return ::testing::AssertionFailure() << "field widths " << en2 << " " << ntime << " " << nonce;
+  char expected_ntime[9];
+  std::snprintf(expected_ntime, sizeof expected_ntime, "%08x", job.ntime);
+  if (ntime != expected_ntime) return ::testing::AssertionFailure() << "ntime " << ntime << ", job has " << expected_ntime;
+  const auto coinbase = common::from_hex(job.coinb1 + extranonce1 + en2 + job.coinb2);
+  if (!coinbase) return ::testing::AssertionFailure() << "extranonce2 is not hex: " << en2;
+  std::vector<uint8_t> node(64);
+  const auto cb_hash = common::sha256d(*coinbase);
+  std::copy(cb_hash.begin(), cb_hash.end(), node.begin());
+  const auto branch = *common::from_hex(job.branch);
+  std::copy(branch.begin(), branch.end(), node.begin() + 32);
+  const auto root = common::sha256d(node);
+  std::vector<uint8_t> header;
+  const auto put32 = [&](uint32_t v) {
+    for (int i = 0; i < 4; ++i) header.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  };
+  put32(job.version);
+  const auto prev = *common::from_hex(job.prevhash);
+  for (size_t w = 0; w < 8; ++w)
+    for (size_t i = 0; i < 4; ++i) header.push_back(prev[w * 4 + 3 - i]);
+  header.insert(header.end(), root.begin(), root.end());
+  put32(job.ntime);
+  put32(job.nbits);
+  put32(static_cast<uint32_t>(std::stoul(nonce, nullptr, 16)));
+  common::Uint256 h{};
+  if (scrypt) {
+    std::string why;
+    if (!otedama::scrypt::scrypt_reference(header, header, 1024, 1, 1, h, &why)) return ::testing::AssertionFailure() << why;
+  } else {
+    const auto hash = common::sha256d(header);
+    std::copy(hash.begin(), hash.end(), h.begin());
+  }
+  if (!common::meets_target(h, *common::bitcoin_target_from_difficulty(scrypt ? difficulty / 65536 : difficulty)))
+    return ::testing::AssertionFailure() << "hash " << common::to_display_hex(h) << " does not meet difficulty " << difficulty;
+  return ::testing::AssertionSuccess();
+}
+
+constexpr const char* kConfigure =
+    R"({"id":1,"method":"mining.configure","params":[["version-rolling"],{"version-rolling.mask":"1fffe000","version-rolling.min-bit-count":2}]})";
+const std::string kSubscribe = R"({"id":2,"method":"mining.subscribe","params":["otedama/)" OTEDAMA_VERSION R"("]})";
+constexpr const char* kAuthorize = R"({"id":3,"method":"mining.authorize","params":["wallet.rig","x"]})";
+constexpr double kPoolDifficulty = 0.0001;  // below the miner's local share difficulty: every local share goes out
+
+/// The pool's side of the handshake on a new connection; false (with a test failure) when a line differs.
+bool handshake(Conn& c, const std::string& extranonce1, const std::string& difficulty = "0.0001") {
+  EXPECT_EQ(c.line().value_or("<none>"), kConfigure);
+  EXPECT_EQ(c.line().value_or("<none>"), kSubscribe);
+  c.send(R"({"id":1,"result":{"version-rolling":true,"version-rolling.mask":"1fffe000"},"error":null})");
+  c.send(R"({"id":2,"result":[[["mining.set_difficulty","1"],["mining.notify","1"]],")" + extranonce1 + R"(",4],"error":null})");
+  EXPECT_EQ(c.line().value_or("<none>"), kAuthorize);
+  c.send(R"({"id":3,"result":true,"error":null})");
+  c.send(R"({"id":null,"method":"mining.set_difficulty","params":[)" + difficulty + "]}");
+  return !::testing::Test::HasFailure();
+}
+
+/// Read the next mining.submit; its id token and a parsed copy (kept alive in `doc`/`text`).
+bool next_submit(Conn& c, json::Document& doc, std::string& text, std::string& id) {
+  for (;;) {
+    const auto l = c.line();
+    if (!l) return false;
+    text = *l;
+    if (!doc.parse(text)) {
+      ADD_FAILURE() << "the client sent invalid JSON: " << text;
+      return false;
+    }
+    std::string method;
+    doc.root().find("method").decode_string(method);
+    if (method != "mining.submit") {
+      ADD_FAILURE() << "unexpected line: " << text;
+      return false;
+    }
+    id = std::string(doc.root().find("id").token());
+    return true;
+  }
+}
+
+}  // namespace
+
+TEST(MineLoopback, ScriptedPoolsByteExactValidSharesReconnectAndFailover) {
+  const fs::path dir = temp_dir("scripted");
+  std::ofstream(dir / "miner.yaml") << "storage: {path: " << (dir / "miner.db").string() << "}\n";
+  Listener a, b;
+  Process mine({"mine", "-o", "stratum+tcp://127.0.0.1:" + std::to_string(a.port()), "-o", "stratum+tcp://127.0.0.1:" + std::to_string(b.port()),
+                "-u", "wallet.rig", "-p", "x", "-a", "sha256d", "-t", "1", "--config", (dir / "miner.yaml").string(), "--run-for", "600",
+                "--print-time", "2"},
+               dir, "mine");
+
+  // Pool A, first connection: byte-exact handshake, a job, three shares (the third rejected).
+  auto a1 = a.accept();
+  ASSERT_TRUE(a1) << mine.err();
+  ASSERT_TRUE(handshake(*a1, "f8002c90")) << mine.err();
+  const PoolJob job1 = make_job("a1", 1);
+  a1->send(job1.notify(true));
+  json::Document doc;
+  std::string text, id;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(next_submit(*a1, doc, text, id)) << mine.err();
+    EXPECT_TRUE(valid_share(job1, "f8002c90", kPoolDifficulty, doc.root().find("params"))) << text;
+    if (i < 2) a1->send(R"({"id":)" + id + R"(,"result":true,"error":null})");
+    else a1->send(R"({"id":)" + id + R"(,"result":null,"error":[23,"Low difficulty share",null]})");
+  }
+
+  // client.reconnect to this same pool: a second connection, a fresh handshake, and the first one dropped
+  // once the second has a job.
+  a1->send(R"({"id":null,"method":"client.reconnect","params":["127.0.0.1",)" + std::to_string(a.port()) + ",0]}");
+  auto a2 = a.accept();
+  ASSERT_TRUE(a2) << mine.err();
+  ASSERT_TRUE(handshake(*a2, "f8002c91")) << mine.err();
+  const PoolJob job2 = make_job("a2", 2);
+  a2->send(job2.notify(true));
+  EXPECT_TRUE(a1->closed_by_peer());
+  ASSERT_TRUE(next_submit(*a2, doc, text, id)) << mine.err();
+  EXPECT_TRUE(valid_share(job2, "f8002c91", kPoolDifficulty, doc.root().find("params"))) << text;
+  a2->send(R"({"id":)" + id + R"(,"result":true,"error":null})");
+
+  // Pool A goes away entirely: the client fails over to B, the second -o.
+  a.close();  // the listener first, so that the client's retry of A is refused rather than left unanswered
+  a2->close();
+  auto b1 = b.accept();
+  ASSERT_TRUE(b1) << mine.err();
+  ASSERT_TRUE(handshake(*b1, "0b0b0b0b")) << mine.err();
+  const PoolJob job3 = make_job("b1", 3);
+  b1->send(job3.notify(true));
+  ASSERT_TRUE(next_submit(*b1, doc, text, id)) << mine.err();
+  EXPECT_TRUE(valid_share(job3, "0b0b0b0b", kPoolDifficulty, doc.root().find("params"))) << text;
+  b1->send(R"({"id":)" + id + R"(,"result":true,"error":null})");
+  // Its verdict reaches mine's output before it stops.
+  ASSERT_TRUE(mine.wait_for(std::regex("accepted: 4/5"), /*in_stdout=*/true)) << mine.out();
+
+  mine.terminate();
+  const auto rc = mine.wait();
+  ASSERT_TRUE(rc.has_value());
+  EXPECT_EQ(*rc, 0) << mine.err();
+  const std::string out = mine.out();
+  EXPECT_NE(out.find("rejected: 2/3 (66.67%), difficulty 0.0001"), std::string::npos) << out;
+  EXPECT_NE(out.find(": low difficulty"), std::string::npos) << out;
+  EXPECT_NE(out.find("mine: 4 share(s) accepted, 1 rejected"), std::string::npos) << out;
+  const std::string err = mine.err();
+  EXPECT_NE(err.find("the pool asks to reconnect to 127.0.0.1:" + std::to_string(a.port())), std::string::npos) << err;
+  EXPECT_NE(err.find("share rejected: [23] Low difficulty share"), std::string::npos) << err;
+  EXPECT_NE(err.find("pool 2/2 stratum+tcp://127.0.0.1:" + std::to_string(b.port()) + ": mining as 'wallet.rig'"), std::string::npos) << err;
+}
+
+TEST(MineLoopback, ScryptSharesInThePoolsDifficultyUnit) {
+  // scrypt pools count difficulty in Bitcoin's unit x 65536 (cpuminer: diff_to_target(diff / 65536)). The
+  // miner looks for local shares at 0.02 and the pool wants 0.1: only shares the pool's check accepts
+  // leave, and each is checked here with the RFC 7914 reference.
+  const fs::path dir = temp_dir("scrypt");
+  std::ofstream(dir / "miner.yaml") << "storage: {path: " << (dir / "miner.db").string() << "}\nminer: {share_difficulty: 0.02}\n";
+  Listener pool;
+  Process mine({"mine", "-o", "127.0.0.1:" + std::to_string(pool.port()), "-u", "wallet.rig", "-a", "scrypt", "-t", "1", "--config",
+                (dir / "miner.yaml").string(), "--run-for", "600"},
+               dir, "mine");
+  auto c = pool.accept();
+  ASSERT_TRUE(c) << mine.err();
+  ASSERT_TRUE(handshake(*c, "5c5c5c5c", "0.1")) << mine.err();
+  const PoolJob job = make_job("s1", 9);
+  c->send(job.notify(true));
+  json::Document doc;
+  std::string text, id;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(next_submit(*c, doc, text, id)) << mine.err();
+    EXPECT_TRUE(valid_share(job, "5c5c5c5c", 0.1, doc.root().find("params"), /*scrypt=*/true)) << text;
+    c->send(R"({"id":)" + id + R"(,"result":true,"error":null})");
+  }
+  ASSERT_TRUE(mine.wait_for(std::regex("accepted: 3/3"), /*in_stdout=*/true)) << mine.out();
+  mine.terminate();
+  EXPECT_EQ(mine.wait().value_or(-1), 0) << mine.err();
+}
+
+TEST(MineLoopback, UsageErrors) {
+  const fs::path dir = temp_dir("usage");
+  const auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "mine");
+    Process p(args, dir, "usage");
+    const auto rc = p.wait();
+    return std::make_pair(rc.value_or(-1), p.err());
+  };
+  auto [rc, err] = run({});
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(err.find("no pool: give -o stratum+tcp://HOST:PORT"), std::string::npos) << err;
+  std::tie(rc, err) = run({"-o", "http://x:1", "-u", "u"});
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(err.find("otedama-host mine: -o http://x:1: unknown scheme 'http'"), std::string::npos) << err;
+  std::tie(rc, err) = run({"-o", "stratum+tcp://127.0.0.1:1"});
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(err.find("-u USER is required"), std::string::npos) << err;
+  std::tie(rc, err) = run({"-o", "127.0.0.1:1", "-u", "u", "--bogus"});
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(err.find("unknown option --bogus"), std::string::npos) << err;
+  std::tie(rc, err) = run({"-o", "127.0.0.1:1", "-u", "u", "-t", "many"});
+  EXPECT_EQ(rc, 2);
+  std::tie(rc, err) = run({"-o", "127.0.0.1:1", "-u", "u", "-a", "nosuchalgo", "--config", "/dev/null"});
+  EXPECT_EQ(rc, 5);
+  EXPECT_NE(err.find("no loaded algorithm plugin named 'nosuchalgo'"), std::string::npos) << err;
+}
+
+TEST(MineLoopback, AgainstServeGetsAcceptedSha256dShares) {
+  const fs::path dir = temp_dir("serve");
+  std::ofstream(dir / "pool.yaml") << "storage: {path: " << (dir / "pool.db").string() << "}\n"
+                                   << "devnet: {difficulty: 5}\n"  // no block (and no stale share) while the test runs
+
+                                   << "mining: {enable_cpu: false}\n"
+                                   << "plugins:\n  settings:\n    org.otedama.transport.stratum-server:\n"
+                                   << "      ports:\n        - address: 127.0.0.1:0\n          algorithm: sha256d\n"
+                                   << "          difficulty: 0.001\n";
+  std::ofstream(dir / "miner.yaml") << "storage: {path: " << (dir / "miner.db").string() << "}\n";
+  Process serve({"serve", "--config", (dir / "pool.yaml").string(), "--run-for", "600"}, dir, "serve");
+  const auto listening = serve.wait_for(std::regex("stratum-server: listening on 127\\.0\\.0\\.1:([0-9]+)"));
+  ASSERT_TRUE(listening) << serve.err();
+  const std::string port = (*listening)[1].str();
+  Process mine({"mine", "-o", "stratum+tcp://127.0.0.1:" + port, "-u", "wallet.rig", "-p", "x", "-a", "sha256d", "-t", "1", "--config",
+                (dir / "miner.yaml").string(), "--run-for", "600"},
+               dir, "mine");
+  ASSERT_TRUE(mine.wait_for(std::regex("accepted: 3/"), /*in_stdout=*/true)) << mine.err() << serve.err();
+  mine.terminate();
+  const auto mine_rc = mine.wait();
+  serve.terminate();
+  const auto serve_rc = serve.wait();
+  ASSERT_TRUE(mine_rc && serve_rc);
+  EXPECT_EQ(*mine_rc, 0) << mine.err();
+  EXPECT_EQ(*serve_rc, 0) << serve.err();
+  EXPECT_NE(mine.out().find("mine: "), std::string::npos);
+  EXPECT_EQ(mine.out().find("rejected:"), std::string::npos) << mine.out();
+}
