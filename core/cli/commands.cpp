@@ -547,7 +547,10 @@ int bench(const Args& args) {
     if (!json) std::printf("preparing the %s %s context...\n", algo_name.c_str(), verify_mode ? "light" : "full");
     std::fflush(stdout);
     const auto t0 = std::chrono::steady_clock::now();
-    ctx = prepare_context(*algo, "bench", verify_mode ? OTD_CONTEXT_LIGHT : OTD_CONTEXT_FULL, key, *height, 0, cfg->mining.cpu.huge_pages);
+    // The key is RandomX's; the Ethash family takes its epoch (and seed) from the height alone.
+    const bool has_mix = (at->flags & OTD_ALGO_HAS_MIX) != 0U;
+    ctx = prepare_context(*algo, "bench", verify_mode ? OTD_CONTEXT_LIGHT : OTD_CONTEXT_FULL, has_mix ? std::vector<uint8_t>{} : key, *height, 0,
+                          cfg->mining.cpu.huge_pages);
     if (!ctx) return kFailure;
     prepare_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
@@ -574,6 +577,13 @@ int bench(const Args& args) {
       const bool has_mix = (at->flags & OTD_ALGO_HAS_MIX) != 0U;
       blob.assign(has_mix ? 40 : 76, 0);
       for (size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<uint8_t>(i * 13 + lane);
+      if (!has_mix) {
+        // A well-formed Monero hashing blob (verifiers parse it): major 16, minor 16, timestamp 1700000000
+        // (a 5-byte varint), previous id, nonce at 39, tree root, transaction count 1.
+        const uint8_t head[7] = {0x10, 0x10, 0x80, 0xe2, 0xcf, 0xaa, 0x06};
+        std::copy(std::begin(head), std::end(head), blob.begin());
+        blob[75] = 0x01;
+      }
       off = has_mix ? 32 : 39;
       nsize = has_mix ? 8 : 4;
       std::fill(blob.begin() + off, blob.begin() + off + nsize, 0);

@@ -14,5 +14,6 @@
 #include "backend.h"
 #include "payout.h"
 #include "transport.h"
+#include "progpow.h"
 
 #endif /* OTEDAMA_OTEDAMA_H */

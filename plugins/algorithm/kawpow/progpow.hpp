@@ -52,10 +52,12 @@ inline constexpr uint32_t kCacheItems = kCacheBytes / 64;
 inline constexpr uint32_t kFnvOffsetBasis = 0x811c9dc5u;
 inline constexpr uint32_t kFnvPrime = 0x01000193u;
 
-/// 'RAVENCOINKAWPOW', one character per 32-bit word: Ravencoin's replacement for the 0.9.4 padding words
-/// (state[10..24] of the initial Keccak-f[800]; its first nine, 'RAVENCOIN', fill state[16..24] of the final one).
-inline constexpr std::array<uint32_t, 15> kRavencoinKawpow = {'R', 'A', 'V', 'E', 'N', 'C', 'O', 'I',
-                                                              'N', 'K', 'A', 'W', 'P', 'O', 'W'};
+/// Ravencoin's replacement for the 0.9.4 padding words: "RAVENCOINKAWPOW", one character per 32-bit word,
+/// in state[10..24] of the initial Keccak-f[800]; its first nine fill state[16..24] of the final one.
+/// Note the first word: Ravencoin's table has 0x72 (a lowercase 'r') under the comment "R"; the published
+/// vectors only reproduce with 0x72, so the numbers, not the letters, are the specification.
+inline constexpr std::array<uint32_t, 15> kRavencoinKawpow = {0x72, 0x41, 0x56, 0x45, 0x4E, 0x43, 0x4F, 0x49,
+                                                              0x4E, 0x4B, 0x41, 0x57, 0x50, 0x4F, 0x57};
 
 [[nodiscard]] constexpr uint64_t period_of(uint64_t height) noexcept { return height / kPeriodLength; }
 [[nodiscard]] constexpr uint64_t epoch_of(uint64_t height) noexcept { return height / kEpochLength; }

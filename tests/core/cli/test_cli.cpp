@@ -208,3 +208,24 @@ TEST(Cli, AQueuedDeviceIsKeptFedAcrossJobs) {
   EXPECT_GE(blocks, 3u) << r.out;
   fs::remove_all(d);
 }
+
+TEST(Cli, HashReproducesTheMemoryHardAlgorithmsVectors) {
+  // RandomX: tevador/RandomX src/tests/tests.cpp "Hash test 1a" (key "test key 000", input "This is a
+  // test"), raw output order.
+  Result r = host("hash --algo randomx --key 74657374206b657920303030 --hex 5468697320697320612074657374");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("639183aae1bf4c9a35884cb46b09cad9175f04efd7684e7262a0ac1c2f0b4e3f"), std::string::npos) << r.out;
+  // Ethash: chfast/ethash test/unittests/test_cases.hpp hash_test_cases[0] (block 0, nonce 0x4242424242424242).
+  r = host("hash --algo ethash --height 0 --nonce 4242424242424242 --header 2a8de2adf89af77358250bf908bf04ba94a6e8c3ba87775564a41d269a05e4ce");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("mix_hash 58f759ede17a706c93f13030328bcea40c1d1341fb26f2facd21ceb0dae57017\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("final_hash dd47fd2d98db51078356852d7c4014e6a5d6c387c35f40e2875b74a256ed7906\n"), std::string::npos) << r.out;
+  // KawPow: RavenProject/Ravencoin src/crypto/ethash/progpow_test_vectors.hpp, block 0, zero header and nonce.
+  r = host("hash --algo kawpow --height 0 --nonce 0 --header 0000000000000000000000000000000000000000000000000000000000000000");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("mix_hash 6e97b47b134fda0c7888802988e1a373affeb28bcd813b6e9a0fc669c935d03a\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("final_hash e601a7257a70dc48fccc97a7330d704d776047623b92883d77111fb36870f3d1\n"), std::string::npos) << r.out;
+  // Missing context arguments are usage errors.
+  EXPECT_EQ(host("hash --algo randomx --hex 00").code, 2);
+  EXPECT_EQ(host("hash --algo ethash --height x --nonce 0 --header 00").code, 2);
+}
