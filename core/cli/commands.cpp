@@ -359,8 +359,15 @@ int hash_with_context(const Args& args, const loader::PluginRecord& rec, const s
   const auto header = common::from_hex(args.get("--header").value_or(""), &why);
   std::string nonce_text = args.get("--nonce").value_or("");
   if (nonce_text.rfind("0x", 0) == 0) nonce_text = nonce_text.substr(2);
-  const auto nonce = nonce_text.size() <= 16 ? parse_u64(nonce_text, 16) : std::nullopt;
-  if (!height || !header || header->size() != 32 || !nonce) {
+  uint64_t nonce = 0;
+  bool nonce_ok = false;
+  if (nonce_text.size() <= 16) {
+    if (const auto parsed = parse_u64(nonce_text, 16)) {
+      nonce = *parsed;
+      nonce_ok = true;
+    }
+  }
+  if (!height || !header || header->size() != 32 || !nonce_ok) {
     std::cerr << "otedama-host hash: " << rec.name
               << " needs --height N (decimal), --header HEX (the 32-byte header hash) and --nonce HEX (the 64-bit nonce)\n";
     return kUsage;
@@ -368,12 +375,12 @@ int hash_with_context(const Args& args, const loader::PluginRecord& rec, const s
   auto ctx = prepare_context(rec, "hash", OTD_CONTEXT_LIGHT, {}, *height, 0, false);
   if (!ctx) return kFailure;
   std::vector<uint8_t> blob(*header);
-  for (int i = 0; i < 8; ++i) blob.push_back(static_cast<uint8_t>(*nonce >> (8 * i)));
+  for (int i = 0; i < 8; ++i) blob.push_back(static_cast<uint8_t>(nonce >> (8 * i)));
   otd_verify_request_t req{};
   req.struct_size = sizeof req;
   req.blob = blob.data();
   req.blob_size = static_cast<uint32_t>(blob.size());
-  req.nonce = *nonce;
+  req.nonce = nonce;
   req.height = *height;
   std::memset(req.share_target, 0xff, sizeof req.share_target);
   std::memset(req.block_target, 0xff, sizeof req.block_target);
