@@ -456,21 +456,23 @@ TEST(MineLoopback, UsageErrors) {
   EXPECT_NE(err.find("no loaded algorithm plugin named 'nosuchalgo'"), std::string::npos) << err;
 }
 
-TEST(MineLoopback, AgainstServeGetsAcceptedSha256dShares) {
-  const fs::path dir = temp_dir("serve");
+// `otedama-host mine` against `otedama-host serve` for one Bitcoin-family algorithm: the devnet chain of that
+// algorithm (its blocks out of reach while the test runs, so no share goes stale), the stratum server on an
+// ephemeral loopback port, three shares accepted and none rejected.
+void mine_against_serve(const std::string& algorithm) {
+  const fs::path dir = temp_dir("serve-" + algorithm);
   std::ofstream(dir / "pool.yaml") << "storage: {path: " << (dir / "pool.db").string() << "}\n"
-                                   << "devnet: {difficulty: 5}\n"  // no block (and no stale share) while the test runs
-
-                                   << "mining: {enable_cpu: false}\n"
+                                   << "devnet: {algorithm: " << algorithm << ", difficulty: 5}\n"
+                                   << "mining: {enable_cpu: false, algorithm: " << algorithm << "}\n"
                                    << "plugins:\n  settings:\n    org.otedama.transport.stratum-server:\n"
-                                   << "      ports:\n        - address: 127.0.0.1:0\n          algorithm: sha256d\n"
+                                   << "      ports:\n        - address: 127.0.0.1:0\n          algorithm: " << algorithm << "\n"
                                    << "          difficulty: 0.001\n";
   std::ofstream(dir / "miner.yaml") << "storage: {path: " << (dir / "miner.db").string() << "}\n";
   Process serve({"serve", "--config", (dir / "pool.yaml").string(), "--run-for", "600"}, dir, "serve");
   const auto listening = serve.wait_for(std::regex("stratum-server: listening on 127\\.0\\.0\\.1:([0-9]+)"));
   ASSERT_TRUE(listening) << serve.err();
   const std::string port = (*listening)[1].str();
-  Process mine({"mine", "-o", "stratum+tcp://127.0.0.1:" + port, "-u", "wallet.rig", "-p", "x", "-a", "sha256d", "-t", "1", "--config",
+  Process mine({"mine", "-o", "stratum+tcp://127.0.0.1:" + port, "-u", "wallet.rig", "-p", "x", "-a", algorithm, "-t", "1", "--config",
                 (dir / "miner.yaml").string(), "--run-for", "600"},
                dir, "mine");
   ASSERT_TRUE(mine.wait_for(std::regex("accepted: 3/"), /*in_stdout=*/true)) << mine.err() << serve.err();
@@ -484,3 +486,7 @@ TEST(MineLoopback, AgainstServeGetsAcceptedSha256dShares) {
   EXPECT_NE(mine.out().find("mine: "), std::string::npos);
   EXPECT_EQ(mine.out().find("rejected:"), std::string::npos) << mine.out();
 }
+
+TEST(MineLoopback, AgainstServeGetsAcceptedSha256dShares) { mine_against_serve("sha256d"); }
+
+TEST(MineLoopback, AgainstServeGetsAcceptedScryptShares) { mine_against_serve("scrypt"); }
