@@ -148,11 +148,15 @@ class Devnet final : public sdk::Transport<Devnet> {
       throw sdk::Error(OTD_ERR_UNSUPPORTED, "devnet.algorithm: '" + algorithm_ + "' is of the coin family '" + family +
                                                 "', which the devnet has no chain shape for (bitcoin, litecoin, monero, ethereum, ethereum-classic, ravencoin)");
     }
-    // Monero and Ethereum difficulties count expected hashes: below 1 they mean nothing.
-    if (shape_ != Shape::header80) {
+    // Monero and Ethereum difficulties count expected hashes: below 1 they mean nothing. Ravencoin's KawPow
+    // keeps Bitcoin's unit (difficulty 1 = 2^32 hashes), so it starts lower than Bitcoin's own default.
+    if (family == "monero" || family == "ethereum" || family == "ethereum-classic") {
       if (!difficulty_set_) difficulty_ = 1000;
       if (difficulty_ < 1) throw sdk::Error(OTD_ERR_INVALID_ARG, "devnet.difficulty must be at least 1 for " + algorithm_ + " (its unit is one expected hash)");
       min_difficulty_ = 1;
+    } else if (family == "ravencoin") {
+      if (!difficulty_set_) difficulty_ = 0.00001;
+      min_difficulty_ = 1e-9;
     }
     set_difficulty(difficulty_);
     // A genesis of our own: the hash of the chain's name, so every devnet starts from the same tip.

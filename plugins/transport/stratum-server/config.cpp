@@ -217,7 +217,9 @@ bool read_port(json::Value v, const std::string& path, const VardiffConfig& vard
       port.dialect = Dialect::monero;
       if (!v.find("algorithm").exists()) port.algorithm = "randomx";
     } else if (dialect == "ethereum") {
-      return r.fail("dialect", "'" + dialect + "' is not implemented by this build yet (bitcoin and monero are)");
+      port.dialect = Dialect::ethereum;
+      if (!v.find("algorithm").exists()) port.algorithm = "ethash";
+      if (!v.find("extranonce1_size").exists()) port.extranonce1_size = 3;
     } else {
       return r.fail("dialect", "must be bitcoin, monero or ethereum, got \"" + dialect + "\"");
     }
@@ -226,14 +228,17 @@ bool read_port(json::Value v, const std::string& path, const VardiffConfig& vard
   if (!r.ok()) return false;
   const auto unit = difficulty_unit_for(port.algorithm);
   if (!unit) return r.fail("algorithm", "no stratum difficulty unit known for \"" + port.algorithm + "\"");
-  if (port.dialect == Dialect::bitcoin && *unit != DifficultyUnit::bitcoin && *unit != DifficultyUnit::scrypt)
+  const std::string_view a = port.algorithm;
+  if (port.dialect == Dialect::bitcoin && a != "sha256d" && a != "scrypt")
     return r.fail("algorithm", "\"" + port.algorithm + "\" is not a Bitcoin-family algorithm (sha256d, scrypt)");
-  if (port.dialect == Dialect::monero && *unit != DifficultyUnit::monero)
+  if (port.dialect == Dialect::monero && a != "randomx")
     return r.fail("algorithm", "\"" + port.algorithm + "\" is not a Monero-family algorithm (randomx)");
+  if (port.dialect == Dialect::ethereum && a != "ethash" && a != "etchash" && a != "kawpow")
+    return r.fail("algorithm", "\"" + port.algorithm + "\" is not an Ethereum-family algorithm (ethash, etchash, kawpow)");
   port.unit = *unit;
   r.string("coin", port.coin);
   r.number("difficulty", port.difficulty, 0, 1e300, /*min_exclusive=*/true);
-  r.integer("extranonce1_size", port.extranonce1_size, 2, 8);
+  r.integer("extranonce1_size", port.extranonce1_size, 2, port.dialect == Dialect::ethereum ? 3 : 8);
   r.integer("extranonce_size", port.extranonce_size, 3, 32);
   if (r.ok() && port.dialect == Dialect::bitcoin && port.extranonce_size <= port.extranonce1_size)
     return r.fail("extranonce_size", "must exceed extranonce1_size (miners need extranonce2 bytes)");

@@ -1,5 +1,8 @@
 #include "difficulty.hpp"
 
+#include <cmath>
+#include <limits>
+
 namespace otedama::stratum {
 
 namespace {
@@ -10,12 +13,15 @@ std::optional<DifficultyUnit> difficulty_unit_for(std::string_view algorithm) no
   if (algorithm == "sha256d") return DifficultyUnit::bitcoin;
   if (algorithm == "scrypt") return DifficultyUnit::scrypt;
   if (algorithm == "randomx") return DifficultyUnit::monero;
+  if (algorithm == "ethash" || algorithm == "etchash") return DifficultyUnit::nicehash;
+  if (algorithm == "kawpow") return DifficultyUnit::bitcoin;
   return std::nullopt;
 }
 
 std::optional<common::Uint256> target_from_difficulty(DifficultyUnit unit, double difficulty) noexcept {
   switch (unit) {
     case DifficultyUnit::bitcoin:
+    case DifficultyUnit::nicehash:
       return common::bitcoin_target_from_difficulty(difficulty);
     case DifficultyUnit::scrypt:
       return common::bitcoin_target_from_difficulty(difficulty / kScryptScale);
@@ -28,6 +34,7 @@ std::optional<common::Uint256> target_from_difficulty(DifficultyUnit unit, doubl
 double difficulty_from_target(DifficultyUnit unit, const common::Uint256& target) noexcept {
   switch (unit) {
     case DifficultyUnit::bitcoin:
+    case DifficultyUnit::nicehash:
       return common::bitcoin_difficulty_from_target(target);
     case DifficultyUnit::scrypt:
       return common::bitcoin_difficulty_from_target(target) * kScryptScale;
@@ -35,6 +42,12 @@ double difficulty_from_target(DifficultyUnit unit, const common::Uint256& target
       return common::monero_difficulty_from_target(target);
   }
   return 0;
+}
+
+double algorithm_difficulty_from_target(DifficultyUnit unit, const common::Uint256& target) noexcept {
+  if (unit != DifficultyUnit::nicehash) return difficulty_from_target(unit, target);
+  const double t = common::to_double(target);
+  return t > 0 ? std::ldexp(1.0, 256) / t : std::numeric_limits<double>::infinity();
 }
 
 MoneroTarget monero_target(double difficulty) noexcept {

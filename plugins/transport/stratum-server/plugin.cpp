@@ -319,7 +319,7 @@ class StratumServer final : public sdk::Transport<StratumServer>, public stratum
 
 constexpr otd_plugin_descriptor_t kDescriptor = sdk::descriptor(
     OTD_KIND_TRANSPORT, "org.otedama.transport.stratum-server", "stratum-server", "0.1.0", "Otedama",
-    "Stratum v1 pool server for outside miners (Bitcoin dialect: cgminer, bfgminer, cpuminer, NiceHash; Monero dialect: xmrig)", "",
+    "Stratum v1 pool server for outside miners (Bitcoin dialect: cgminer, bfgminer, cpuminer, NiceHash; Monero dialect: xmrig; Ethereum dialect: ethminer, kawpowminer)", "",
     OTD_TRANSPORT_INTERFACE_ID);
 
 }  // namespace

@@ -162,6 +162,10 @@ struct Server::JobEntry {
   std::string coin, algorithm, source_job_id;
   std::vector<uint8_t> blob, seed, next_seed;
   mutable std::atomic<bool> blob_warned{false};
+  // Ethereum family: the header hash (the template's 32-byte blob) and, for kawpow, the notify line around
+  // the per-connection target: kawpow_head + target + (kawpow_clean | kawpow_update).
+  uint8_t header[32] = {};
+  std::string kawpow_head, kawpow_clean, kawpow_update;
 };
 
 struct Server::Port {
@@ -288,8 +292,19 @@ Server::Refusal Server::on_open(size_t port, uint64_t conn, std::string_view pee
   s->e1size = static_cast<uint8_t>(p.cfg.extranonce1_size);
   s->e2size = static_cast<uint8_t>(p.cfg.extranonce_size - p.cfg.extranonce1_size);
   const uint64_t e1 = next_extranonce1_.fetch_add(1);
-  for (size_t i = 0; i < s->e1size; ++i) s->extranonce1[i] = static_cast<uint8_t>(e1 >> (8 * i));
-  if (options_.extranonce1_marker) s->extranonce1[s->e1size - 1] |= 0x80;
+  if (p.cfg.dialect == Dialect::ethereum) {
+    // EthereumStratum: extranonce1 is the nonce prefix, the most significant bytes of the 64-bit nonce as the
+    // miner writes it in hex. Big-endian counter; the marker sets the nonce's top bit, so every downstream
+    // nonce is >= 2^63, disjoint from the host's local devices (core/scheduler stripes small nonces).
+    const unsigned bits = 8u * s->e1size;
+    uint64_t v = e1 & ((uint64_t{1} << bits) - 1);
+    if (options_.extranonce1_marker) v = (v & ((uint64_t{1} << (bits - 1)) - 1)) | (uint64_t{1} << (bits - 1));
+    for (size_t i = 0; i < s->e1size; ++i) s->extranonce1[i] = static_cast<uint8_t>(v >> (8 * (s->e1size - 1 - i)));
+    s->e2size = static_cast<uint8_t>(8 - s->e1size);
+  } else {
+    for (size_t i = 0; i < s->e1size; ++i) s->extranonce1[i] = static_cast<uint8_t>(e1 >> (8 * i));
+    if (options_.extranonce1_marker) s->extranonce1[s->e1size - 1] |= 0x80;
+  }
   s->difficulty = p.cfg.difficulty;
   Shard& shard = shards_[conn % shards_.size()];
   std::lock_guard lock(shard.mutex);
@@ -349,7 +364,7 @@ void Server::handle_line(Session& s, std::string_view line, Scratch& scratch) {
     case Dialect::monero:
       return monero_request(s, req, scratch);
     case Dialect::ethereum:
-      break;
+      return ethereum_request(s, req, scratch);
   }
 }
 
@@ -564,6 +579,12 @@ void Server::start_work(Session& s, std::string& out) {
     current = port.current;
   }
   if (!current || current->id <= s.last_job_id) return;
+  if (port.cfg.dialect == Dialect::ethereum) {
+    record_job(s, current, current->id);
+    if (port.cfg.algorithm == "kawpow") return write_kawpow_notify(s, *current, true, out);
+    out += current->notify_clean;
+    return;
+  }
   if (!fit_extranonce(s, *current, out)) return;
   record_job(s, current, current->id);
   out += current->notify_clean;
@@ -598,6 +619,15 @@ void Server::record_job(Session& s, const std::shared_ptr<const JobEntry>& job, 
 }
 
 void Server::write_set_difficulty(Session& s, std::string& out) {
+  const PortConfig& cfg = ports_[s.port]->cfg;
+  if (cfg.dialect == Dialect::ethereum && cfg.algorithm == "kawpow") {
+    // KawPow pools send the 256-bit share target itself, big-endian hex (kawpowminer, yiimp).
+    const auto target = target_from_difficulty(cfg.unit, s.difficulty);
+    std::string params = "[\"";
+    params += target ? common::to_display_hex(*target) : std::string(64, 'f');
+    params += "\"]";
+    return write_notification(out, "mining.set_target", params);
+  }
   std::string params = "[";
   json::append_number(params, s.difficulty);
   params += "]";
@@ -613,7 +643,8 @@ void Server::change_difficulty(Session& s, double difficulty, std::string& out) 
     if (j.job && difficulty < j.difficulty) j.difficulty = difficulty;
   count(Counter::difficulty_changes);
   if (!s.ready) return;
-  if (ports_[s.port]->cfg.dialect == Dialect::bitcoin) return write_set_difficulty(s, out);
+  // Bitcoin and Ethereum families: the miner applies it to the next job (jobs in flight keep the easier one).
+  if (ports_[s.port]->cfg.dialect != Dialect::monero) return write_set_difficulty(s, out);
   // xmrig learns a target only with a job: resend the current one under a new id with the new target.
   Port& port = *ports_[s.port];
   std::shared_ptr<const JobEntry> current;
@@ -729,7 +760,8 @@ void Server::bitcoin_submit(Session& s, const Request& req, Scratch& scratch) {
 }
 
 void Server::submit_candidate(Session& s, std::string_view id, const JobEntry& job, const JobRef& ref, std::span<const uint8_t> extranonce,
-                              uint32_t nonce, uint32_t ntime, uint32_t version, const std::string& worker, std::string& out) {
+                              uint64_t nonce, uint32_t ntime, uint32_t version, const std::string& worker, std::string& out,
+                              const uint8_t* mix) {
   if (s.pending.size() >= config_.max_pending)
     return reject_submit(s, id, Counter::overloaded, error_code::kOther, "Too many shares awaiting verification", out);
   const PortConfig& cfg = ports_[s.port]->cfg;
@@ -749,8 +781,12 @@ void Server::submit_candidate(Session& s, std::string_view id, const JobEntry& j
   c.job_id = job.id;
   c.connection_id = s.conn;
   c.worker = worker.c_str();
-  c.extranonce = extranonce.data();
+  c.extranonce = extranonce.empty() ? nullptr : extranonce.data();
   c.extranonce_size = static_cast<uint32_t>(extranonce.size());
+  if (mix != nullptr) {
+    c.flags |= OTD_FOUND_HAS_MIX;
+    std::memcpy(c.mix, mix, OTD_HASH_SIZE);
+  }
   c.nonce = nonce;
   c.ntime = ntime;
   c.version_bits = version;  // the full version: the host hands it to build_blob as the header's version
@@ -917,22 +953,28 @@ void Server::on_job(const otd_job_t& job) {
     if (job.share_difficulty > 0 && !port.unit_warned.load()) {
       common::Uint256 host_target{};
       std::memcpy(host_target.data(), job.share_target, OTD_HASH_SIZE);
-      const double mine = difficulty_from_target(port.cfg.unit, host_target);
+      const double mine = algorithm_difficulty_from_target(port.cfg.unit, host_target);
       if (!(std::fabs(mine - job.share_difficulty) <= 1e-6 * job.share_difficulty) && !port.unit_warned.exchange(true))
         env_.log(OTD_LOG_WARN, "stratum-server " + port.cfg.address + ": the host says the job's share target is difficulty " +
                                    std::to_string(job.share_difficulty) + ", this server's " + port.cfg.algorithm +
                                    " unit reads it as " + std::to_string(mine) + ": miners would be judged in other units");
     }
     const bool monero = port.cfg.dialect == Dialect::monero;
-    // Bitcoin: extranonce1 || extranonce2 must fit; Monero: extranonce1 goes into the reserved bytes.
-    if (monero ? (t.extranonce_size < port.cfg.extranonce1_size || t.extranonce_size > 32) : t.extranonce_size <= port.cfg.extranonce1_size) {
+    const bool ethereum = port.cfg.dialect == Dialect::ethereum;
+    const bool kawpow = ethereum && port.cfg.algorithm == "kawpow";
+    // Bitcoin: extranonce1 || extranonce2 must fit; Monero: extranonce1 goes into the reserved bytes;
+    // Ethereum: the nonce prefix is extranonce1, the template has no extranonce of its own.
+    const bool misfit = monero     ? (t.extranonce_size < port.cfg.extranonce1_size || t.extranonce_size > 32)
+                        : ethereum ? t.extranonce_size != 0
+                                   : t.extranonce_size <= port.cfg.extranonce1_size;
+    if (misfit) {
       if (!port.extranonce_warned.exchange(true))
         env_.log(OTD_LOG_ERROR, "stratum-server " + port.cfg.address + ": job " + std::to_string(job.job_id) + " has " +
                                     std::to_string(t.extranonce_size) + " extranonce bytes, which do not fit this port's extranonce1_size " +
                                     std::to_string(port.cfg.extranonce1_size) + ": not served");
       continue;
     }
-    auto entry = monero ? build_monero_job(job) : build_bitcoin_job(job);
+    auto entry = monero ? build_monero_job(job) : ethereum ? build_ethereum_job(job, kawpow) : build_bitcoin_job(job);
     if (!entry) {
       env_.log(OTD_LOG_ERROR, "stratum-server " + port.cfg.address + ": job " + std::to_string(job.job_id) +
                                   " lacks the template fields its dialect needs: not served");
@@ -962,6 +1004,17 @@ void Server::on_job(const otd_job_t& job) {
         continue;
       }
       if (s->last_job_id >= shared->id) continue;
+      if (ethereum) {
+        record_job(*s, shared, shared->id);
+        if (kawpow) {
+          // The target is part of the KawPow notify: one line per connection.
+          write_kawpow_notify(*s, *shared, clean, out);
+          env_.send(s->conn, out);
+        } else {
+          conns.push_back(s->conn);
+        }
+        continue;
+      }
       const bool fits = fit_extranonce(*s, *shared, out);
       if (!out.empty()) env_.send(s->conn, out);
       if (s->closing) {
@@ -1192,6 +1245,200 @@ void Server::monero_submit(Session& s, const Request& req, Scratch& scratch) {
   uint8_t extranonce[32] = {};
   std::memcpy(extranonce, s.extranonce1, s.e1size);
   submit_candidate(s, req.id, job, *ref, std::span<const uint8_t>(extranonce, job.extranonce_size), nonce, 0, 0, s.workers.front(), out);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Ethereum dialect: EthereumStratum/1.0.0 (NiceHash's specification, EthereumStratum_NiceHash_v1.0.0.txt R2;
+// ethminer's ETHEREUMSTRATUM mode) for ethash and etchash, and its KawPow variant (kawpowminer; the yiimp
+// and NOMP-style KawPow pools): mining.set_target, notify [job, header, seed, target, clean, height, bits],
+// submit [worker, job, nonce, header, mix].
+
+namespace {
+/// Drop a "0x" / "0X" prefix (ethminer and kawpowminer send hex with it, NiceHash without).
+std::string_view strip_0x(std::string_view s) noexcept {
+  return s.size() >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? s.substr(2) : s;
+}
+/// 1 to 16 hex digits as a big-endian number.
+bool parse_hex_u64(std::string_view s, uint64_t& out) noexcept { return parse_hex64(s, out); }
+}  // namespace
+
+std::shared_ptr<Server::JobEntry> Server::build_ethereum_job(const otd_job_t& job, bool kawpow) const {
+  const otd_template_t& t = *job.tmpl;
+  if (t.struct_size < OTD_FIELD_END(otd_template_t, epoch) || t.blob == nullptr || t.blob_size != 32 || t.seed == nullptr ||
+      t.seed_size != 32)
+    return nullptr;
+  auto e = std::make_shared<JobEntry>();
+  e->id = job.job_id;
+  e->extranonce_size = 0;
+  e->tmpl.height = t.height;
+  std::memcpy(e->header, t.blob, 32);
+  e->seed.assign(t.seed, t.seed + 32);
+  if (kawpow) {
+    // ["job", "header", "seed", "target", clean, height, "bits"]: the target goes in per connection.
+    std::string& head = e->kawpow_head;
+    head = "{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"";
+    append_hex64(head, job.job_id);
+    head += "\",\"";
+    append_hex(head, e->header, 32);
+    head += "\",\"";
+    append_hex(head, e->seed.data(), 32);
+    head += "\",\"";
+    uint32_t bits = t.nbits;
+    if (bits == 0) {
+      common::Uint256 block_target{};
+      std::memcpy(block_target.data(), t.block_target, OTD_HASH_SIZE);
+      bits = common::encode_compact(block_target);
+    }
+    std::string tail = ",";
+    json::append_number(tail, static_cast<double>(t.height));
+    tail += ",\"";
+    append_hex32(tail, bits);
+    tail += "\"]}\n";
+    e->kawpow_clean = "\",true" + tail;
+    e->kawpow_update = "\",false" + tail;
+    return e;
+  }
+  // ["job", "seed", "header", clean] (NiceHash III): one line for every connection.
+  std::string& line = e->notify_update;
+  line = "{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"";
+  append_hex64(line, job.job_id);
+  line += "\",\"";
+  append_hex(line, e->seed.data(), 32);
+  line += "\",\"";
+  append_hex(line, e->header, 32);
+  line += "\",";
+  e->notify_clean = line + "true]}\n";
+  line += "false]}\n";
+  return e;
+}
+
+void Server::write_kawpow_notify(const Session& s, const JobEntry& job, bool clean, std::string& out) {
+  const auto target = target_from_difficulty(ports_[s.port]->cfg.unit, s.difficulty);
+  out += job.kawpow_head;
+  out += target ? common::to_display_hex(*target) : std::string(64, 'f');
+  out += clean ? job.kawpow_clean : job.kawpow_update;
+}
+
+void Server::ethereum_request(Session& s, const Request& req, Scratch& scratch) {
+  const std::string_view m = req.method;
+  std::string& out = scratch.out;
+  if (m == "mining.submit") return ethereum_submit(s, req, scratch);
+  if (m == "mining.subscribe") return ethereum_subscribe(s, req, out);
+  if (m == "mining.authorize") return bitcoin_authorize(s, req, scratch);  // the same as slush's (NiceHash III)
+  if (m == "mining.extranonce.subscribe") {
+    s.extranonce_subscribed = true;
+    return write_result(out, req.id, "true");
+  }
+  if (m == "eth_submitHashrate" || m == "mining.hashrate") {
+    // ethminer / kawpowminer report their hashrate; nothing to do with it here.
+    if (req.id == "null") return;
+    return write_result(out, req.id, "true");
+  }
+  count(Counter::unknown_methods);
+  if (req.id == "null") return;
+  std::string message = "Unknown method ";
+  message.append(m);
+  write_error(out, req.id, error_code::kOther, message);
+}
+
+void Server::ethereum_subscribe(Session& s, const Request& req, std::string& out) {
+  // params: [agent, "EthereumStratum/1.0.0"] (NiceHash), [agent, null] or [agent] (kawpowminer).
+  s.subscribed = true;
+  std::string result;
+  if (ports_[s.port]->cfg.algorithm == "kawpow") {
+    // [null, "nonce prefix"] as the KawPow pools answer: kawpowminer stays in its KawPow stratum mode
+    // (an "EthereumStratum/1.0.0" answer would switch an ethminer descendant to the NiceHash notify form).
+    result = "[null,\"";
+    append_hex(result, s.extranonce1, s.e1size);
+    result += "\"]";
+  } else {
+    // [["mining.notify", session, "EthereumStratum/1.0.0"], "extranonce"]
+    result = "[[\"mining.notify\",\"";
+    append_hex64(result, s.conn);
+    result += "\",\"EthereumStratum/1.0.0\"],\"";
+    append_hex(result, s.extranonce1, s.e1size);
+    result += "\"]";
+  }
+  write_result(out, req.id, result);
+  if (!s.ready && !s.workers.empty()) start_work(s, out);
+}
+
+void Server::ethereum_submit(Session& s, const Request& req, Scratch& scratch) {
+  std::string& out = scratch.out;
+  submissions_.fetch_add(1, std::memory_order_relaxed);
+  if (!s.subscribed) return reject_submit(s, req.id, Counter::not_subscribed, error_code::kNotSubscribed, "Not subscribed", out);
+  const bool kawpow = ports_[s.port]->cfg.algorithm == "kawpow";
+  const json::Value p = req.params;
+  if (kawpow ? (!p.is_array() || p.size() != 5) : (!p.is_array() || (p.size() != 3 && p.size() != 5)))
+    return reject_submit(s, req.id, Counter::invalid_params, error_code::kOther,
+                         kawpow ? "mining.submit takes 5 params: worker, job_id, nonce, header, mix"
+                                : "mining.submit takes 3 params: worker, job_id, nonce (or 5: ..., header, mix)",
+                         out);
+  json::Value v[5];
+  v[0] = p.at(0);
+  for (uint32_t i = 1; i < p.size(); ++i) v[i] = v[i - 1].after();
+  if (!v[0].is_string()) return reject_submit(s, req.id, Counter::invalid_params, error_code::kOther, "worker must be a string", out);
+  v[0].decode_string(scratch.text);
+  const std::string* worker = nullptr;
+  for (const auto& w : s.workers)
+    if (w == scratch.text) worker = &w;
+  if (worker == nullptr) return reject_submit(s, req.id, Counter::unauthorized, error_code::kUnauthorized, "Unauthorized worker", out);
+
+  const auto job_text = v[1].plain_string();
+  uint64_t job_id = 0;
+  const JobRef* ref = nullptr;
+  if (job_text && parse_hex64(strip_0x(*job_text), job_id)) {
+    for (const JobRef& j : s.jobs)
+      if (j.job && j.wire_id == job_id) ref = &j;
+  }
+  if (ref == nullptr) return reject_submit(s, req.id, Counter::stale, error_code::kJobNotFound, "Job not found", out);
+  const JobEntry& job = *ref->job;
+  if (job.generation < ports_[s.port]->generation.load(std::memory_order_acquire))
+    return reject_submit(s, req.id, Counter::stale, error_code::kJobNotFound, "Stale job: a new block arrived", out);
+
+  // The nonce: 16 hex digits, the 64-bit nonce as a big-endian number, starting with this connection's
+  // prefix; NiceHash's form sends only the miner's part (16 - 2 * prefix bytes digits) after the prefix.
+  const auto nonce_raw = v[2].plain_string();
+  const std::string_view nonce_text = nonce_raw ? strip_0x(*nonce_raw) : std::string_view{};
+  const size_t prefix_digits = 2u * s.e1size;
+  char full[16];
+  std::string prefix;
+  append_hex(prefix, s.extranonce1, s.e1size);
+  if (nonce_text.size() == 16) {
+    std::memcpy(full, nonce_text.data(), 16);
+  } else if (!kawpow && nonce_text.size() == 16 - prefix_digits) {
+    std::memcpy(full, prefix.data(), prefix_digits);
+    std::memcpy(full + prefix_digits, nonce_text.data(), nonce_text.size());
+  } else {
+    return reject_submit(s, req.id, Counter::invalid_params, error_code::kOther,
+                         kawpow ? "nonce must be 16 hex digits"
+                                : "nonce must be 16 hex digits (or " + std::to_string(16 - prefix_digits) +
+                                      ": the miner's part after the extranonce)",
+                         out);
+  }
+  uint64_t nonce = 0;
+  if (!parse_hex_u64(std::string_view(full, 16), nonce))
+    return reject_submit(s, req.id, Counter::invalid_params, error_code::kOther, "nonce is not hex", out);
+  for (size_t i = 0; i < prefix_digits; ++i) {
+    if (hex_value(full[i]) != hex_value(prefix[i]))
+      return reject_submit(s, req.id, Counter::invalid_params, error_code::kOther,
+                           "nonce does not start with this connection's extranonce " + prefix, out);
+  }
+  uint8_t mix[32];
+  if (p.size() == 5) {
+    // The header must be the job's; the mix must be well-formed (KawPow: the host checks it; Ethash: the
+    // host computes its own and this one is not used).
+    uint8_t header[32];
+    const auto header_text = v[3].plain_string();
+    if (!header_text || !parse_hex_bytes(strip_0x(*header_text), header, 32))
+      return reject_submit(s, req.id, Counter::invalid_params, error_code::kOther, "header must be 64 hex digits", out);
+    if (std::memcmp(header, job.header, 32) != 0)
+      return reject_submit(s, req.id, Counter::invalid_params, error_code::kOther, "header is not the job's", out);
+    const auto mix_text = v[4].plain_string();
+    if (!mix_text || !parse_hex_bytes(strip_0x(*mix_text), mix, 32))
+      return reject_submit(s, req.id, Counter::invalid_params, error_code::kOther, "mix must be 64 hex digits", out);
+  }
+  submit_candidate(s, req.id, job, *ref, {}, nonce, 0, 0, *worker, out, kawpow ? mix : nullptr);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -171,12 +171,17 @@ class Server {
   void monero_login(Session& s, const Request& req, Scratch& scratch);
   void monero_submit(Session& s, const Request& req, Scratch& scratch);
   bool monero_job(Session& s, const std::shared_ptr<const JobEntry>& job, std::string& job_json);
+  void ethereum_request(Session& s, const Request& req, Scratch& scratch);
+  void ethereum_subscribe(Session& s, const Request& req, std::string& out);
+  void ethereum_submit(Session& s, const Request& req, Scratch& scratch);
+  void write_kawpow_notify(const Session& s, const JobEntry& job, bool clean, std::string& out);
   void start_work(Session& s, std::string& out);
   bool fit_extranonce(Session& s, const JobEntry& job, std::string& out);
   void record_job(Session& s, const std::shared_ptr<const JobEntry>& job, uint64_t wire_id);
   void write_reject(const Session& s, std::string_view id, int code, std::string_view message, std::string& out);
   void submit_candidate(Session& s, std::string_view id, const JobEntry& job, const JobRef& ref, std::span<const uint8_t> extranonce,
-                        uint32_t nonce, uint32_t ntime, uint32_t version, const std::string& worker, std::string& out);
+                        uint64_t nonce, uint32_t ntime, uint32_t version, const std::string& worker, std::string& out,
+                        const uint8_t* mix = nullptr);
   void change_difficulty(Session& s, double difficulty, std::string& out);
   void write_set_difficulty(Session& s, std::string& out);
   void reject_submit(Session& s, std::string_view id, Counter c, int code, std::string_view message, std::string& out);
@@ -184,6 +189,7 @@ class Server {
   double floor_of(const Session& s) const noexcept;
   std::shared_ptr<JobEntry> build_bitcoin_job(const otd_job_t& job) const;
   std::shared_ptr<JobEntry> build_monero_job(const otd_job_t& job) const;
+  std::shared_ptr<JobEntry> build_ethereum_job(const otd_job_t& job, bool kawpow) const;
 
   ServerConfig config_;
   Env& env_;

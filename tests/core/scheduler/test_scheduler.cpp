@@ -224,7 +224,11 @@ TEST_F(SchedulerTest, ABlockIsAssembledForItsSource) {
   otd_candidate_t c = candidate(job, en, 1e-6);
   ASSERT_EQ(scheduler_->submit_candidate("test.downstream", &c), OTD_OK);
   ASSERT_TRUE(wait_for("block", 1));
-  for (int i = 0; i < 500 && scheduler_->blocks_found() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // The block reaches the sink after the verdict and the counter: wait for the sink itself.
+  ASSERT_TRUE(wait_until([&] {
+    std::lock_guard lock(mutex_);
+    return !block_headers_.empty();
+  }));
   std::lock_guard lock(mutex_);
   ASSERT_EQ(block_headers_.size(), 1u);
   ASSERT_EQ(block_headers_[0].size(), 80u);

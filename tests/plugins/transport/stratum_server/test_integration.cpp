@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -362,3 +363,209 @@ TEST(StratumServerIntegration, AMinerOverLoopbackFindsADevnetBlock) {
   EXPECT_EQ(host.stop(), 0) << host.output();
   fs::remove_all(dir);
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// The Ethereum dialect through the same host: the devnet chain for ethash (EthereumStratum/1.0.0, NiceHash
+// form) and for kawpow (kawpowminer's form), and a scripted miner that hashes with the real light-cache
+// algorithms (lib/otedama/ethash hashimoto_light; the kawpow plugin's kawpow::hash_light) at epoch 0:
+// subscribe -> authorize -> notify -> valid share accepted -> duplicate 22 -> another connection's nonce
+// prefix 20 -> low difficulty 23 -> (kawpow: a wrong mix 20) -> (ethash: a devnet block -> the old job is
+// stale; the devnet's easiest kawpow block is about 2^32 hashes, out of reach of a light-cache miner).
+
+#include "kawpow.hpp"
+
+#include <otedama/ethash/ethash.hpp>
+
+namespace {
+
+namespace eth = otedama::ethash;
+namespace kp = otedama::kawpow;
+
+std::string hex64(uint64_t v) {
+  char b[17];
+  std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+std::string param(const json::Value& p, uint32_t i) {
+  std::string s;
+  p.at(i).decode_string(s);
+  return s;
+}
+
+struct EthWork {
+  std::string job_id;
+  eth::Hash256 header{}, seed{};
+  uint64_t height = 0;
+  bool clean = false;
+};
+
+/// ethash: [job, seed, header, clean]; kawpow: [job, header, seed, target, clean, height, bits].
+std::optional<EthWork> parse_eth_notify(const std::string& line, bool kawpow) {
+  json::Document d;
+  if (!d.parse(line)) return std::nullopt;
+  const json::Value p = d.root().find("params");
+  if (!p.is_array() || p.size() != (kawpow ? 7u : 4u)) return std::nullopt;
+  EthWork w;
+  w.job_id = param(p, 0);
+  const auto header = common::from_hex(param(p, kawpow ? 1 : 2));
+  const auto seed = common::from_hex(param(p, kawpow ? 2 : 1));
+  if (!header || header->size() != 32 || !seed || seed->size() != 32) return std::nullopt;
+  std::copy(header->begin(), header->end(), w.header.begin());
+  std::copy(seed->begin(), seed->end(), w.seed.begin());
+  w.clean = p.at(kawpow ? 4 : 3).boolean();
+  if (kawpow) w.height = static_cast<uint64_t>(*p.at(5).integer());
+  return w;
+}
+
+common::Uint256 le_of(const eth::Hash256& raw) {
+  common::Uint256 h{};
+  std::reverse_copy(raw.begin(), raw.end(), h.begin());
+  return h;
+}
+
+void run_ethereum_dialect(const std::string& algorithm) {
+  const bool kawpow = algorithm == "kawpow";
+  const fs::path dir = fs::temp_directory_path() / ("otedama-stratum-it-" + algorithm + "-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  // Share difficulty 1e-9 in stratum units (about 1 hash in 4.3 is a share). ethash: devnet blocks at about
+  // 1 hash in 300, quick for a light-cache miner. kawpow: the devnet refuses difficulties below 1 and reads
+  // them in the kawpow plugin's (Bitcoin) unit, so its easiest block takes about 2^32 hashes: no block here.
+  const std::string block_difficulty = kawpow ? "1" : "300";
+  std::ofstream(dir / "otedama.yaml") << "mining:\n  enable_cpu: false\nstorage:\n  path: " << (dir / "ledger.db").string()
+                                      << "\ndevnet:\n  algorithm: " << algorithm << "\n  difficulty: " << block_difficulty
+                                      << "\n  block_time: 0\n  refresh: 10m\n"
+                                         "plugins:\n  settings:\n    org.otedama.transport.stratum-server:\n"
+                                         "      ports:\n        - address: 127.0.0.1:0\n          dialect: ethereum\n          algorithm: "
+                                      << algorithm << "\n          difficulty: 0.000000001\n          vardiff: {enabled: false}\n";
+  HostProcess host(dir / "otedama.yaml", dir);
+  const auto listening = host.wait_for(std::regex("stratum-server: listening on 127\\.0\\.0\\.1:([0-9]+)"));
+  if (!listening) {
+    const std::string out = host.output();
+    if (out.find("needs the host's otedama.net/1 service") != std::string::npos) GTEST_SKIP() << "this host has no otedama.net/1 yet";
+    FAIL() << "the stratum server did not start:\n" << out;
+  }
+  const auto port = static_cast<uint16_t>(std::stoi((*listening)[1].str()));
+  Miner miner(port);
+  ASSERT_TRUE(miner.connected());
+
+  const std::string sub = miner.request(1, kawpow ? R"({"id":1,"method":"mining.subscribe","params":["kawpowminer/1.2.4",null]})"
+                                                  : R"({"id":1,"method":"mining.subscribe","params":["ethminer/0.19.0","EthereumStratum/1.0.0"]})");
+  json::Document d;
+  ASSERT_TRUE(d.parse(sub)) << sub;
+  const std::string prefix = param(d.root().find("result"), 1);
+  ASSERT_EQ(prefix.size(), 6u) << sub;  // 3 bytes, the top bit set
+  if (!kawpow) {
+    EXPECT_EQ(param(d.root().find("result").at(0), 2), "EthereumStratum/1.0.0") << sub;
+  }
+  const uint64_t base = std::stoull(prefix, nullptr, 16) << 40;
+  EXPECT_GE(base, uint64_t{1} << 63);
+
+  EXPECT_EQ(miner.request(2, R"({"id":2,"method":"mining.authorize","params":["acct.rig1","x"]})"), R"({"id":2,"result":true,"error":null})");
+  const auto share_target = *common::bitcoin_target_from_difficulty(0.000000001);
+  if (kawpow) {
+    EXPECT_EQ(miner.next("mining.set_target"),
+              R"({"id":null,"method":"mining.set_target","params":[")" + common::to_display_hex(share_target) + R"("]})");
+  } else {
+    EXPECT_EQ(miner.next("mining.set_difficulty"), R"({"id":null,"method":"mining.set_difficulty","params":[0.000000001]})");
+  }
+  const std::string notify_line = miner.next("mining.notify");
+  const auto work = parse_eth_notify(notify_line, kawpow);
+  ASSERT_TRUE(work) << notify_line << "\n" << host.output();
+  common::Uint256 block_target{};
+  if (kawpow) {
+    block_target = *common::bitcoin_target_from_difficulty(1);
+    EXPECT_EQ(work->height, 1u);
+  } else {
+    const auto t = *eth::ethereum_target_from_difficulty(300);
+    std::copy(t.begin(), t.end(), block_target.begin());
+  }
+  EXPECT_EQ(work->seed, eth::epoch_seed(0));
+
+  // The miner's light hashing at epoch 0 (the devnet starts at height 1).
+  auto cache = std::make_shared<const eth::LightCache>(0);
+  std::unique_ptr<kp::LightEpoch> light;
+  std::shared_ptr<const kp::Program> program;
+  kp::ProgramCache programs;
+  if (kawpow) {
+    light = std::make_unique<kp::LightEpoch>(cache, eth::best_impl());
+    program = programs.get(kp::period_of(work->height));
+  }
+  auto hash = [&](uint64_t nonce, eth::Hash256& mix) {
+    if (kawpow) {
+      const auto r = kp::hash_light(*light, *program, work->header, nonce);
+      mix = r.mix;
+      return le_of(r.final_hash);
+    }
+    const auto r = eth::hashimoto_light(*cache, eth::kEthash, work->header, nonce);
+    mix = r.mix;
+    return le_of(r.final_hash);
+  };
+  auto grind_eth = [&](uint64_t start, const std::function<bool(const common::Uint256&)>& want, eth::Hash256& mix) {
+    for (uint64_t n = start;; ++n)
+      if (want(hash(base | n, mix))) return n;
+  };
+  // ethash: NiceHash's miner part (10 digits after the prefix); kawpow: the full nonce, header and mix.
+  auto submit_line = [&](int id, uint64_t full_nonce, const eth::Hash256& mix, const std::string& job_id) {
+    std::string line = "{\"id\":" + std::to_string(id) + ",\"method\":\"mining.submit\",\"params\":[\"acct.rig1\",\"" + job_id + "\",\"";
+    if (kawpow) {
+      line += "0x" + hex64(full_nonce) + "\",\"0x" + common::to_hex(work->header) + "\",\"0x" + common::to_hex(mix) + "\"]}";
+    } else {
+      line += hex64(full_nonce).substr(6) + "\"]}";
+    }
+    return line;
+  };
+
+  eth::Hash256 mix{};
+  const uint64_t good = grind_eth(0, [&](const common::Uint256& h) {
+    return common::meets_target(h, share_target) && !common::meets_target(h, block_target);
+  }, mix);
+  const eth::Hash256 good_mix = mix;
+  EXPECT_EQ(miner.request(3, submit_line(3, base | good, good_mix, work->job_id)), R"({"id":3,"result":true,"error":null})");
+  EXPECT_EQ(miner.request(4, submit_line(4, base | good, good_mix, work->job_id)), R"({"id":4,"result":null,"error":[22,"Duplicate share",null]})");
+  // Another connection's prefix: the full 16-digit form with the first byte changed.
+  const uint64_t foreign = (base | good) ^ (uint64_t{1} << 56);
+  std::string wrong = "{\"id\":5,\"method\":\"mining.submit\",\"params\":[\"acct.rig1\",\"" + work->job_id + "\",\"" + hex64(foreign) + "\"";
+  wrong += kawpow ? ",\"" + common::to_hex(work->header) + "\",\"" + common::to_hex(good_mix) + "\"]}" : "]}";
+  EXPECT_EQ(miner.request(5, wrong),
+            R"({"id":5,"result":null,"error":[20,"nonce does not start with this connection's extranonce )" + prefix + R"(",null]})");
+  const uint64_t weak = grind_eth(good + 1, [&](const common::Uint256& h) { return !common::meets_target(h, share_target); }, mix);
+  EXPECT_EQ(miner.request(6, submit_line(6, base | weak, mix, work->job_id)), R"({"id":6,"result":null,"error":[23,"Low difficulty share",null]})");
+  uint64_t next_start = weak + 1;
+  if (kawpow) {
+    // A share with someone else's mix: the host's KawPow verification refuses it.
+    const uint64_t other = grind_eth(next_start, [&](const common::Uint256& h) {
+      return common::meets_target(h, share_target) && !common::meets_target(h, block_target);
+    }, mix);
+    EXPECT_EQ(miner.request(7, submit_line(7, base | other, good_mix, work->job_id)),
+              R"({"id":7,"result":null,"error":[20,"Invalid share: mix hash does not match",null]})");
+    next_start = other + 1;
+  }
+
+  if (kawpow) {
+    EXPECT_EQ(host.stop(), 0) << host.output();
+    fs::remove_all(dir);
+    return;
+  }
+  // A block: accepted, the devnet advances with a clean job; the old job is stale.
+  const uint64_t block = grind_eth(next_start, [&](const common::Uint256& h) { return common::meets_target(h, block_target); }, mix);
+  EXPECT_EQ(miner.request(8, submit_line(8, base | block, mix, work->job_id)), R"({"id":8,"result":true,"error":null})");
+  const std::string next_line = miner.next("mining.notify");
+  const auto next = parse_eth_notify(next_line, kawpow);
+  ASSERT_TRUE(next) << next_line;
+  EXPECT_TRUE(next->clean);
+  EXPECT_NE(next->job_id, work->job_id);
+  EXPECT_EQ(miner.request(9, submit_line(9, base | good, good_mix, work->job_id)),
+            R"({"id":9,"result":null,"error":[21,"Stale job: a new block arrived",null]})");
+
+  EXPECT_TRUE(host.wait_for(std::regex("devnet DEVNET[^:]*: block 1 accepted")).has_value()) << host.output();
+  EXPECT_EQ(host.stop(), 0) << host.output();
+  fs::remove_all(dir);
+}
+
+}  // namespace
+
+TEST(StratumServerIntegration, EthashMinerOverLoopback) { run_ethereum_dialect("ethash"); }
+
+TEST(StratumServerIntegration, KawpowMinerOverLoopback) { run_ethereum_dialect("kawpow"); }
