@@ -13,7 +13,7 @@
 //       --benchmark_report_aggregates_only=true   (one command line)
 //   OTEDAMA_BENCH_RANDOMX_HUGE=1 build-x/benchmarks/randomx/bench_randomx --benchmark_filter=full/scan
 // OTEDAMA_BENCH_RANDOMX_HUGE=1 asks for huge pages as a mining host would (explicit huge pages when reserved,
-// else transparent huge pages for the dataset); the label says what was obtained.
+// else transparent huge pages for the cache and the dataset); the label says what was obtained.
 #include "rx_engine.hpp"
 
 #include <benchmark/benchmark.h>

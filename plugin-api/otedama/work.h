@@ -19,6 +19,9 @@ OTD_EXTERN_C_BEGIN
 
 /* Template flags. */
 #define OTD_TEMPLATE_CLEAN 0x1u /* new previous block: every older job of this source is stale now */
+/* Monero family: `blob` is already the hashing blob (an upstream pool's job, whose reserved bytes the pool
+ * filled), not a block template: build_blob takes no extranonce and only places the nonce. */
+#define OTD_TEMPLATE_HASHING_BLOB 0x2u
 
 /*
  * A block template as a job source (coin node, upstream pool, devnet, sharechain) posts it.

@@ -8,12 +8,14 @@
 //    memory goes with the last context or scan state that uses it. prepare_context holds no lock while it
 //    builds, so the host can prepare the next seed's dataset while lanes mine on the current one, and two
 //    datasets may live side by side during the switch (4.2 GiB).
-//  - build_blob: tmpl->blob is the Monero BLOCK TEMPLATE blob (get_block_template's blocktemplate_blob),
-//    never a hashing blob: one meaning only. The extranonce goes at tmpl->reserved_offset (at most
-//    tmpl->extranonce_size bytes, inside the miner tx's extra field), and the result is the HASHING blob
-//    (header || tree root || tx count) with a zero nonce, whose offset is computed from the header's varints
-//    (39 for every Monero block since 2014: 1-byte versions and a 5-byte timestamp). Monero has no ntime or
-//    version rolling: both arguments must be 0.
+//  - build_blob: tmpl->blob is the Monero BLOCK TEMPLATE blob (get_block_template's blocktemplate_blob).
+//    The extranonce goes at tmpl->reserved_offset (at most tmpl->extranonce_size bytes, inside the miner
+//    tx's extra field), and the result is the HASHING blob (header || tree root || tx count) with a zero
+//    nonce, whose offset is computed from the header's varints (39 for every Monero block since 2014:
+//    1-byte versions and a 5-byte timestamp). Only a template flagged OTD_TEMPLATE_HASHING_BLOB (an
+//    upstream pool's job) carries a hashing blob instead: it takes no extranonce, and is checked, not
+//    rebuilt. The blob's meaning is always stated by the flag, never guessed from its contents. Monero has
+//    no ntime or version rolling: both arguments must be 0.
 //  - hash/verify: raw randomx_calculate_hash output, which Monero reads as a 256-bit little-endian number
 //    (the ABI's convention): a share meets a target when hash <= target, and its difficulty is
 //    (2^256 - 1) / hash (Monero's check_hash: hash * difficulty <= 2^256 - 1).
@@ -187,14 +189,15 @@ public:
         if (tmpl.blob == nullptr || tmpl.blob_size == 0) {
             throw sdk::Error(OTD_ERR_INVALID_ARG, "build_blob: the template has no blob (Monero: get_block_template's blocktemplate_blob)");
         }
-        if (extranonce.size() > tmpl.extranonce_size) {
-            throw sdk::Error(OTD_ERR_INVALID_ARG, "build_blob: extranonce is " + std::to_string(extranonce.size()) +
-                                                      " bytes, the template reserves " + std::to_string(tmpl.extranonce_size));
-        }
         if (tmpl.nonce_size != 0 && tmpl.nonce_size != kNonceSize) {
             throw sdk::Error(OTD_ERR_INVALID_ARG, "build_blob: a Monero nonce is 4 bytes, the template says " + std::to_string(tmpl.nonce_size));
         }
         const std::span<const uint8_t> tmpl_blob(tmpl.blob, tmpl.blob_size);
+        if ((tmpl.flags & OTD_TEMPLATE_HASHING_BLOB) != 0) return from_hashing_blob(tmpl, tmpl_blob, extranonce);
+        if (extranonce.size() > tmpl.extranonce_size) {
+            throw sdk::Error(OTD_ERR_INVALID_ARG, "build_blob: extranonce is " + std::to_string(extranonce.size()) +
+                                                      " bytes, the template reserves " + std::to_string(tmpl.extranonce_size));
+        }
         std::string why;
         std::optional<std::vector<uint8_t>> block;
         if (tmpl.extranonce_size == 0) {
@@ -204,15 +207,8 @@ public:
         }
         const auto parsed = block ? monero::parse_block(*block, &why) : std::nullopt;
         if (!parsed) throw sdk::Error(OTD_ERR_INVALID_ARG, "build_blob: " + why);
+        check_header(tmpl, parsed->header);
         const monero::BlockHeader& header = parsed->header;
-        if (header.major_version < monero::kRandomxMajorVersion) {
-            throw sdk::Error(OTD_ERR_INVALID_ARG, "build_blob: block major version " + std::to_string(header.major_version) +
-                                                      " predates RandomX (Monero uses it from version 12)");
-        }
-        if (tmpl.nonce_offset != 0 && tmpl.nonce_offset != header.nonce_offset) {
-            throw sdk::Error(OTD_ERR_INVALID_ARG, "build_blob: the template puts the nonce at " + std::to_string(tmpl.nonce_offset) +
-                                                      ", its blob's header at " + std::to_string(header.nonce_offset));
-        }
         sdk::Blob out;
         out.bytes = monero::hashing_blob(*block, *parsed);
         std::memset(out.bytes.data() + header.nonce_offset, 0, kNonceSize);
@@ -462,6 +458,37 @@ public:
     [[nodiscard]] bool has_self_test() const noexcept override { return true; }
 
 private:
+    /// A template flagged OTD_TEMPLATE_HASHING_BLOB (an upstream pool's job): the blob is already the hashing
+    /// blob, its reserved bytes filled by the pool; only the nonce is cleared and located.
+    static sdk::Blob from_hashing_blob(const otd_template_t& tmpl, std::span<const uint8_t> blob, std::span<const uint8_t> extranonce) {
+        if (!extranonce.empty()) {
+            throw sdk::Error(OTD_ERR_INVALID_ARG, "build_blob: a hashing-blob template (OTD_TEMPLATE_HASHING_BLOB) has no extranonce "
+                                                  "space, got " + std::to_string(extranonce.size()) + " bytes");
+        }
+        std::string why;
+        const auto parsed = monero::parse_hashing_blob(blob, &why);
+        if (!parsed) throw sdk::Error(OTD_ERR_INVALID_ARG, "build_blob: the template is flagged as a hashing blob, but: " + why);
+        check_header(tmpl, parsed->header);
+        sdk::Blob out;
+        out.bytes.assign(blob.begin(), blob.end());
+        std::memset(out.bytes.data() + parsed->header.nonce_offset, 0, kNonceSize);
+        out.nonce_offset = static_cast<uint32_t>(parsed->header.nonce_offset);
+        out.nonce_size = kNonceSize;
+        return out;
+    }
+
+    /// What both template kinds must satisfy: a RandomX-era block, and the nonce where the template says.
+    static void check_header(const otd_template_t& tmpl, const monero::BlockHeader& header) {
+        if (header.major_version < monero::kRandomxMajorVersion) {
+            throw sdk::Error(OTD_ERR_INVALID_ARG, "build_blob: block major version " + std::to_string(header.major_version) +
+                                                      " predates RandomX (Monero uses it from version 12)");
+        }
+        if (tmpl.nonce_offset != 0 && tmpl.nonce_offset != header.nonce_offset) {
+            throw sdk::Error(OTD_ERR_INVALID_ARG, "build_blob: the template puts the nonce at " + std::to_string(tmpl.nonce_offset) +
+                                                      ", its blob's header at " + std::to_string(header.nonce_offset));
+        }
+    }
+
     const Context& context_of(const otd_algo_context_t* ctx, const char* what) const {
         if (ctx == nullptr) {
             throw sdk::Error(OTD_ERR_INVALID_ARG, std::string(what) + ": randomx needs a context (prepare_context with the "

@@ -59,7 +59,8 @@ inline constexpr unsigned long kMoneroDatasetItems = 34078719UL;
 class Cache {
 public:
     /// Allocates and initialises (the ~0.5-1 s Argon2d pass). `flags`: machine_flags(); with
-    /// try_huge_pages, explicit huge pages are tried first. Throws std::runtime_error when no memory can be had.
+    /// try_huge_pages, explicit huge pages, else transparent huge pages. Throws std::runtime_error when no
+    /// memory can be had.
     Cache(std::span<const uint8_t> key, randomx_flags flags, bool try_huge_pages);
     ~Cache();
     Cache(const Cache&) = delete;

@@ -896,6 +896,9 @@ void Client::post_latest(Session& s, bool clean) {
     t.height = j.height;
     // A pool does not say the network target: "1" (never met) keeps every share a share.
     std::copy(one.begin(), one.end(), t.block_target);
+    // A pool's job is the hashing blob itself (its reserved bytes already hold our connection's extra
+    // nonce): the algorithm plugin only places the nonce.
+    t.flags |= OTD_TEMPLATE_HASHING_BLOB;
     t.blob = j.blob.data();
     t.blob_size = static_cast<uint32_t>(j.blob.size());
     t.nonce_offset = kMoneroNonceOffset;

@@ -64,14 +64,8 @@ class StratumClient final : public sdk::Transport<StratumClient>, public sc::Env
     const std::string family = algo_->coin_family != nullptr ? algo_->coin_family : "";
     if (family == "bitcoin" || family == "litecoin") {  // the 80-byte Bitcoin header family (sha256d, scrypt)
       config_.dialect = sc::Dialect::bitcoin;
-    } else if (family == "monero") {
-      // The xmrig dialect is implemented (client.cpp) and tested, but a pool sends the HASHING blob, and a
-      // Monero-family template carries the block template blob, which build_blob turns into the hashing blob:
-      // mining it needs a template flag that says "this blob is already the hashing blob" (proposed ABI
-      // change). Until then, refuse clearly instead of posting templates no algorithm plugin can build.
-      throw sdk::Error(OTD_ERR_UNSUPPORTED, "stratum-client: mining " + config_.algorithm +
-                                                " for a pool needs templates that carry a pool's hashing blob, which this host's ABI does not "
-                                                "have yet (the xmrig dialect itself is implemented)");
+    } else if (family == "monero") {  // xmrig's login/job/submit/keepalived (templates flagged OTD_TEMPLATE_HASHING_BLOB)
+      config_.dialect = sc::Dialect::monero;
     } else {
       throw sdk::Error(OTD_ERR_UNSUPPORTED, "stratum-client: the stratum dialect of the " + family + " family (" + config_.algorithm +
                                                 ": EthereumStratum/1.0.0) is not implemented yet");

@@ -799,7 +799,8 @@ TEST(Client, MoneroDialect) {
   EXPECT_EQ(p.t.extranonce_size, 0u);
   EXPECT_EQ(common::to_hex(p.blob), blob);
   EXPECT_EQ(common::to_hex(p.seed), seed);
-  EXPECT_EQ(p.t.flags, OTD_TEMPLATE_CLEAN);
+  // A pool's job is the hashing blob itself: flagged so the randomx plugin only places the nonce.
+  EXPECT_EQ(p.t.flags, OTD_TEMPLATE_CLEAN | OTD_TEMPLATE_HASHING_BLOB);
   // A share: the nonce as its 4 blob bytes, the hash in memory order.
   std::string hash(64, '0');
   const std::vector<uint8_t> none;
@@ -815,12 +816,12 @@ TEST(Client, MoneroDialect) {
   client.on_line(conn, R"({"jsonrpc":"2.0","method":"job","params":{"blob":")" + blob +
                            R"(","job_id":"j-2","target":"b88d0600","height":3000001,"seed_hash":")" + seed + R"("}})");
   ASSERT_EQ(env.templates.size(), 2u);
-  EXPECT_EQ(env.templates[1].t.flags, OTD_TEMPLATE_CLEAN);
+  EXPECT_EQ(env.templates[1].t.flags, OTD_TEMPLATE_CLEAN | OTD_TEMPLATE_HASHING_BLOB);
   // keepalived when nothing was sent for keepalive_ms.
   env.now += 60000;
   client.on_line(conn, R"({"jsonrpc":"2.0","method":"job","params":{"blob":")" + blob +
                            R"(","job_id":"j-3","target":"b88d0600","height":3000001,"seed_hash":")" + seed + R"("}})");
-  EXPECT_EQ(env.templates[2].t.flags, 0u);
+  EXPECT_EQ(env.templates[2].t.flags, OTD_TEMPLATE_HASHING_BLOB);
   client.tick();
   EXPECT_EQ(env.last(conn), "{\"id\":3,\"jsonrpc\":\"2.0\",\"method\":\"keepalived\",\"params\":{\"id\":\"sess-9\"}}\n");
   client.on_line(conn, R"({"id":3,"jsonrpc":"2.0","error":null,"result":{"status":"KEEPALIVED"}})");
