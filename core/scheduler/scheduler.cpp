@@ -265,7 +265,9 @@ otd_status_t Scheduler::submit_template(std::string_view source_id, const otd_te
       if (start) {
         log::get("scheduler")->info("{}: preparing the next seed's context ahead of the switch", t->algorithm);
         boost::asio::post(context_pool_, [this, job, next_key] {
-          auto ready = make_context(job->algorithm, job->algo, next_key, job->tmpl->next_seed, job->tmpl->c.epoch, job->tmpl->c.height);
+          // One thread: Monero announces the next seed 64 blocks (~2 h) ahead, so the build has time and the
+          // miners keep the other cores.
+          auto ready = make_context(job->algorithm, job->algo, next_key, job->tmpl->next_seed, job->tmpl->c.epoch, job->tmpl->c.height, 1);
           std::lock_guard lock(mutex_);
           if (ahead_key_ == next_key) ahead_ = std::move(ready);
         });
@@ -278,7 +280,7 @@ otd_status_t Scheduler::submit_template(std::string_view source_id, const otd_te
 
 std::shared_ptr<AlgoContext> Scheduler::make_context(const loader::PluginRecord* algorithm, const otd_algorithm_t* algo,
                                                     const std::string& key, const std::vector<uint8_t>& seed, uint64_t epoch,
-                                                    uint64_t height) {
+                                                    uint64_t height, uint32_t threads) {
   {
     std::lock_guard lock(mutex_);
     if (auto it = contexts_.find(key); it != contexts_.end())
@@ -294,7 +296,7 @@ std::shared_ptr<AlgoContext> Scheduler::make_context(const loader::PluginRecord*
   params.seed_size = static_cast<uint32_t>(seed.size());
   params.epoch = epoch;
   params.height = height;
-  params.threads = 0;  // every core: the dataset is built before mining starts
+  params.threads = threads;  // 0 = every core: a dataset the miners wait for is built as fast as possible
   params.flags = (options_.cpu_limits.flags & OTD_LIMIT_HUGE_PAGES) != 0U ? OTD_CONTEXT_FLAG_HUGE_PAGES : 0U;
   params.numa_node = -1;
   otd_algo_context_t* handle = nullptr;

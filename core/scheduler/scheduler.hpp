@@ -180,7 +180,7 @@ class Scheduler {
   /// logged). Never called on the control strand: preparing a RandomX dataset takes seconds.
   std::shared_ptr<AlgoContext> make_context(const loader::PluginRecord* algorithm, const otd_algorithm_t* algo,
                                             const std::string& key, const std::vector<uint8_t>& seed, uint64_t epoch,
-                                            uint64_t height);
+                                            uint64_t height, uint32_t threads = 0);
   void count_share(const char* result);
   /// [worker] The share target of a new work unit (the job's, or the automatic local one: local_share_rate).
   void set_share_target(LaneWork& work) const;
