@@ -149,8 +149,9 @@ typedef struct otd_candidate {
   const char* worker;              /* worker name ("account.rig"), NULL for local devices */
   const uint8_t* extranonce; uint32_t extranonce_size; /* extranonce1 || extranonce2 as placed in coinbase */
   uint64_t nonce;
-  uint32_t ntime;
-  uint32_t version_bits;
+  uint32_t ntime;                  /* Bitcoin family: the ntime the miner hashed with; 0 = the template's */
+  uint32_t version_bits;           /* Bitcoin family: the whole block version the miner hashed with (BIP310 bits
+                                      already merged into the template's version); 0 = the template's own */
   uint8_t mix[OTD_HASH_SIZE];
   uint8_t share_target[OTD_HASH_SIZE]; /* target the submitter was given for this job */
   uint64_t submission_id;          /* the submitter's own id, echoed back in the share result */
