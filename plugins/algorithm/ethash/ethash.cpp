@@ -23,6 +23,7 @@
 // Implementation: the lib's scalar, AVX2 or AVX-512 kernels, the fastest this CPU runs after each passed a
 // known-answer check at init; OTEDAMA_ETHASH_IMPL=scalar|avx2|avx512 forces one.
 #include <otedama/common/hex.hpp>
+#include <otedama/common/shared_by_key.hpp>
 #include <otedama/common/uint256.hpp>
 #include <otedama/ethash/ethash.hpp>
 #include <otedama/sdk/algorithm.hpp>
@@ -114,48 +115,6 @@ const Context& context_of(const otd_algo_context_t* ctx, const char* what) {
     if (ctx == nullptr) throw sdk::Error(OTD_ERR_INVALID_ARG, std::string(what) + ": this algorithm needs a context (prepare_context)");
     return *reinterpret_cast<const Context*>(ctx);
 }
-
-/// Epoch -> the light cache or DAG of that epoch while some context holds it. Concurrent requests for one
-/// epoch build it once: the first builds under the epoch's own lock, the others wait and share it.
-template <class T>
-class SharedByEpoch {
-public:
-    /// The live object of `epoch`, or the one `build()` makes. `reused` says which.
-    template <class Build>
-    std::shared_ptr<const T> get(uint64_t epoch, Build&& build, bool& reused) {
-        std::shared_ptr<Slot> slot;
-        {
-            std::lock_guard lock(mu_);
-            for (auto it = slots_.begin(); it != slots_.end();) {  // forget epochs nobody holds any more
-                if (it->first != epoch && it->second.use_count() == 1 && it->second->value.expired()) {
-                    it = slots_.erase(it);
-                } else {
-                    ++it;
-                }
-            }
-            auto& s = slots_[epoch];
-            if (!s) s = std::make_shared<Slot>();
-            slot = s;
-        }
-        std::lock_guard lock(slot->mu);
-        if (auto live = slot->value.lock()) {
-            reused = true;
-            return live;
-        }
-        reused = false;
-        std::shared_ptr<const T> made = build();
-        slot->value = made;
-        return made;
-    }
-
-private:
-    struct Slot {
-        std::mutex mu;
-        std::weak_ptr<const T> value;
-    };
-    std::mutex mu_;
-    std::map<uint64_t, std::shared_ptr<Slot>> slots_;
-};
 
 /// Per-lane scan state: the context's cache and DAG, kept alive for as long as the state lives.
 struct ScanState {
@@ -586,8 +545,8 @@ private:
     }
 
     eth::Impl impl_ = eth::Impl::kScalar;
-    SharedByEpoch<eth::LightCache> caches_;
-    SharedByEpoch<Dag> dags_;
+    common::SharedByKey<eth::LightCache> caches_;  // by epoch
+    common::SharedByKey<Dag> dags_;                // by epoch
 };
 
 using Ethash = EthashFamily<EthashTraits>;

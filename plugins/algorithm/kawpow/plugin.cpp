@@ -16,6 +16,7 @@
 #include "progpow_source.hpp"
 
 #include <otedama/common/hex.hpp>
+#include <otedama/common/shared_by_key.hpp>
 #include <otedama/common/uint256.hpp>
 #include <otedama/ethash/ethash.hpp>
 #include <otedama/progpow.h>
@@ -98,7 +99,7 @@ struct FullData {
 };
 
 /// What prepare_context hands out. Light epochs and full datasets are shared between contexts of the same
-/// epoch (EpochRegistry); the context holds references.
+/// epoch (common::SharedByKey); the context holds references.
 struct Context {
     uint64_t epoch = 0;
     uint32_t mode = OTD_CONTEXT_LIGHT;
@@ -113,46 +114,6 @@ const Context& context_of(const otd_algo_context_t* ctx) {
     return *reinterpret_cast<const Context*>(ctx);
 }
 
-/// One value per epoch, built once however many threads ask at the same time, kept while someone holds it.
-template <class T>
-class EpochRegistry {
-public:
-    /// The live value of `epoch`, or build() it (under the epoch's own lock: other epochs are not held up).
-    template <class Build>
-    std::shared_ptr<const T> get(uint64_t epoch, Build&& build, bool& built) {
-        std::shared_ptr<Slot> slot;
-        {
-            std::lock_guard lock(mu_);
-            // Forget epochs nobody holds and nobody is building (only the map references the slot).
-            for (auto it = slots_.begin(); it != slots_.end();) {
-                if (it->first != epoch && it->second.use_count() == 1 && it->second->value.expired()) {
-                    it = slots_.erase(it);
-                } else {
-                    ++it;
-                }
-            }
-            auto& s = slots_[epoch];
-            if (!s) s = std::make_shared<Slot>();
-            slot = s;
-        }
-        std::lock_guard build_lock(slot->mu);
-        if (auto live = slot->value.lock()) {
-            built = false;
-            return live;
-        }
-        std::shared_ptr<const T> value = build();
-        slot->value = value;
-        built = true;
-        return value;
-    }
-private:
-    struct Slot {
-        std::mutex mu;
-        std::weak_ptr<const T> value;
-    };
-    std::mutex mu_;
-    std::map<uint64_t, std::shared_ptr<Slot>> slots_;
-};
 
 /// Per-lane scan state: the program of the period last scanned.
 struct ScanState {
@@ -564,7 +525,7 @@ private:
     }
 
     std::shared_ptr<const kp::LightEpoch> light_epoch(uint64_t epoch) {
-        bool built = false;
+        bool reused = false;
         auto value = lights_.get(
             epoch,
             [&] {
@@ -575,13 +536,13 @@ private:
                             epoch, mib(light->cache().bytes()), seconds_since(t0), eth::impl_name(impl_));
                 return light;
             },
-            built);
-        if (!built) host().logf(OTD_LOG_DEBUG, "kawpow: epoch %" PRIu64 " light cache shared with a live context", epoch);
+            reused);
+        if (reused) host().logf(OTD_LOG_DEBUG, "kawpow: epoch %" PRIu64 " light cache shared with a live context", epoch);
         return value;
     }
 
     std::shared_ptr<const FullData> full_dataset(const kp::LightEpoch& light, const otd_context_params_t& params) {
-        bool built = false;
+        bool reused = false;
         auto value = fulls_.get(
             light.epoch(),
             [&] {
@@ -607,8 +568,8 @@ private:
                                                                                        : ", host memory");
                 return std::shared_ptr<const FullData>(std::move(data));
             },
-            built);
-        if (!built) host().logf(OTD_LOG_DEBUG, "kawpow: epoch %" PRIu64 " DAG shared with a live context", light.epoch());
+            reused);
+        if (reused) host().logf(OTD_LOG_DEBUG, "kawpow: epoch %" PRIu64 " DAG shared with a live context", light.epoch());
         return value;
     }
 
@@ -640,8 +601,8 @@ private:
 
     eth::Impl impl_ = eth::Impl::kScalar;
     mutable kp::ProgramCache programs_;
-    EpochRegistry<kp::LightEpoch> lights_;
-    EpochRegistry<FullData> fulls_;
+    common::SharedByKey<kp::LightEpoch> lights_;  // by epoch
+    common::SharedByKey<FullData> fulls_;         // by epoch
 };
 
 constexpr otd_plugin_descriptor_t kDescriptor = sdk::descriptor(
