@@ -21,10 +21,13 @@ inline constexpr uint64_t kSeedHashEpochLag = 64;
 /// The first block major version whose proof of work is RandomX.
 inline constexpr uint64_t kRandomxMajorVersion = 12;
 
+/// rx_seedheight with another epoch (a power of two) and lag: a devnet that switches seeds within a test.
+[[nodiscard]] constexpr uint64_t seed_height(uint64_t height, uint64_t epoch_blocks, uint64_t lag) noexcept {
+    return height <= epoch_blocks + lag ? 0 : (height - lag - 1) & ~(epoch_blocks - 1);
+}
 /// Height of the block whose id is the RandomX key for a block at `height` (rx_seedheight).
 [[nodiscard]] constexpr uint64_t seed_height(uint64_t height) noexcept {
-    return height <= kSeedHashEpochBlocks + kSeedHashEpochLag ? 0
-                                                              : (height - kSeedHashEpochLag - 1) & ~(kSeedHashEpochBlocks - 1);
+    return seed_height(height, kSeedHashEpochBlocks, kSeedHashEpochLag);
 }
 
 /// The seed height that takes over within the next kSeedHashEpochLag blocks (equal to seed_height(height)

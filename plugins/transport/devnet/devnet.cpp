@@ -34,6 +34,7 @@
 #include <otedama/common/uint256.hpp>
 #include <otedama/ethash/ethash.hpp>
 #include <otedama/monero/block.hpp>
+#include <otedama/monero/seed.hpp>
 #include <otedama/monero/varint.hpp>
 #include <otedama/sdk/transport.hpp>
 
@@ -341,10 +342,8 @@ class Devnet final : public sdk::Transport<Devnet> {
     issue_locked(clean);
   }
 
-  /// Monero's rx_seedheight with the devnet's epoch and lag (monero-project/monero src/crypto/rx-slow-hash.c).
-  [[nodiscard]] uint64_t seed_height(uint64_t height) const {
-    return height <= seed_epoch_ + seed_lag_ ? 0 : (height - seed_lag_ - 1) & ~(seed_epoch_ - 1);
-  }
+  /// Monero's rx_seedheight with the devnet's epoch and lag.
+  [[nodiscard]] uint64_t seed_height(uint64_t height) const { return monero::seed_height(height, seed_epoch_, seed_lag_); }
 
   /// Build and post the template for the next block on top of tip_.
   void issue_locked(bool clean) {
