@@ -288,7 +288,7 @@ std::shared_ptr<AlgoContext> Scheduler::make_context(const loader::PluginRecord*
     if (stopping_.load()) return nullptr;
   }
   // Local mining of this algorithm needs the full dataset/DAG; verifying alone needs the light context.
-  const bool mines = (options_.enable_cpu || options_.enable_gpu) && options_.mining_algorithm == algorithm->name;
+  const bool mines = (options_.enable_cpu || options_.enable_gpu) && options_.mining_algorithm == algorithm->name && !options_.light_mining;
   otd_context_params_t params{};
   params.struct_size = sizeof params;
   params.mode = mines ? OTD_CONTEXT_FULL : OTD_CONTEXT_LIGHT;
@@ -571,8 +571,20 @@ std::shared_ptr<Scheduler::LaneWork> Scheduler::next_work(Device& dev, uint32_t 
   w->c.blob_size = size;
   w->c.nonce_offset = nonce_offset;
   w->c.nonce_size = nonce_size;
-  const uint64_t stripes = std::max<uint64_t>(1, w->nonce_limit / options_.scan_chunk);
-  w->c.nonce_start = (stripe % stripes) * options_.scan_chunk;
+  // The source may reserve part of the nonce field for itself (an upstream pool's nonce prefix): lanes scan
+  // only [nonce_base, nonce_base + nonce_space), clipped to the field.
+  uint64_t base = 0;
+  if (t.nonce_base != 0 || t.nonce_space != 0) {
+    base = t.nonce_base;
+    if (base >= w->nonce_limit) {
+      log::get("scheduler")->error("{}: job {}: template nonce_base {:#x} lies outside its {}-byte nonce field", job->algorithm->id, job->id,
+                                   base, nonce_size);
+      return nullptr;
+    }
+    if (t.nonce_space != 0 && t.nonce_space < w->nonce_limit - base) w->nonce_limit = base + t.nonce_space;
+  }
+  const uint64_t stripes = std::max<uint64_t>(1, (w->nonce_limit - base) / options_.scan_chunk);
+  w->c.nonce_start = base + (stripe % stripes) * options_.scan_chunk;
   w->c.nonce_count = std::min(options_.scan_chunk, w->nonce_limit - w->c.nonce_start);
   // A striped unit owns exactly its stripe; a unit with a full extranonce owns the whole nonce space.
   if (stripe != 0 || t.extranonce_size < 8) w->nonce_limit = w->c.nonce_start + w->c.nonce_count;

@@ -64,6 +64,14 @@ typedef struct otd_template {
    * prepares that context in the background and mining does not stall at the switch. NULL/0 when unknown. */
   const uint8_t* next_seed; uint32_t next_seed_size;
   uint32_t reserved2;              /* 0 */
+  /* The part of the nonce field the host may use: nonces n with nonce_base <= n < nonce_base + nonce_space
+   * (nonce_space 0 = up to the end of the field). 0/0 = the whole field. An upstream pool that fixes the top
+   * bytes of the nonce sets them here: EthereumStratum's extranonce P of k bytes is nonce_base = P << (64 - 8k),
+   * nonce_space = 2^(64 - 8k). Local devices then only scan inside it; candidates outside it are the
+   * submitter's affair (the host verifies whatever nonce it is given). Appended after ABI 1.0: check
+   * struct_size (older templates read as 0/0). */
+  uint64_t nonce_base;
+  uint64_t nonce_space;
 } otd_template_t;
 
 /* A job as the host hands it to a downstream transport (stratum server, sharechain peer). */

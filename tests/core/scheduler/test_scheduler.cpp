@@ -9,10 +9,13 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 
 #include <chrono>
 #include <cstring>
+#include <future>
 #include <mutex>
+#include <set>
 #include <thread>
 
 namespace sched = otedama::scheduler;
@@ -32,11 +35,14 @@ class SchedulerTest : public ::testing::Test {
     io_thread_ = std::thread([this] { io_.run(); });
     make_scheduler("sha256d");
   }
-  void make_scheduler(const std::string& mining_algorithm) {
+  void make_scheduler(const std::string& mining_algorithm, bool cpu = false, double local_share_difficulty = 0) {
     if (scheduler_) scheduler_->stop();
     sched::Options o;
     o.mining_algorithm = mining_algorithm;
-    o.enable_cpu = false;  // no local devices: only submissions are tested here
+    o.enable_cpu = cpu;  // mostly no local devices: only submissions are tested here
+    o.cpu_limits.struct_size = sizeof(otd_device_limits_t);
+    o.cpu_limits.lanes = 1;
+    o.local_share_difficulty = local_share_difficulty;
     sched::Sinks sinks;
     sinks.store_share = [this](const sched::ShareRecord& s) {
       std::lock_guard lock(mutex_);
@@ -58,8 +64,8 @@ class SchedulerTest : public ::testing::Test {
     io_thread_.join();
   }
 
-  /// A coinbase-only sha256d template with the given block difficulty.
-  uint64_t post_template(double block_difficulty, bool clean) {
+  /// A coinbase-only sha256d template with the given block difficulty (and nonce range, 0/0 = all).
+  uint64_t post_template(double block_difficulty, bool clean, uint64_t nonce_base = 0, uint64_t nonce_space = 0) {
     auto target = otedama::common::bitcoin_target_from_difficulty(block_difficulty);
     otd_template_t t{};
     t.struct_size = sizeof t;
@@ -77,6 +83,8 @@ class SchedulerTest : public ::testing::Test {
     t.coinbase2 = cb2_.data();
     t.coinbase2_size = static_cast<uint32_t>(cb2_.size());
     t.nonce_size = 4;
+    t.nonce_base = nonce_base;
+    t.nonce_space = nonce_space;
     uint64_t id = 0;
     std::string err;
     EXPECT_EQ(scheduler_->submit_template("test.source", &t, &id, &err), OTD_OK) << err;
@@ -216,6 +224,33 @@ TEST_F(SchedulerTest, VerdictsForDownstreamSubmissions) {
   ASSERT_TRUE(wait_for("stale", 2));
   std::lock_guard lock(mutex_);
   EXPECT_EQ(stored_.size(), 1u) << "only the one good share may reach the store";
+}
+
+// A source that reserves part of the nonce field (an upstream pool's nonce prefix, otd_template_t.nonce_base
+// and nonce_space): local devices scan only inside it, every unit and every extranonce.
+TEST_F(SchedulerTest, LocalDevicesScanOnlyTheTemplatesNonceRange) {
+  make_scheduler("sha256d", /*cpu=*/true, /*local_share_difficulty=*/1.0 / (1 << 22));  // a share per ~1k hashes
+  std::promise<void> started;
+  boost::asio::post(strand_, [&] {
+    scheduler_->start_devices();
+    started.set_value();
+  });
+  started.get_future().wait();
+  constexpr uint64_t kBase = 0xabcd0000, kSpace = 0x4000;  // 16k nonces per extranonce
+  post_template(1e9, true, kBase, kSpace);
+  ASSERT_TRUE(wait_until([&] {
+    std::lock_guard lock(mutex_);
+    return stored_.size() >= 40;  // more shares than one extranonce's range holds at this rate
+  })) << "the CPU backend found no shares";
+  scheduler_->stop();
+  std::lock_guard lock(mutex_);
+  std::set<std::vector<uint8_t>> extranonces;
+  for (const auto& share : stored_) {
+    EXPECT_GE(share.nonce, kBase);
+    EXPECT_LT(share.nonce, kBase + kSpace);
+    extranonces.insert(share.extranonce);
+  }
+  EXPECT_GE(extranonces.size(), 2u) << "a used-up range moves on to a fresh extranonce";
 }
 
 TEST_F(SchedulerTest, ABlockIsAssembledForItsSource) {
