@@ -31,6 +31,7 @@ std::string Address::to_string() const {
 
 std::string_view to_string(Mode value) { return mode_names.at(static_cast<std::size_t>(value)); }
 std::string_view to_string(RewardSystem value) { return reward_system_names.at(static_cast<std::size_t>(value)); }
+std::string_view to_string(DatasetMode value) { return dataset_mode_names.at(static_cast<std::size_t>(value)); }
 std::string_view to_string(LogLevel value) { return log_level_names.at(static_cast<std::size_t>(value)); }
 std::string_view to_string(LogFormat value) { return log_format_names.at(static_cast<std::size_t>(value)); }
 

@@ -37,6 +37,9 @@ inline constexpr std::array<std::string_view, 4> mode_names{"pool", "miner", "so
 
 enum class RewardSystem { pplns, pps, fpps, prop, solo };
 inline constexpr std::array<std::string_view, 5> reward_system_names{"PPLNS", "PPS", "FPPS", "PROP", "SOLO"};
+/// mining.dataset: memory-hard algorithms mine on the full dataset/DAG or on the light cache.
+enum class DatasetMode { full, light };
+inline constexpr std::array<std::string_view, 2> dataset_mode_names{"full", "light"};
 
 enum class LogLevel { trace, debug, info, warn, error, off };
 inline constexpr std::array<std::string_view, 6> log_level_names{"trace", "debug", "info", "warn", "error", "off"};
@@ -46,6 +49,7 @@ inline constexpr std::array<std::string_view, 2> log_format_names{"text", "json"
 
 [[nodiscard]] std::string_view to_string(Mode value);
 [[nodiscard]] std::string_view to_string(RewardSystem value);
+[[nodiscard]] std::string_view to_string(DatasetMode value);
 [[nodiscard]] std::string_view to_string(LogLevel value);
 [[nodiscard]] std::string_view to_string(LogFormat value);
 
@@ -81,6 +85,7 @@ struct Config {
         bool enable_cpu = false;
         bool enable_gpu = false;
         bool enable_asic = false;
+        DatasetMode dataset{};
         Cpu cpu;
         Gpu gpu;
         Asic asic;

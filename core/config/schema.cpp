@@ -337,6 +337,7 @@ std::vector<Key> build_schema() {
         OTEDAMA_CONFIG_KEY(mining.enable_cpu,             BoolType{},        "true",           "Mine on the CPU"),
         OTEDAMA_CONFIG_KEY(mining.enable_gpu,             BoolType{},        "false",          "Mine on GPUs"),
         OTEDAMA_CONFIG_KEY(mining.enable_asic,            BoolType{},        "false",          "Mine on ASICs"),
+        OTEDAMA_CONFIG_KEY(mining.dataset,                enumeration(dataset_mode_names), "full", "RandomX, Ethash, KawPow: mine on the full dataset/DAG (fastest; 1-5 GiB) or the light cache (16-256 MiB, many times slower)"),
         OTEDAMA_CONFIG_KEY(mining.cpu.threads,            integer(0),        "0",              "CPU mining threads; 0 = one per core"),
         OTEDAMA_CONFIG_KEY(mining.cpu.priority,           integer(0, 19),    "0",              "Nice level of the CPU mining threads"),
         OTEDAMA_CONFIG_KEY(mining.cpu.affinity,           BoolType{},        "false",          "Pin each CPU mining thread to its own core"),

@@ -99,6 +99,7 @@ struct ShareRecord {
 struct Options {
   std::string mining_algorithm;   ///< local devices mine jobs of this algorithm
   bool enable_cpu = true, enable_gpu = false, enable_asic = false;
+  bool light_mining = false;      ///< mine memory-hard algorithms on the light context (mining.dataset: light)
   otd_device_limits_t cpu_limits{};
   otd_device_limits_t gpu_limits{};
   otd_device_limits_t asic_limits{};

@@ -280,6 +280,8 @@ TEST(Errors, BadEnum) {
               "test.yaml:2:9: app.mode: expected one of pool, miner, solo, p2p, got 'poool'");
     EXPECT_EQ(load_one_error("pool: {rewards: {system: pplnz}}\n").to_string(),
               "test.yaml:1:26: pool.rewards.system: expected one of PPLNS, PPS, FPPS, PROP, SOLO, got 'pplnz'");
+    EXPECT_EQ(load_one_error("mining: {dataset: fast}\n").to_string(),
+              "test.yaml:1:19: mining.dataset: expected one of full, light, got 'fast'");
 }
 
 TEST(Errors, BadDuration) {
@@ -628,7 +630,7 @@ TEST(MinerPools, ErrorsNameTheElementAndTheField) {
 
 TEST(Schema, DescribesEveryKey) {
     const auto keys = describe_schema();
-    ASSERT_EQ(keys.size(), 44u);
+    ASSERT_EQ(keys.size(), 45u);
     EXPECT_EQ(keys.front().path, "app.name");
     EXPECT_EQ(keys.back().path, "devnet");
     for (const KeyInfo& key : keys) {
