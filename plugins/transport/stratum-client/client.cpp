@@ -1,7 +1,11 @@
 #include "client.hpp"
 
+#include "difficulty.hpp"  // stratum-server's wire units (NiceHash's for EthereumStratum/1.0.0)
+
+#include <otedama/common/bitcoin_header.hpp>
 #include <otedama/common/flat_json.hpp>
 #include <otedama/common/hex.hpp>
+#include <otedama/ethash/ethash.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -69,6 +73,7 @@ const char* dialect_name(Dialect d) noexcept {
   switch (d) {
     case Dialect::bitcoin: return "bitcoin";
     case Dialect::monero: return "monero";
+    case Dialect::ethereum: return "ethereum";
   }
   return "?";
 }
@@ -209,6 +214,9 @@ struct Client::Session {
   bool clean_next = false;  ///< the next job posted is clean (extranonce changed)
   std::optional<BitcoinNotify> latest;
   std::optional<MoneroJob> latest_monero;
+  std::optional<EthereumJob> latest_ethereum;
+  std::vector<uint8_t> nonce_prefix;  ///< Ethereum: the pool's extranonce, the nonce's most significant bytes
+  common::Uint256 share_target{};     ///< Ethereum: the target of `difficulty` (set_difficulty / set_target)
   std::string session_id;  ///< Monero: the login's id
   uint32_t malformed = 0;
   bool warned_local_target = false;
@@ -224,6 +232,10 @@ struct Client::JobRecord {
   double difficulty = 0;
   common::Uint256 target{};
   bool provisional = false;  ///< posted before the pool set any difficulty: the first set_difficulty applies
+  // Ethereum family: the nonce prefix the job was mined under, and the header (KawPow's submit repeats it).
+  uint64_t nonce_prefix = 0;
+  uint32_t nonce_prefix_bytes = 0;
+  std::array<uint8_t, 32> header{};
 };
 
 struct Client::Outbox {
@@ -507,6 +519,10 @@ void Client::on_open(uint64_t conn, uint64_t tag, std::string_view peer) {
           const uint64_t id = s->next_id++;
           s->pending[id] = Pending{Pending::Kind::subscribe, now, 0, 0, 0};
           send(out, *s, bitcoin_subscribe(id, config_.agent));
+        } else if (config_.dialect == Dialect::ethereum) {
+          const uint64_t id = s->next_id++;
+          s->pending[id] = Pending{Pending::Kind::subscribe, now, 0, 0, 0};
+          send(out, *s, ethereum_subscribe(id, config_.agent, config_.kawpow));
         } else {
           const PoolConfig& pool = config_.pools[s->pool_index];
           const uint64_t id = s->next_id++;
@@ -557,6 +573,7 @@ void Client::on_message(Outbox& out, Session& s, std::string_view line) {
     const json::Value id = root.find("id");
     const std::string_view id_token = id.exists() ? id.token() : std::string_view("null");
     if (config_.dialect == Dialect::bitcoin) on_bitcoin_method(out, s, name, id_token, root.find("params"));
+    else if (config_.dialect == Dialect::ethereum) on_ethereum_method(out, s, name, id_token, root.find("params"));
     else on_monero_method(out, s, name, root.find("params"));
     return;
   }
@@ -588,6 +605,24 @@ void Client::on_response(Outbox& out, Session& s, uint64_t id, const json::Value
       return;
     case Pending::Kind::subscribe: {
       std::string why;
+      if (config_.dialect == Dialect::ethereum) {
+        // [[...] or null, "nonce prefix"]
+        auto prefix = err ? std::nullopt : parse_nonce_prefix(result, 1, &why);
+        if (!prefix) {
+          if (!err) count(Counter::bad_messages);
+          drop(out, s, "subscribe refused: " + (err ? format("[%lld] %s", static_cast<long long>(err->code), err->message.c_str()) : why));
+          return;
+        }
+        s.nonce_prefix = std::move(*prefix);
+        s.subscribed = true;
+        s.state = Session::State::authorizing;
+        const uint64_t auth = s.next_id++;
+        s.pending[auth] = Pending{Pending::Kind::authorize, now, 0, 0, 0};
+        send(out, s, bitcoin_authorize(auth, pool.user, pool.pass));  // the same request (NiceHash's spec)
+        log(OTD_LOG_DEBUG, format("pool %zu: subscribed, nonce prefix %s", s.pool_index + 1, common::to_hex(s.nonce_prefix).c_str()));
+        if (s.latest_ethereum && s.tag == active_) post_latest(s, true);
+        return;
+      }
       const auto r = err ? std::nullopt : parse_subscribe_result(result, &why);
       if (!r) {
         if (!err) count(Counter::bad_messages);
@@ -627,7 +662,7 @@ void Client::on_response(Outbox& out, Session& s, uint64_t id, const json::Value
     case Pending::Kind::submit: {
       bool accepted = false;
       if (!err) {
-        if (config_.dialect == Dialect::bitcoin) {
+        if (config_.dialect != Dialect::monero) {
           accepted = result.boolean();
         } else {
           std::string status;
@@ -824,7 +859,7 @@ void Client::on_bitcoin_notify(Outbox& out, Session& s, const json::Value& param
 
 void Client::try_promote(Outbox& out, Session& s) {
   if (s.tag == active_ || s.tag != candidate_ || !s.authorized || !s.subscribed) return;
-  if (!s.latest && !s.latest_monero) return;
+  if (!s.latest && !s.latest_monero && !s.latest_ethereum) return;
   const uint64_t old = active_;
   candidate_ = 0;
   active_ = s.tag;
@@ -889,6 +924,8 @@ void Client::post_latest(Session& s, bool clean) {
     rec.difficulty = s.difficulty;
     rec.target = *target;
     rec.provisional = !s.difficulty_set;
+  } else if (config_.dialect == Dialect::ethereum) {
+    if (!post_ethereum(s, t, rec)) return;
   } else {
     if (!s.latest_monero) return;
     const MoneroJob& j = *s.latest_monero;
@@ -950,6 +987,153 @@ void Client::on_monero_job(Outbox& out, Session& s, const json::Value& job) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Ethereum family (EthereumStratum/1.0.0 and its KawPow variant)
+
+namespace {
+const ethash::Variant* ethash_variant(std::string_view algorithm) noexcept {
+  if (algorithm == "ethash") return &ethash::kEthash;
+  if (algorithm == "etchash") return &ethash::kEtchash;
+  if (algorithm == "kawpow") return &ethash::kKawpow;
+  return nullptr;
+}
+}  // namespace
+
+void Client::on_ethereum_method(Outbox& out, Session& s, std::string_view method, std::string_view id_token, const json::Value& params) {
+  if (method == "mining.notify") {
+    std::string why;
+    auto j = parse_ethereum_notify(params, config_.kawpow, &why);
+    if (!j) {
+      count(Counter::bad_messages);
+      log(OTD_LOG_WARN, format("pool %zu: mining.notify ignored: %s", s.pool_index + 1, why.c_str()));
+      return;
+    }
+    if (config_.kawpow && !common::target_from_nbits(j->nbits)) {
+      count(Counter::bad_messages);
+      log(OTD_LOG_WARN, format("pool %zu: mining.notify job %s ignored: bits %08x is not a valid target", s.pool_index + 1,
+                               printable(j->job_id).c_str(), j->nbits));
+      return;
+    }
+    const bool clean = j->clean || !s.latest_ethereum || s.latest_ethereum->seed != j->seed;
+    s.latest_ethereum = std::move(*j);
+    if (!s.subscribed) return;
+    if (s.tag == active_) post_latest(s, clean || s.clean_next);
+    else try_promote(out, s);
+    return;
+  }
+  if (method == "mining.set_difficulty" || method == "mining.set_target") {
+    std::optional<common::Uint256> target;
+    double d = 0;
+    if (method == "mining.set_difficulty") {
+      const auto n = params.is_array() && params.size() > 0 ? params.at(0).number() : std::nullopt;
+      if (n && *n > 0 && std::isfinite(*n)) target = stratum::target_from_difficulty(stratum::DifficultyUnit::nicehash, *n);
+      d = n.value_or(0);
+    } else {
+      const auto text = params.is_array() && params.size() > 0 ? params.at(0).plain_string() : std::nullopt;
+      std::string why;
+      if (text) target = parse_target_hex(*text, &why);
+      if (target) d = stratum::difficulty_from_target(stratum::DifficultyUnit::bitcoin, *target);
+    }
+    if (!target) {
+      count(Counter::bad_messages);
+      log(OTD_LOG_WARN, format("pool %zu: %s without a valid difficulty or target: ignored", s.pool_index + 1, std::string(method).c_str()));
+      return;
+    }
+    if (!s.difficulty_set || d != s.difficulty) log(OTD_LOG_INFO, format("pool %zu: difficulty %g", s.pool_index + 1, d));
+    s.difficulty = d;
+    s.share_target = *target;
+    if (!s.difficulty_set) {
+      for (auto& [id, rec] : jobs_)
+        if (rec.tag == s.tag && rec.provisional) {
+          rec.difficulty = d;
+          rec.target = *target;
+          rec.provisional = false;
+        }
+    }
+    s.difficulty_set = true;
+    return;
+  }
+  if (method == "mining.set_extranonce") {
+    std::string why;
+    auto prefix = parse_nonce_prefix(params, 0, &why);
+    if (!prefix) {
+      count(Counter::bad_messages);
+      log(OTD_LOG_WARN, format("pool %zu: mining.set_extranonce ignored: %s", s.pool_index + 1, why.c_str()));
+      return;
+    }
+    s.nonce_prefix = std::move(*prefix);
+    s.clean_next = true;
+    log(OTD_LOG_INFO, format("pool %zu: nonce prefix %s (from the next job on)", s.pool_index + 1, common::to_hex(s.nonce_prefix).c_str()));
+    return;
+  }
+  // client.reconnect, client.show_message, client.get_version, mining.ping: as the Bitcoin dialect has them.
+  on_bitcoin_method(out, s, method, id_token, params);
+}
+
+bool Client::post_ethereum(Session& s, otd_template_t& t, JobRecord& rec) {
+  if (!s.latest_ethereum) return false;
+  const EthereumJob& j = *s.latest_ethereum;
+  const ethash::Variant* variant = ethash_variant(config_.algorithm);
+  if (variant == nullptr) {
+    log(OTD_LOG_ERROR, "stratum-client: " + config_.algorithm + " is not an Ethash-family algorithm");
+    return false;
+  }
+  // The epoch: KawPow jobs say the height; EthereumStratum's say only the seed, whose epoch is searched
+  // (the ethash plugin wants height / epoch_length == epoch, so the epoch's first block stands in for it).
+  uint64_t epoch = 0, height = 0;
+  if (config_.kawpow) {
+    height = j.height;
+    epoch = height / variant->epoch_length;
+  } else {
+    ethash::Hash256 seed{};
+    std::copy(j.seed.begin(), j.seed.end(), seed.begin());
+    const int64_t e = ethash::epoch_from_seed(*variant, seed, 4096);
+    if (e < 0) {
+      count(Counter::bad_messages);
+      log(OTD_LOG_WARN, format("pool %zu: job %s: seed %s is not the seed of any %s epoch below 4096: ignored", s.pool_index + 1,
+                               printable(j.job_id).c_str(), common::to_hex(j.seed).c_str(), config_.algorithm.c_str()));
+      return false;
+    }
+    epoch = static_cast<uint64_t>(e);
+    height = epoch * variant->epoch_length;
+  }
+  common::Uint256 one{};
+  one[0] = 1;
+  common::Uint256 block_target = one;  // EthereumStratum does not say the network target: "1" is never met
+  if (config_.kawpow) block_target = *common::target_from_nbits(j.nbits);  // checked when the notify arrived
+  const size_t k = s.nonce_prefix.size();
+  uint64_t prefix = 0;
+  for (const uint8_t b : s.nonce_prefix) prefix = (prefix << 8) | b;
+  t.source_job_id = j.job_id.c_str();
+  t.height = height;
+  t.epoch = epoch;
+  std::copy(block_target.begin(), block_target.end(), t.block_target);
+  t.blob = j.header.data();
+  t.blob_size = 32;
+  t.nonce_size = 8;
+  t.seed = j.seed.data();
+  t.seed_size = 32;
+  t.nbits = j.nbits;
+  if (k != 0) {
+    t.nonce_base = prefix << (64 - 8 * k);
+    t.nonce_space = uint64_t{1} << (64 - 8 * k);
+  }
+  rec.pool_job_id = j.job_id;
+  rec.nonce_prefix = prefix;
+  rec.nonce_prefix_bytes = static_cast<uint32_t>(k);
+  rec.header = j.header;
+  if (config_.kawpow) {
+    rec.target = *j.target;  // KawPow jobs carry their own share target
+    rec.difficulty = stratum::difficulty_from_target(stratum::DifficultyUnit::bitcoin, *j.target);
+  } else {
+    // Before the pool's first mining.set_difficulty: NiceHash's default of 1, replaced when it comes.
+    rec.provisional = !s.difficulty_set;
+    rec.difficulty = s.difficulty_set ? s.difficulty : 1.0;
+    rec.target = s.difficulty_set ? s.share_target : *stratum::target_from_difficulty(stratum::DifficultyUnit::nicehash, 1.0);
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Shares
 
 void Client::submit_share(const otd_candidate_t& candidate, const otd_verify_result_t& verified) {
@@ -1003,6 +1187,20 @@ void Client::submit_share(const otd_candidate_t& candidate, const otd_verify_res
       }
       send(out, *s, bitcoin_submit(id, pool.user, rec.pool_job_id, std::span<const uint8_t>(candidate.extranonce, candidate.extranonce_size),
                                    ntime, static_cast<uint32_t>(candidate.nonce), version_bits));
+    } else if (config_.dialect == Dialect::ethereum) {
+      // The nonce must carry the prefix the job was mined under (the host scans only inside it).
+      if (rec.nonce_prefix_bytes != 0 && (candidate.nonce >> (64 - 8 * rec.nonce_prefix_bytes)) != rec.nonce_prefix) {
+        s->pending.erase(id);
+        count(Counter::stale_dropped);
+        log(OTD_LOG_ERROR, format("share for job %llu: nonce %016llx does not start with the pool's prefix: not sent",
+                                  static_cast<unsigned long long>(candidate.job_id), static_cast<unsigned long long>(candidate.nonce)));
+        return;
+      }
+      if (config_.kawpow) {
+        send(out, *s, kawpow_submit(id, pool.user, rec.pool_job_id, candidate.nonce, rec.header, std::span<const uint8_t, 32>(verified.mix, 32)));
+      } else {
+        send(out, *s, ethereum_submit(id, pool.user, rec.pool_job_id, candidate.nonce, rec.nonce_prefix_bytes));
+      }
     } else {
       send(out, *s, monero_submit(id, s->session_id, rec.pool_job_id, static_cast<uint32_t>(candidate.nonce),
                                   std::span<const uint8_t, 32>(verified.hash, 32)));

@@ -37,7 +37,7 @@
 
 namespace otedama::stratum_client {
 
-enum class Dialect { bitcoin, monero };
+enum class Dialect { bitcoin, monero, ethereum };
 [[nodiscard]] const char* dialect_name(Dialect d) noexcept;
 
 struct PoolConfig {
@@ -50,6 +50,7 @@ struct ClientConfig {
   std::vector<PoolConfig> pools;      ///< failover order
   std::string algorithm = "sha256d";  ///< the templates' algorithm (mining.algorithm)
   Dialect dialect = Dialect::bitcoin;
+  bool kawpow = false;                ///< Ethereum dialect: the KawPow variant (kawpow) instead of EthereumStratum/1.0.0
   std::string coin = "POOL";          ///< the templates' coin (the ledger's coin column)
   std::string agent = "otedama";      ///< user agent sent in subscribe/login ("otedama/0.1.0")
   uint64_t keepalive_ms = 60000;      ///< Monero dialect: keepalived after this long without sending
@@ -175,6 +176,8 @@ class Client {
   void on_monero_method(Outbox& out, Session& s, std::string_view method, const json::Value& params);
   void on_bitcoin_notify(Outbox& out, Session& s, const json::Value& params);
   void on_monero_job(Outbox& out, Session& s, const json::Value& job);
+  void on_ethereum_method(Outbox& out, Session& s, std::string_view method, std::string_view id_token, const json::Value& params);
+  bool post_ethereum(Session& s, otd_template_t& t, JobRecord& rec);
   void try_promote(Outbox& out, Session& s);
   void post_latest(Session& s, bool clean);
   void submit_result(Session& s, const Pending& p, bool accepted, const std::optional<RpcError>& error);

@@ -66,9 +66,12 @@ class StratumClient final : public sdk::Transport<StratumClient>, public sc::Env
       config_.dialect = sc::Dialect::bitcoin;
     } else if (family == "monero") {  // xmrig's login/job/submit/keepalived (templates flagged OTD_TEMPLATE_HASHING_BLOB)
       config_.dialect = sc::Dialect::monero;
+    } else if (family == "ethereum" || family == "ethereum-classic" || family == "ravencoin") {
+      // EthereumStratum/1.0.0 (ethash, etchash); Ravencoin's KawPow pools speak its KawPow variant.
+      config_.dialect = sc::Dialect::ethereum;
+      config_.kawpow = family == "ravencoin";
     } else {
-      throw sdk::Error(OTD_ERR_UNSUPPORTED, "stratum-client: the stratum dialect of the " + family + " family (" + config_.algorithm +
-                                                ": EthereumStratum/1.0.0) is not implemented yet");
+      throw sdk::Error(OTD_ERR_UNSUPPORTED, "stratum-client: no stratum dialect for the " + family + " family (" + config_.algorithm + ")");
     }
     register_metrics();
     client_ = std::make_unique<sc::Client>(config_, *this);

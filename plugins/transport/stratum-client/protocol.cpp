@@ -324,6 +324,141 @@ std::string monero_keepalive(uint64_t id, std::string_view session_id) {
 // ---------------------------------------------------------------------------------------------------------
 // Both
 
+// ---------------------------------------------------------------------------------------------------------
+// Ethereum family
+
+namespace {
+std::string_view strip_0x(std::string_view s) noexcept {
+  return s.size() >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? s.substr(2) : s;
+}
+
+bool hash32_param(const json::Value& v, const char* name, std::array<uint8_t, 32>& out, std::string* error) {
+  const auto text = v.plain_string();
+  if (!text) return refuse(error, std::string(name) + " is not a hex string");
+  const std::string_view digits = strip_0x(*text);
+  if (digits.size() != 64) return refuse(error, std::string(name) + " is not 64 hex digits");
+  std::string why;
+  const auto bytes = common::from_hex(digits, &why);
+  if (!bytes) return refuse(error, std::string(name) + ": " + why);
+  std::copy(bytes->begin(), bytes->end(), out.begin());
+  return true;
+}
+
+void append_hex_string(std::string& out, std::span<const uint8_t> bytes, bool with_0x) {
+  out += '"';
+  if (with_0x) out += "0x";
+  out += common::to_hex(bytes);
+  out += '"';
+}
+}  // namespace
+
+std::optional<common::Uint256> parse_target_hex(std::string_view text, std::string* error) {
+  const std::string_view digits = strip_0x(text);
+  if (digits.empty() || digits.size() > 64) return fail(error, "target is not 1 to 64 hex digits");
+  const std::string padded = std::string(64 - digits.size(), '0') + std::string(digits);
+  std::string why;
+  auto t = common::from_display_hex(padded, &why);
+  if (!t) return fail(error, "target: " + why);
+  if (common::is_zero(*t)) return fail(error, "target is zero");
+  return t;
+}
+
+std::optional<EthereumJob> parse_ethereum_notify(const json::Value& params, bool kawpow, std::string* error) {
+  if (!params.is_array()) return fail(error, "params is not an array");
+  const uint32_t need = kawpow ? 7 : 4;
+  if (params.size() < need)
+    return fail(error, "params has " + std::to_string(params.size()) + " elements, mining.notify needs " + std::to_string(need));
+  EthereumJob j;
+  const json::Value id = params.at(0);
+  auto s = string_of(id);
+  if (!s || s->empty()) return fail(error, "job_id is not a non-empty string");
+  if (s->size() > kMaxJobIdLength) return fail(error, "job_id is longer than " + std::to_string(kMaxJobIdLength) + " characters");
+  j.job_id = std::move(*s);
+  const json::Value second = params.at(1);
+  const json::Value third = second.after();
+  if (!hash32_param(kawpow ? second : third, "header", j.header, error)) return std::nullopt;
+  if (!hash32_param(kawpow ? third : second, "seed", j.seed, error)) return std::nullopt;
+  json::Value clean = third.after();
+  if (kawpow) {
+    const auto target = clean.plain_string();
+    if (!target) return fail(error, "target is not a hex string");
+    auto t = parse_target_hex(*target, error);
+    if (!t) return std::nullopt;
+    j.target = *t;
+    clean = clean.after();
+    const json::Value height = clean.after();
+    const auto h = height.integer();
+    if (!h || *h < 0) return fail(error, "height is not a non-negative integer");
+    j.height = static_cast<uint64_t>(*h);
+    const auto bits = height.after().plain_string();
+    const auto value = bits ? parse_hex32(strip_0x(*bits)) : std::nullopt;
+    if (!value) return fail(error, "bits is not a 32-bit hex number");
+    j.nbits = *value;
+  }
+  if (!clean.is_bool()) return fail(error, "clean_jobs is not true or false");
+  j.clean = clean.boolean();
+  return j;
+}
+
+std::optional<std::vector<uint8_t>> parse_nonce_prefix(const json::Value& value, size_t index, std::string* error) {
+  if (!value.is_array() || value.size() <= index) return fail(error, "no nonce prefix (element " + std::to_string(index) + ")");
+  json::Value v = value.at(0);
+  for (size_t i = 0; i < index; ++i) v = v.after();
+  const auto text = v.plain_string();
+  if (!text) return fail(error, "the nonce prefix is not a hex string");
+  const std::string_view digits = strip_0x(*text);
+  if (digits.size() % 2 != 0) return fail(error, "the nonce prefix has an odd number of hex digits");
+  if (digits.size() > 2 * kMaxNoncePrefix) return fail(error, "the nonce prefix is longer than " + std::to_string(kMaxNoncePrefix) + " bytes");
+  std::string why;
+  auto bytes = common::from_hex(digits, &why);
+  if (!bytes) return fail(error, "the nonce prefix: " + why);
+  return bytes;
+}
+
+std::string ethereum_subscribe(uint64_t id, std::string_view agent, bool kawpow) {
+  std::string out;
+  append_id(out, id);
+  out += ",\"method\":\"mining.subscribe\",\"params\":[";
+  json::append_string(out, agent);
+  out += kawpow ? ",null]}\n" : ",\"EthereumStratum/1.0.0\"]}\n";
+  return out;
+}
+
+std::string ethereum_submit(uint64_t id, std::string_view user, std::string_view job_id, uint64_t nonce, size_t prefix_bytes) {
+  char digits[17];
+  std::snprintf(digits, sizeof digits, "%016llx", static_cast<unsigned long long>(nonce));
+  std::string out;
+  append_id(out, id);
+  out += ",\"method\":\"mining.submit\",\"params\":[";
+  json::append_string(out, user);
+  out += ",";
+  json::append_string(out, job_id);
+  out += ",\"";
+  out.append(digits + std::min<size_t>(2 * prefix_bytes, 16));
+  out += "\"]}\n";
+  return out;
+}
+
+std::string kawpow_submit(uint64_t id, std::string_view user, std::string_view job_id, uint64_t nonce, std::span<const uint8_t, 32> header,
+                          std::span<const uint8_t, 32> mix) {
+  char digits[19];
+  std::snprintf(digits, sizeof digits, "0x%016llx", static_cast<unsigned long long>(nonce));
+  std::string out;
+  append_id(out, id);
+  out += ",\"method\":\"mining.submit\",\"params\":[";
+  json::append_string(out, user);
+  out += ",";
+  json::append_string(out, job_id);
+  out += ",\"";
+  out += digits;
+  out += "\",";
+  append_hex_string(out, header, true);
+  out += ",";
+  append_hex_string(out, mix, true);
+  out += "]}\n";
+  return out;
+}
+
 std::string result_line(std::string_view id_token, std::string_view result_json) {
   std::string out = "{\"id\":";
   out += id_token;

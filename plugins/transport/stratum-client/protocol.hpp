@@ -125,6 +125,47 @@ inline constexpr uint32_t kMoneroNonceOffset = 39;
 [[nodiscard]] std::string monero_keepalive(uint64_t id, std::string_view session_id);
 
 // ---------------------------------------------------------------------------------------------------------
+// Ethereum family: EthereumStratum/1.0.0 (NiceHash's specification EthereumStratum_NiceHash_v1.0.0.txt R2;
+// ethminer's ETHEREUMSTRATUM mode) for ethash and etchash, and its KawPow variant (kawpowminer, the yiimp-
+// and NOMP-style Ravencoin pools) for kawpow. What this side speaks is what plugins/transport/stratum-server
+// serves (its README has both dialects line by line):
+//  - mining.subscribe [agent, "EthereumStratum/1.0.0"] -> [[..., "EthereumStratum/1.0.0"], "nonce prefix"];
+//    KawPow [agent, null] -> [null, "nonce prefix"]. The prefix (0..7 bytes) is the most significant bytes
+//    of the 64-bit nonce; mining.set_extranonce ["prefix"] replaces it.
+//  - mining.set_difficulty [d]: NiceHash's unit, the Bitcoin one (target = 0x00000000ffff0000... / d);
+//    KawPow pools send mining.set_target ["target"] (the 256-bit target, big-endian hex) instead.
+//  - mining.notify [job_id, seed, header, clean] (ethash); [job_id, header, seed, target, clean, height, bits]
+//    (KawPow: the job's own share target; height gives the epoch and the ProgPoW period).
+//  - mining.submit [worker, job_id, nonce]: the nonce's hex digits after the prefix (NiceHash); KawPow
+//    [worker, job_id, "0x" 16 hex digits, "0x" header, "0x" mix].
+
+struct EthereumJob {
+  std::string job_id;
+  std::array<uint8_t, 32> seed{};
+  std::array<uint8_t, 32> header{};  ///< the header hash mined on (the template's blob)
+  bool clean = false;
+  // KawPow only:
+  std::optional<common::Uint256> target;  ///< the share target the job came with
+  uint64_t height = 0;
+  uint32_t nbits = 0;
+};
+/// Longest nonce prefix accepted (it must leave the miner some of the 64-bit nonce).
+inline constexpr uint32_t kMaxNoncePrefix = 7;
+/// params of mining.notify -> EthereumJob (`kawpow` picks the 7-element form).
+[[nodiscard]] std::optional<EthereumJob> parse_ethereum_notify(const json::Value& params, bool kawpow, std::string* error);
+/// The nonce prefix from the subscribe answer ([x, "prefix"], x anything) or from mining.set_extranonce's params.
+[[nodiscard]] std::optional<std::vector<uint8_t>> parse_nonce_prefix(const json::Value& value, size_t index, std::string* error);
+/// A 256-bit target as KawPow pools write it: 64 hex digits, big-endian, "0x" allowed.
+[[nodiscard]] std::optional<common::Uint256> parse_target_hex(std::string_view text, std::string* error);
+
+[[nodiscard]] std::string ethereum_subscribe(uint64_t id, std::string_view agent, bool kawpow);
+/// mining.submit: NiceHash's form with only the nonce's digits after the prefix.
+[[nodiscard]] std::string ethereum_submit(uint64_t id, std::string_view user, std::string_view job_id, uint64_t nonce,
+                                          size_t prefix_bytes);
+[[nodiscard]] std::string kawpow_submit(uint64_t id, std::string_view user, std::string_view job_id, uint64_t nonce,
+                                        std::span<const uint8_t, 32> header, std::span<const uint8_t, 32> mix);
+
+// ---------------------------------------------------------------------------------------------------------
 // Both
 
 /// A reply to a server's request (client.get_version, mining.ping): {"id":ID,"result":RESULT,"error":null}.

@@ -833,6 +833,150 @@ TEST(Client, MoneroDialect) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Ethereum family: EthereumStratum/1.0.0 (NiceHash's specification, EthereumStratum_NiceHash_v1.0.0.txt R2)
+// and its KawPow variant, the lines as plugins/transport/stratum-server serves them.
+// Epoch seeds: epoch 0's is 32 zero bytes, epoch 1's is Keccak-256 of them (the Ethash spec, ethereum.org
+// "Ethash": seed = keccak256 applied epoch times to 32 zero bytes):
+// 290decd9548b62a8d60345a988386fc84ba6bc95484008f6362f93160ef3e563.
+
+namespace {
+constexpr const char* kSeedEpoch1 = "290decd9548b62a8d60345a988386fc84ba6bc95484008f6362f93160ef3e563";
+constexpr const char* kEthHeader = "1c0f7e5b3a29d84e6c1f0a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e";
+}  // namespace
+
+TEST(Protocol, EthereumRequestsAndTargets) {
+  EXPECT_EQ(sc::ethereum_subscribe(1, "otedama/0.1.0", false),
+            "{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[\"otedama/0.1.0\",\"EthereumStratum/1.0.0\"]}\n");
+  EXPECT_EQ(sc::ethereum_subscribe(1, "otedama/0.1.0", true), "{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[\"otedama/0.1.0\",null]}\n");
+  // NiceHash: only the digits after the 2-byte prefix.
+  EXPECT_EQ(sc::ethereum_submit(7, "w", "bf0488aa", 0x080c0000deadbeefULL, 2),
+            "{\"id\":7,\"method\":\"mining.submit\",\"params\":[\"w\",\"bf0488aa\",\"0000deadbeef\"]}\n");
+  EXPECT_EQ(sc::ethereum_submit(7, "w", "1", 0x00000000000000ffULL, 0), "{\"id\":7,\"method\":\"mining.submit\",\"params\":[\"w\",\"1\",\"00000000000000ff\"]}\n");
+  std::array<uint8_t, 32> header{}, mix{};
+  header[0] = 0xab;
+  mix[31] = 0xcd;
+  EXPECT_EQ(sc::kawpow_submit(8, "w", "j", 0xa1b2000000000001ULL, header, mix),
+            "{\"id\":8,\"method\":\"mining.submit\",\"params\":[\"w\",\"j\",\"0xa1b2000000000001\",\"0xab" + std::string(62, '0') + "\",\"0x" +
+                std::string(62, '0') + "cd\"]}\n");
+  std::string why;
+  const auto t = sc::parse_target_hex("0x00000000ffff0000000000000000000000000000000000000000000000000000", &why);
+  ASSERT_TRUE(t) << why;
+  EXPECT_EQ(*t, *common::bitcoin_target_from_difficulty(1.0));
+  EXPECT_FALSE(sc::parse_target_hex("00", &why));
+  EXPECT_NE(why.find("zero"), std::string::npos);
+  EXPECT_FALSE(sc::parse_target_hex(std::string(65, '1'), &why));
+  otedama::stratum::json::Document doc;
+  ASSERT_TRUE(doc.parse(R"(["job","0x00","zz",true])"));
+  EXPECT_FALSE(sc::parse_ethereum_notify(doc.root(), false, &why));
+  EXPECT_NE(why.find("header"), std::string::npos) << why;
+  ASSERT_TRUE(doc.parse(R"([null,"0102030405060708"])"));
+  EXPECT_FALSE(sc::parse_nonce_prefix(doc.root(), 1, &why));
+  EXPECT_NE(why.find("longer than 7"), std::string::npos) << why;
+}
+
+TEST(Client, EthereumStratumDialect) {
+  FakeEnv env;
+  auto c = config({"eth.example.com:4444"});
+  c.dialect = sc::Dialect::ethereum;
+  c.algorithm = "ethash";
+  sc::Client client(c, env);
+  client.start();
+  const uint64_t conn = conn_at(env, 0);
+  client.on_open(conn, env.connects[0].second, "p");
+  EXPECT_EQ(env.last(conn), "{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[\"otedama/0.1.0\",\"EthereumStratum/1.0.0\"]}\n");
+  client.on_line(conn, R"({"id":1,"result":[["mining.notify","ae6812eb4cd7735a302a8a9dd95cf71f","EthereumStratum/1.0.0"],"080c"],"error":null})");
+  EXPECT_EQ(env.last(conn), "{\"id\":2,\"method\":\"mining.authorize\",\"params\":[\"bc1qminer.rig1\",\"x\"]}\n");
+  client.on_line(conn, R"({"id":null,"method":"mining.set_difficulty","params":[2]})");
+  client.on_line(conn, std::string(R"({"id":null,"method":"mining.notify","params":["bf0488aa",")") + kSeedEpoch1 + "\",\"" + kEthHeader + "\",true]}");
+  EXPECT_TRUE(env.templates.empty());  // not before authorize's answer
+  client.on_line(conn, R"({"id":2,"result":true,"error":null})");
+  ASSERT_EQ(env.templates.size(), 1u);
+  const PostedTemplate p = env.templates[0];
+  EXPECT_EQ(p.algorithm, "ethash");
+  EXPECT_EQ(p.source_job_id, "bf0488aa");
+  EXPECT_EQ(common::to_hex(p.blob), kEthHeader);
+  EXPECT_EQ(common::to_hex(p.seed), kSeedEpoch1);
+  EXPECT_EQ(p.t.epoch, 1u);
+  EXPECT_EQ(p.t.height, 30000u);  // the epoch's first block: the ethash plugin wants height / 30000 == epoch
+  EXPECT_EQ(p.t.nonce_size, 8u);
+  EXPECT_EQ(p.t.flags, static_cast<uint32_t>(OTD_TEMPLATE_CLEAN));
+  // The pool's prefix fixes the top two bytes of the nonce: the host scans only below it.
+  EXPECT_EQ(p.t.nonce_base, 0x080c000000000000ULL);
+  EXPECT_EQ(p.t.nonce_space, 1ULL << 48);
+  // NiceHash's difficulty 2 is Bitcoin's unit: target 0x000000007fff8000...
+  const auto target2 = *common::bitcoin_target_from_difficulty(2.0);
+  const std::string under_hex = "01" + std::string(62, '0');  // the hash 1: far below it
+  const std::vector<uint8_t> none;
+  client.submit_share(candidate(p.job_id, none, 0), verified(under_hex, 3));
+  EXPECT_EQ(client.counter(sc::Counter::stale_dropped), 1u);  // a nonce without the prefix is never sent
+  auto c1 = candidate(p.job_id, none, 0);
+  c1.nonce = 0x080c0000deadbeefULL;
+  client.submit_share(c1, verified(under_hex, 3));
+  EXPECT_EQ(env.last(conn), "{\"id\":4,\"method\":\"mining.submit\",\"params\":[\"bc1qminer.rig1\",\"bf0488aa\",\"0000deadbeef\"]}\n");
+  client.on_line(conn, R"({"id":4,"result":true,"error":null})");
+  EXPECT_EQ(client.counter(sc::Counter::accepted), 1u);
+  common::Uint256 over = target2;
+  over[31] = 0xff;
+  client.submit_share(c1, verified(common::to_hex(over), 1));
+  EXPECT_EQ(client.counter(sc::Counter::below_pool_target), 1u);
+  // A new prefix applies from the next job, which is clean.
+  client.on_line(conn, R"({"id":null,"method":"mining.set_extranonce","params":["ab"]})");
+  client.on_line(conn, std::string(R"({"id":null,"method":"mining.notify","params":["bf0488ab",")") + kSeedEpoch1 + "\",\"" + kEthHeader + "\",false]}");
+  ASSERT_EQ(env.templates.size(), 2u);
+  EXPECT_EQ(env.templates[1].t.flags, static_cast<uint32_t>(OTD_TEMPLATE_CLEAN));
+  EXPECT_EQ(env.templates[1].t.nonce_base, 0xab00000000000000ULL);
+  EXPECT_EQ(env.templates[1].t.nonce_space, 1ULL << 56);
+  // A seed that is no epoch's is refused, named, counted.
+  const uint64_t bad_before = client.counter(sc::Counter::bad_messages);
+  client.on_line(conn, std::string(R"({"id":null,"method":"mining.notify","params":["x",")") + std::string(64, 'e') + "\",\"" + kEthHeader + "\",false]}");
+  EXPECT_EQ(env.templates.size(), 2u);
+  EXPECT_EQ(client.counter(sc::Counter::bad_messages), bad_before + 1);
+  EXPECT_TRUE(env.logged("is not the seed of any ethash epoch"));
+}
+
+TEST(Client, KawpowDialect) {
+  FakeEnv env;
+  auto c = config({"rvn.example.com:3636"});
+  c.dialect = sc::Dialect::ethereum;
+  c.kawpow = true;
+  c.algorithm = "kawpow";
+  sc::Client client(c, env);
+  client.start();
+  const uint64_t conn = conn_at(env, 0);
+  client.on_open(conn, env.connects[0].second, "p");
+  EXPECT_EQ(env.last(conn), "{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[\"otedama/0.1.0\",null]}\n");
+  client.on_line(conn, R"({"id":1,"result":[null,"a1b2"],"error":null})");
+  client.on_line(conn, R"({"id":2,"result":true,"error":null})");
+  const std::string target = "00000000ffff0000000000000000000000000000000000000000000000000000";
+  client.on_line(conn, std::string(R"({"id":null,"method":"mining.notify","params":["2a",")") + kEthHeader + "\",\"" + kSeedEpoch1 +
+                           "\",\"" + target + "\",true,7501,\"1d00ffff\"]}");
+  ASSERT_EQ(env.templates.size(), 1u);
+  const PostedTemplate p = env.templates[0];
+  EXPECT_EQ(p.t.height, 7501u);
+  EXPECT_EQ(p.t.epoch, 1u);  // 7501 / 7500
+  EXPECT_EQ(p.t.nbits, 0x1d00ffffu);
+  common::Uint256 block{};
+  std::copy(p.t.block_target, p.t.block_target + 32, block.begin());
+  EXPECT_EQ(block, *common::target_from_nbits(0x1d00ffff));
+  EXPECT_EQ(p.t.nonce_base, 0xa1b2000000000000ULL);
+  auto c1 = candidate(p.job_id, {}, 0);
+  c1.nonce = 0xa1b2000000000001ULL;
+  auto v = verified(std::string(64, '0'), 5);
+  v.mix[0] = 0x5a;
+  client.submit_share(c1, v);
+  EXPECT_EQ(env.last(conn), "{\"id\":3,\"method\":\"mining.submit\",\"params\":[\"bc1qminer.rig1\",\"2a\",\"0xa1b2000000000001\",\"0x" +
+                                std::string(kEthHeader) + "\",\"0x5a" + std::string(62, '0') + "\"]}\n");
+  // The job's own target decides: a hash above it stays home.
+  common::Uint256 over = *common::bitcoin_target_from_difficulty(1.0);
+  over[31] = 0x01;
+  client.submit_share(c1, verified(common::to_hex(over), 0.5));
+  EXPECT_EQ(client.counter(sc::Counter::below_pool_target), 1u);
+  // mining.set_target is read (the difficulty it means is logged).
+  client.on_line(conn, R"({"id":null,"method":"mining.set_target","params":["0x000000007fff8000000000000000000000000000000000000000000000000000"]})");
+  EXPECT_TRUE(env.logged("difficulty 2"));
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Hostile pools: whatever arrives, the engine counts it and goes on (run under ASan/UBSan in CI builds).
 
 namespace {
@@ -923,4 +1067,62 @@ TEST(Hostile, MutatedPoolLines) {
     lines.push_back(l);
   }
   feed_everywhere(lines);
+}
+
+TEST(Hostile, MutatedEthereumAndKawpowPoolLines) {
+  // The Ethereum dialects' lines with random bytes flipped, cut or repeated, fed to an authorized connection
+  // (a fixed seed: reproducible); shares are offered after each line. Nothing may crash, every posted
+  // template must keep the nonce range inside the prefix's, and a clean line afterwards still works.
+  for (const bool kawpow : {false, true}) {
+    FakeEnv env;
+    auto c = config({"a:1"});
+    c.dialect = sc::Dialect::ethereum;
+    c.kawpow = kawpow;
+    c.algorithm = kawpow ? "kawpow" : "ethash";
+    c.malformed_limit = 1u << 30;  // keep the one connection: every mutated line must reach it
+    sc::Client client(c, env);
+    client.start();
+    const uint64_t conn = conn_at(env, 0);
+    client.on_open(conn, env.connects[0].second, "p");
+    client.on_line(conn, R"({"id":1,"result":[null,"a1b2"],"error":null})");
+    client.on_line(conn, R"({"id":2,"result":true,"error":null})");
+    const std::string notify =
+        kawpow ? std::string(R"({"id":null,"method":"mining.notify","params":["2a",")") + kEthHeader + "\",\"" + kSeedEpoch1 +
+                     R"(","00000000ffff0000000000000000000000000000000000000000000000000000",true,7501,"1d00ffff"]})"
+               : std::string(R"({"id":null,"method":"mining.notify","params":["bf",")") + kSeedEpoch1 + "\",\"" + kEthHeader + "\",true]}";
+    const std::vector<std::string> seeds = {
+        notify,
+        R"({"id":null,"method":"mining.set_difficulty","params":[0.5]})",
+        R"({"id":null,"method":"mining.set_target","params":["0x000000007fff8000000000000000000000000000000000000000000000000000"]})",
+        R"({"id":null,"method":"mining.set_extranonce","params":["c0ff"]})",
+        R"({"id":9,"result":false,"error":[23,"Low difficulty share",null]})",
+    };
+    std::mt19937 rng(kawpow ? 7501 : 30000);
+    for (int i = 0; i < 3000; ++i) {
+      std::string l = seeds[rng() % seeds.size()];
+      const int edits = 1 + static_cast<int>(rng() % 4);
+      for (int e = 0; e < edits && !l.empty(); ++e) {
+        const size_t at = rng() % l.size();
+        switch (rng() % 4) {
+          case 0: l[at] = static_cast<char>(rng() % 256); break;
+          case 1: l.erase(at, 1 + rng() % 8); break;
+          case 2: l.insert(at, l.substr(at, 1 + rng() % 16)); break;
+          case 3: l.resize(at); break;
+        }
+      }
+      client.on_line(conn, l);
+      if (!env.templates.empty()) {
+        auto share = candidate(env.templates.back().job_id, {}, 0);
+        share.nonce = env.templates.back().t.nonce_base + rng() % 1000;
+        client.submit_share(share, verified(std::string(64, '0'), 1));
+      }
+    }
+    const size_t before = env.templates.size();
+    client.on_line(conn, notify);
+    ASSERT_EQ(env.templates.size(), before + 1) << (kawpow ? "kawpow" : "ethash");
+    for (const auto& t : env.templates) {
+      if (t.t.nonce_space == 0) continue;
+      EXPECT_EQ(t.t.nonce_base % t.t.nonce_space, 0u);
+    }
+  }
 }

@@ -487,6 +487,73 @@ void mine_against_serve(const std::string& algorithm) {
   EXPECT_EQ(mine.out().find("rejected:"), std::string::npos) << mine.out();
 }
 
+// `otedama-host mine -a ethash` against `otedama-host serve`'s EthereumStratum/1.0.0 port: the pool gives each
+// connection a 3-byte nonce prefix, the miner's host scans only below it (otd_template_t.nonce_base/space) on
+// the full epoch-0 DAG (1 GiB, built first), submits NiceHash's short nonces, and the pool verifies them on
+// its light cache. Local shares at 2000 (Ethash's unit: about 2000 hashes) are below the pool's difficulty
+// 1e-6 (NiceHash's unit: about 4300 hashes), so only shares the pool wants are sent.
+TEST(MineLoopback, AgainstServeGetsAcceptedEthashShares) {
+  const fs::path dir = temp_dir("serve-ethash");
+  std::ofstream(dir / "pool.yaml") << "storage: {path: " << (dir / "pool.db").string() << "}\n"
+                                   << "devnet: {algorithm: ethash, difficulty: 1000000000000}\n"
+                                   << "mining: {enable_cpu: false, algorithm: ethash}\n"
+                                   << "plugins:\n  settings:\n    org.otedama.transport.stratum-server:\n"
+                                   << "      ports:\n        - address: 127.0.0.1:0\n          dialect: ethereum\n"
+                                   << "          algorithm: ethash\n          difficulty: 0.000001\n          vardiff: {enabled: false}\n";
+  std::ofstream(dir / "miner.yaml") << "storage: {path: " << (dir / "miner.db").string() << "}\nminer: {share_difficulty: 2000}\n";
+  Process serve({"serve", "--config", (dir / "pool.yaml").string(), "--run-for", "600"}, dir, "serve");
+  const auto listening = serve.wait_for(std::regex("stratum-server: listening on 127\\.0\\.0\\.1:([0-9]+)"));
+  ASSERT_TRUE(listening) << serve.err();
+  const std::string port = (*listening)[1].str();
+  Process mine({"mine", "-o", "stratum+tcp://127.0.0.1:" + port, "-u", "wallet.rig", "-p", "x", "-a", "ethash", "-t", "1", "--config",
+                (dir / "miner.yaml").string(), "--run-for", "600"},
+               dir, "mine");
+  ASSERT_TRUE(mine.wait_for(std::regex("accepted: 3/"), /*in_stdout=*/true)) << mine.err() << serve.err();
+  mine.terminate();
+  const auto mine_rc = mine.wait();
+  serve.terminate();
+  const auto serve_rc = serve.wait();
+  ASSERT_TRUE(mine_rc && serve_rc);
+  EXPECT_EQ(*mine_rc, 0) << mine.err();
+  EXPECT_EQ(*serve_rc, 0) << serve.err();
+  EXPECT_EQ(mine.out().find("rejected:"), std::string::npos) << mine.out();
+  EXPECT_NE(mine.err().find("ethereum dialect"), std::string::npos) << mine.err();
+}
+
+// `otedama-host mine -a kawpow` against the pool's KawPow port: jobs with their own target, height and bits,
+// the 3-byte nonce prefix, shares as [worker, job, 0x nonce, 0x header, 0x mix] that the pool checks mix and
+// all. The miner runs with mining.dataset: light (KawPow's 1 GiB DAG takes over a minute to build here; the
+// light cache gives the same hashes, slower). Difficulties in KawPow's (Bitcoin's) unit: the pool's 5e-8 is
+// about 215 hashes, the local 2e-8 about 86.
+TEST(MineLoopback, AgainstServeGetsAcceptedKawpowSharesOnALightCache) {
+  const fs::path dir = temp_dir("serve-kawpow");
+  std::ofstream(dir / "pool.yaml") << "storage: {path: " << (dir / "pool.db").string() << "}\n"
+                                   << "devnet: {algorithm: kawpow, difficulty: 1}\n"
+                                   << "mining: {enable_cpu: false, algorithm: kawpow}\n"
+                                   << "plugins:\n  settings:\n    org.otedama.transport.stratum-server:\n"
+                                   << "      ports:\n        - address: 127.0.0.1:0\n          dialect: ethereum\n"
+                                   << "          algorithm: kawpow\n          difficulty: 0.00000005\n          vardiff: {enabled: false}\n";
+  std::ofstream(dir / "miner.yaml") << "storage: {path: " << (dir / "miner.db").string() << "}\n"
+                                    << "mining: {dataset: light}\nminer: {share_difficulty: 0.00000002}\n";
+  Process serve({"serve", "--config", (dir / "pool.yaml").string(), "--run-for", "600"}, dir, "serve");
+  const auto listening = serve.wait_for(std::regex("stratum-server: listening on 127\\.0\\.0\\.1:([0-9]+)"));
+  ASSERT_TRUE(listening) << serve.err();
+  const std::string port = (*listening)[1].str();
+  Process mine({"mine", "-o", "stratum+tcp://127.0.0.1:" + port, "-u", "wallet.rig", "-p", "x", "-a", "kawpow", "-t", "1", "--config",
+                (dir / "miner.yaml").string(), "--run-for", "600"},
+               dir, "mine");
+  ASSERT_TRUE(mine.wait_for(std::regex("accepted: 3/"), /*in_stdout=*/true)) << mine.err() << serve.err();
+  mine.terminate();
+  const auto mine_rc = mine.wait();
+  serve.terminate();
+  const auto serve_rc = serve.wait();
+  ASSERT_TRUE(mine_rc && serve_rc);
+  EXPECT_EQ(*mine_rc, 0) << mine.err();
+  EXPECT_EQ(*serve_rc, 0) << serve.err();
+  EXPECT_EQ(mine.out().find("rejected:"), std::string::npos) << mine.out();
+  EXPECT_NE(mine.err().find("light context"), std::string::npos) << mine.err();
+}
+
 TEST(MineLoopback, AgainstServeGetsAcceptedSha256dShares) { mine_against_serve("sha256d"); }
 
 TEST(MineLoopback, AgainstServeGetsAcceptedScryptShares) { mine_against_serve("scrypt"); }
