@@ -6,6 +6,7 @@
 // lock (other keys are not held up); concurrent callers for the same key wait and share the result.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -45,12 +46,23 @@ public:
         return made;
     }
 
+    /// Keys whose object is alive now (for status lines).
+    [[nodiscard]] std::size_t live() const {
+        std::lock_guard lock(mu_);
+        std::size_t n = 0;
+        for (const auto& [key, slot] : slots_) {
+            std::unique_lock slot_lock(slot->mu, std::try_to_lock);  // a key being built counts as alive
+            if (!slot_lock.owns_lock() || !slot->value.expired()) ++n;
+        }
+        return n;
+    }
+
 private:
     struct Slot {
         std::mutex mu;
         std::weak_ptr<const T> value;
     };
-    std::mutex mu_;
+    mutable std::mutex mu_;
     std::map<Key, std::shared_ptr<Slot>> slots_;
 };
 

@@ -27,6 +27,7 @@
 #include "rx_engine.hpp"
 
 #include <otedama/common/hex.hpp>
+#include <otedama/common/shared_by_key.hpp>
 #include <otedama/common/uint256.hpp>
 #include <otedama/monero/block.hpp>
 #include <otedama/monero/seed.hpp>
@@ -253,24 +254,23 @@ public:
                                       "implementations may disagree", who.c_str(), params.seed_size);
         }
         try {
-            const auto cache = registry_.cache(seed, [&] { return std::make_shared<const rx::Cache>(seed, flags_, huge); });
-            ctx->cache = cache.value;
-            if (cache.built) {
-                host().logf(OTD_LOG_INFO, "%s: cache built in %s (%zu MiB, %s)", who.c_str(), seconds(cache.value->build_seconds()).c_str(),
-                            rx::kCacheBytes / rx::kMiB, rx::to_string(cache.value->pages()));
-                if (huge) note_huge_page_fallback(cache.value->pages(), "the cache");
+            const std::vector<uint8_t> key(seed.begin(), seed.end());
+            bool reused = false;
+            ctx->cache = caches_.get(key, [&] { return std::make_shared<const rx::Cache>(seed, flags_, huge); }, reused);
+            if (!reused) {
+                host().logf(OTD_LOG_INFO, "%s: cache built in %s (%zu MiB, %s)", who.c_str(), seconds(ctx->cache->build_seconds()).c_str(),
+                            rx::kCacheBytes / rx::kMiB, rx::to_string(ctx->cache->pages()));
+                if (huge) note_huge_page_fallback(ctx->cache->pages(), "the cache");
             } else {
                 host().logf(OTD_LOG_DEBUG, "%s: sharing the existing cache", who.c_str());
             }
             if (full) {
-                const auto dataset = registry_.dataset(
-                    seed, [&] { return std::make_shared<const rx::Dataset>(*ctx->cache, threads, huge); });
-                ctx->dataset = dataset.value;
-                if (dataset.built) {
+                ctx->dataset = datasets_.get(key, [&] { return std::make_shared<const rx::Dataset>(*ctx->cache, threads, huge); }, reused);
+                if (!reused) {
                     host().logf(OTD_LOG_INFO, "%s: dataset built in %s on %u threads (%zu MiB, %s)", who.c_str(),
-                                seconds(dataset.value->build_seconds()).c_str(), dataset.value->threads(),
-                                rx::dataset_bytes() / rx::kMiB, rx::to_string(dataset.value->pages()));
-                    if (huge) note_huge_page_fallback(dataset.value->pages(), "the dataset");
+                                seconds(ctx->dataset->build_seconds()).c_str(), ctx->dataset->threads(),
+                                rx::dataset_bytes() / rx::kMiB, rx::to_string(ctx->dataset->pages()));
+                    if (huge) note_huge_page_fallback(ctx->dataset->pages(), "the dataset");
                 } else {
                     host().logf(OTD_LOG_DEBUG, "%s: sharing the existing dataset", who.c_str());
                 }
@@ -282,7 +282,7 @@ public:
         const std::size_t mib = rx::kCacheBytes / rx::kMiB + (full ? rx::dataset_bytes() / rx::kMiB : 0);
         host().logf(OTD_LOG_INFO, "%s: %s context ready (%zu MiB shared with other contexts of this seed, %zu seeds live; "
                                   "verification VMs: up to %zu x 2 MiB)",
-                    who.c_str(), full ? "full" : "light", mib, registry_.live_seeds(), ctx->pool->capacity());
+                    who.c_str(), full ? "full" : "light", mib, caches_.live(), ctx->pool->capacity());
         {
             std::lock_guard lock(info_mutex_);
             last_context_ = full ? std::string("full, ") + rx::to_string(ctx->dataset->pages()) : std::string("light");
@@ -534,7 +534,10 @@ private:
     }
 
     randomx_flags flags_ = RANDOMX_FLAG_DEFAULT;
-    rx::SeedRegistry registry_;
+    // Per seed, one cache and one dataset shared by every context of that seed (every context holds its
+    // seed's cache, so live caches = live seeds).
+    common::SharedByKey<rx::Cache, std::vector<uint8_t>> caches_;
+    common::SharedByKey<rx::Dataset, std::vector<uint8_t>> datasets_;
     mutable std::atomic<bool> huge_page_warned_{false};
     mutable std::mutex info_mutex_;
     std::string last_context_ = "no context yet";

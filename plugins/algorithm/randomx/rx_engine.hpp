@@ -12,10 +12,9 @@
 //
 // Thread safety: Cache and Dataset are immutable once built and may be read from any number of threads. A
 // randomx_vm is single-threaded: Vm is owned by one thread at a time, and VmPool hands each caller its own.
-// SeedRegistry is thread-safe; it holds only a short registry lock, never across a build: two different
-// seeds build in parallel, and a second request for a seed being built waits for that build (not for
-// other seeds). Everything is reference counted: a VM keeps its cache and dataset alive, a pool keeps its
-// VMs' memory, and the registry only observes (weak_ptr), so memory goes with the last user.
+// Everything is reference counted: a VM keeps its cache and dataset alive, a pool keeps its VMs' memory, and
+// the plugin's per-seed registries (common::SharedByKey) only observe (weak_ptr), so memory goes with the
+// last user.
 #pragma once
 
 #include <randomx.h>
@@ -23,8 +22,6 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -168,38 +165,6 @@ private:
     std::condition_variable returned_;
     std::vector<std::unique_ptr<Vm>> idle_;
     std::size_t created_ = 0;
-};
-
-/// Seed -> the cache and the dataset built for it, observed (weak_ptr) so that every context of one seed
-/// shares them and they go with their last user.
-class SeedRegistry {
-public:
-    template <class T>
-    struct Found {
-        std::shared_ptr<const T> value;
-        bool built = false;  ///< false: an existing one was shared
-    };
-
-    /// The live cache for `key`, or the one `build` makes (then remembered). Concurrent calls for one key
-    /// build it once; calls for other keys are not blocked by the build.
-    Found<Cache> cache(std::span<const uint8_t> key, const std::function<std::shared_ptr<const Cache>()>& build);
-    /// The same for the dataset.
-    Found<Dataset> dataset(std::span<const uint8_t> key, const std::function<std::shared_ptr<const Dataset>()>& build);
-    /// Seeds with a live cache or dataset.
-    [[nodiscard]] std::size_t live_seeds() const;
-
-private:
-    struct Slot {
-        std::mutex cache_build;    // held while this seed's cache is built
-        std::mutex dataset_build;  // held while this seed's dataset is built
-        std::mutex mutex;          // guards the two weak pointers
-        std::weak_ptr<const Cache> cache;
-        std::weak_ptr<const Dataset> dataset;
-    };
-    std::shared_ptr<Slot> slot(std::span<const uint8_t> key);
-
-    mutable std::mutex mutex_;  // guards slots_ only: never held during a build
-    std::map<std::vector<uint8_t>, std::shared_ptr<Slot>> slots_;
 };
 
 }  // namespace otedama::rx
