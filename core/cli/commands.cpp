@@ -992,7 +992,7 @@ int mine(int argc, char** argv) {
                   static_cast<unsigned long long>(tally->accepted), static_cast<unsigned long long>(all),
                   100.0 * static_cast<double>(tally->accepted) / static_cast<double>(all), s->difficulty, s->share_difficulty,
                   tally->total > 0 ? ", " : "", tally->total > 0 ? format_rate(tally->total).c_str() : "", ok ? "" : ": ",
-                  ok ? "" : verdict_word(s->verdict));
+                  ok ? "" : (s->reason[0] != '\0' ? std::string(s->reason, strnlen(s->reason, sizeof s->reason)) : std::string(verdict_word(s->verdict))).c_str());
     std::cout << clock_stamp() << " " << line << std::endl;
   });
   const int rc = host.serve(g_stop, std::chrono::seconds(*run_for));

@@ -1,5 +1,6 @@
 #include "router/event_bus.hpp"
 
+#include <cstddef>
 #include <cstring>
 
 namespace otedama::router {
@@ -10,6 +11,16 @@ constexpr size_t kMaxEventSize = 4096;
 }  // namespace
 
 size_t min_event_size(otd_event_type_t type) noexcept {
+  switch (type) {
+    case OTD_EVENT_TELEMETRY: return sizeof(otd_event_telemetry_t);
+    case OTD_EVENT_SHARE: return offsetof(otd_event_share_t, reason);  // ABI 1.0's size: `reason` was appended
+    case OTD_EVENT_BLOCK: return sizeof(otd_event_block_t);
+    case OTD_EVENT_STATUS: return sizeof(otd_event_status_t);
+    default: return 0;
+  }
+}
+
+size_t event_size(otd_event_type_t type) noexcept {
   switch (type) {
     case OTD_EVENT_TELEMETRY: return sizeof(otd_event_telemetry_t);
     case OTD_EVENT_SHARE: return sizeof(otd_event_share_t);
@@ -59,7 +70,11 @@ EventBus::PostResult EventBus::post(const otd_event_header_t* event, std::string
                ", needs at least " + std::to_string(need));
   Event copy;
   copy.bytes.assign(reinterpret_cast<const uint8_t*>(event), reinterpret_cast<const uint8_t*>(event) + event->size);
+  // An event from an older plugin lacks the fields appended since: they read as zero (subscribers see the
+  // current struct).
+  if (const size_t full = event_size(event->type); copy.bytes.size() < full) copy.bytes.resize(full, 0);
   auto* h = reinterpret_cast<otd_event_header_t*>(copy.bytes.data());
+  h->size = static_cast<uint32_t>(copy.bytes.size());
   std::memset(h->source, 0, sizeof h->source);
   std::memcpy(h->source, source.data(), std::min(source.size(), sizeof h->source - 1));
   if (h->time_ns == 0) h->time_ns = now_ns;

@@ -29,8 +29,10 @@ struct Event {
   }
 };
 
-/// The size an event of a known type must have at least; 0 for plugin-private types.
+/// The size an event of a known type must have at least (its ABI 1.0 size); 0 for plugin-private types.
 [[nodiscard]] size_t min_event_size(otd_event_type_t type) noexcept;
+/// The current size of a known type's struct (older, shorter events are widened to it); 0 for private types.
+[[nodiscard]] size_t event_size(otd_event_type_t type) noexcept;
 
 class EventBus {
  public:

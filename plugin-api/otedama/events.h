@@ -49,6 +49,9 @@ typedef struct otd_event_share {
   char coin[OTD_ID_CAP];
   double difficulty;        /* the share target's difficulty */
   double share_difficulty;  /* the difficulty the hash reached */
+  /* Why it was rejected, in words ("Low difficulty share", a pool's own message); empty when accepted.
+   * Appended after ABI 1.0: a 1.0-sized event is accepted and read with an empty reason. */
+  char reason[OTD_NAME_CAP];
 } otd_event_share_t;
 
 #define OTD_BLOCK_FOUND 1u

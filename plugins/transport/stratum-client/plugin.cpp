@@ -173,6 +173,7 @@ class StratumClient final : public sdk::Transport<StratumClient>, public sc::Env
     sdk::copy_field(ev.coin, config_.coin);
     ev.difficulty = o.difficulty;
     ev.share_difficulty = o.share_difficulty;
+    sdk::copy_field(ev.reason, o.reason);
     host().post_event(ev.header);
   }
 

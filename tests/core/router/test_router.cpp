@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -40,6 +41,27 @@ TEST(EventBus, DeliversCopiesWithSourceAndTime) {
   EXPECT_EQ(s->header.time_ns, 1234u);
   EXPECT_STREQ(s->worker, "alice.rig1");
   EXPECT_EQ(got[0].as<otd_event_block_t>(OTD_EVENT_BLOCK), nullptr);
+}
+
+// A share event as an ABI 1.0 plugin posts it (before `reason` was appended): accepted, and subscribers read
+// the current struct with an empty reason.
+TEST(EventBus, WidensAnOlderShorterShareEvent) {
+  EventBus bus;
+  std::vector<Event> got;
+  bus.subscribe([&](const Event& e) { got.push_back(e); });
+  std::vector<uint8_t> old(offsetof(otd_event_share_t, reason), 0xee);  // whatever follows in the poster's memory
+  auto ev = share_event(5);
+  ev.header.size = static_cast<uint32_t>(old.size());
+  std::memcpy(old.data(), &ev, old.size());
+  std::string why;
+  ASSERT_EQ(bus.post(reinterpret_cast<const otd_event_header_t*>(old.data()), "org.example.old", 1, &why), EventBus::PostResult::ok) << why;
+  bus.drain();
+  ASSERT_EQ(got.size(), 1u);
+  const auto* s = got[0].as<otd_event_share_t>(OTD_EVENT_SHARE);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->job_id, 5u);
+  EXPECT_EQ(s->header.size, sizeof(otd_event_share_t));
+  EXPECT_EQ(s->reason[0], '\0');
 }
 
 TEST(EventBus, RejectsMalformedEventsWithAReason) {
