@@ -50,10 +50,12 @@ commands:
                                             the mix hash and the final hash (raw bytes; the nonce
                                             is the hex of the 64-bit value)
   bench [--algo NAME] [--seconds N] [--warmup N] [--threads N] [--json] [--config FILE]
-        [--verify] [--key HEX] [--height N]
+        [--verify [--dataset light|full]] [--key HEX] [--height N]
                                             CPU hashrate through the cpu backend: the median of
                                             one-second samples after a warm-up (default 10 s, 2 s);
-                                            --verify: verifications per second (light context)
+                                            --verify: verifications per second (on the light
+                                            context; --dataset full: on the full dataset/DAG,
+                                            as a pool with pool.verify_dataset: full)
   status [--json] [--config FILE]           summary of the ledger: share count and the newest shares
   config check FILE | config print [FILE]   validate a configuration / print the effective one
 
@@ -493,6 +495,19 @@ int bench(const Args& args) {
   const std::string algo_name = args.get("--algo").value_or(cfg->mining.algorithm);
   const bool json = args.has("--json");
   const bool verify_mode = args.has("--verify");
+  bool verify_full = false;
+  if (const auto d = args.get("--dataset")) {
+    if (*d != "light" && *d != "full") {
+      std::cerr << "otedama-host bench: --dataset is light or full, got '" << *d << "'\n";
+      return kUsage;
+    }
+    if (!verify_mode) {
+      std::cerr << "otedama-host bench: --dataset goes with --verify (mining always uses the full dataset)\n";
+      return kUsage;
+    }
+    verify_full = *d == "full";
+  }
+  const bool light = verify_mode && !verify_full;
   int seconds = 10;
   int warmup = 2;
   int threads = static_cast<int>(cfg->mining.cpu.threads);
@@ -551,12 +566,12 @@ int bench(const Args& args) {
   std::unique_ptr<ScopedContext> ctx;
   double prepare_s = 0;
   if (needs_context) {
-    if (!json) std::printf("preparing the %s %s context...\n", algo_name.c_str(), verify_mode ? "light" : "full");
+    if (!json) std::printf("preparing the %s %s context...\n", algo_name.c_str(), light ? "light" : "full");
     std::fflush(stdout);
     const auto t0 = std::chrono::steady_clock::now();
     // The key is RandomX's; the Ethash family takes its epoch (and seed) from the height alone.
     const bool has_mix = (at->flags & OTD_ALGO_HAS_MIX) != 0U;
-    ctx = prepare_context(*algo, "bench", verify_mode ? OTD_CONTEXT_LIGHT : OTD_CONTEXT_FULL, has_mix ? std::vector<uint8_t>{} : key, *height, 0,
+    ctx = prepare_context(*algo, "bench", light ? OTD_CONTEXT_LIGHT : OTD_CONTEXT_FULL, has_mix ? std::vector<uint8_t>{} : key, *height, 0,
                           cfg->mining.cpu.huge_pages);
     if (!ctx) return kFailure;
     prepare_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -1092,7 +1107,7 @@ int run(int argc, char** argv) {
       return hash(a);
     }
     if (cmd == "bench") {
-      Args a = parse(argc, argv, 2, {"--algo", "--seconds", "--warmup", "--threads", "--key", "--height", "--config"}, {"--json", "--verify"});
+      Args a = parse(argc, argv, 2, {"--algo", "--seconds", "--warmup", "--threads", "--key", "--height", "--config", "--dataset"}, {"--json", "--verify"});
       if (!a.error.empty()) return bad_usage("otedama-host bench: ", a.error);
       return bench(a);
     }

@@ -103,6 +103,7 @@ struct Config {
         double fee_percentage = 0.0;
         Rewards rewards;
         std::string source;  // the transport that supplies block templates
+        DatasetMode verify_dataset{DatasetMode::light};  // what shares of memory-hard algorithms are verified on
         bool operator==(const Pool&) const = default;
     };
     struct Miner {

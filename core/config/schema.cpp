@@ -353,6 +353,7 @@ std::vector<Key> build_schema() {
         OTEDAMA_CONFIG_KEY(pool.fee_percentage,           number(0, 100),    "1.0",            "Pool fee, percent of each reward"),
         OTEDAMA_CONFIG_KEY(pool.rewards.system,           enumeration(reward_system_names), "PPLNS", "How rewards are split among miners"),
         OTEDAMA_CONFIG_KEY(pool.rewards.window,           DurationType{},    "2h",             "Share window the reward system looks back over"),
+        OTEDAMA_CONFIG_KEY(pool.verify_dataset,           enumeration(dataset_mode_names), "light", "RandomX, Ethash, KawPow: verify shares on the light cache (16-256 MiB) or on the full dataset/DAG (1-5 GiB; about 10x (RandomX) to 80x (Ethash) faster per share)"),
         OTEDAMA_CONFIG_KEY(pool.source,                   StringType{},      "devnet",         "Transport that supplies block templates (devnet = the built-in chain)"),
         OTEDAMA_CONFIG_KEY(miner.pools,                   PoolListType{},    "[]",             "Miner mode (otedama-host mine): the pools to mine for, in failover order"),
         OTEDAMA_CONFIG_KEY(miner.keepalive,               DurationType{},    "60s",            "Miner mode: how often a keepalive is sent to pools whose protocol has one (xmrig's keepalived)"),

@@ -381,6 +381,7 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
   so.enable_gpu = config_.mining.enable_gpu;
   so.enable_asic = config_.mining.enable_asic;
   so.light_mining = config_.mining.dataset == config::DatasetMode::light;
+  so.full_verification = config_.pool.verify_dataset == config::DatasetMode::full;
   so.cpu_limits.struct_size = sizeof(otd_device_limits_t);
   so.cpu_limits.lanes = static_cast<uint32_t>(config_.mining.cpu.threads);
   so.cpu_limits.priority = static_cast<int32_t>(config_.mining.cpu.priority);

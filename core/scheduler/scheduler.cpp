@@ -288,7 +288,8 @@ std::shared_ptr<AlgoContext> Scheduler::make_context(const loader::PluginRecord*
     if (stopping_.load()) return nullptr;
   }
   // Local mining of this algorithm needs the full dataset/DAG; verifying alone needs the light context.
-  const bool mines = (options_.enable_cpu || options_.enable_gpu) && options_.mining_algorithm == algorithm->name && !options_.light_mining;
+  const bool mines = ((options_.enable_cpu || options_.enable_gpu) && options_.mining_algorithm == algorithm->name && !options_.light_mining) ||
+                     options_.full_verification;
   otd_context_params_t params{};
   params.struct_size = sizeof params;
   params.mode = mines ? OTD_CONTEXT_FULL : OTD_CONTEXT_LIGHT;

@@ -100,6 +100,7 @@ struct Options {
   std::string mining_algorithm;   ///< local devices mine jobs of this algorithm
   bool enable_cpu = true, enable_gpu = false, enable_asic = false;
   bool light_mining = false;      ///< mine memory-hard algorithms on the light context (mining.dataset: light)
+  bool full_verification = false; ///< verify on the full context even without local mining (pool.verify_dataset: full)
   otd_device_limits_t cpu_limits{};
   otd_device_limits_t gpu_limits{};
   otd_device_limits_t asic_limits{};

@@ -32,6 +32,8 @@ class ContextAlgo final : public sdk::Algorithm<ContextAlgo> {
     if (host().raw()->metric_register(host().raw(), &d, &prepared_) != OTD_OK) throw sdk::Error(OTD_ERR_GENERIC, "metric");
     d.name = "test_contexts_released_total";
     if (host().raw()->metric_register(host().raw(), &d, &released_) != OTD_OK) throw sdk::Error(OTD_ERR_GENERIC, "metric");
+    d.name = "test_contexts_full_total";
+    if (host().raw()->metric_register(host().raw(), &d, &full_) != OTD_OK) throw sdk::Error(OTD_ERR_GENERIC, "metric");
   }
   bool has_self_test() const noexcept override { return true; }
   void self_test() override {}
@@ -82,6 +84,7 @@ class ContextAlgo final : public sdk::Algorithm<ContextAlgo> {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     auto* c = new Context{std::vector<uint8_t>(p.seed, p.seed + p.seed_size)};
     host().raw()->metric_update(host().raw(), prepared_, nullptr, 1);
+    if (p.mode == OTD_CONTEXT_FULL) host().raw()->metric_update(host().raw(), full_, nullptr, 1);
     return reinterpret_cast<otd_algo_context_t*>(c);
   }
   void release_context(otd_algo_context_t* ctx) {
@@ -90,7 +93,7 @@ class ContextAlgo final : public sdk::Algorithm<ContextAlgo> {
   }
 
  private:
-  uint32_t prepared_ = 0, released_ = 0;
+  uint32_t prepared_ = 0, released_ = 0, full_ = 0;
 };
 
 constexpr otd_plugin_descriptor_t kDescriptor = sdk::descriptor(OTD_KIND_ALGORITHM, "org.test.algorithm.ctxalgo", "ctxalgo", "0.1.0",

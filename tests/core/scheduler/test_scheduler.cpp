@@ -35,7 +35,7 @@ class SchedulerTest : public ::testing::Test {
     io_thread_ = std::thread([this] { io_.run(); });
     make_scheduler("sha256d");
   }
-  void make_scheduler(const std::string& mining_algorithm, bool cpu = false, double local_share_difficulty = 0) {
+  void make_scheduler(const std::string& mining_algorithm, bool cpu = false, double local_share_difficulty = 0, bool full_verification = false) {
     if (scheduler_) scheduler_->stop();
     sched::Options o;
     o.mining_algorithm = mining_algorithm;
@@ -43,6 +43,7 @@ class SchedulerTest : public ::testing::Test {
     o.cpu_limits.struct_size = sizeof(otd_device_limits_t);
     o.cpu_limits.lanes = 1;
     o.local_share_difficulty = local_share_difficulty;
+    o.full_verification = full_verification;
     sched::Sinks sinks;
     sinks.store_share = [this](const sched::ShareRecord& s) {
       std::lock_guard lock(mutex_);
@@ -378,6 +379,52 @@ TEST_F(SchedulerTest, ContextsArePreparedOffTheStrandReusedAndReleasedOnce) {
       << "released: " << host_metric("otedama_test_contexts_released_total");
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_EQ(host_metric("otedama_test_contexts_released_total"), 2.0);
+}
+
+// Which context a job gets: light for verifying alone, full for verifying too when the pool asks for it
+// (pool.verify_dataset: full). (Full when this host mines the algorithm is the randomx/ethash mining tests'.)
+namespace {
+/// Post a ctxalgo template (its context is prepared in the background; its job does not become the current
+/// one, as this host mines another algorithm).
+void post_ctxalgo(sched::Scheduler& scheduler) {
+  const std::vector<uint8_t> seed(32, 0x5e), blob(80, 0x33);
+  const auto block_target = *otedama::common::bitcoin_target_from_difficulty(1e9);
+  auto post = [&] {
+    otd_template_t t{};
+    t.struct_size = sizeof t;
+    t.flags = OTD_TEMPLATE_CLEAN;
+    t.coin = "CTX";
+    t.algorithm = "ctxalgo";
+    std::memcpy(t.block_target, block_target.data(), 32);
+    t.blob = blob.data();
+    t.blob_size = static_cast<uint32_t>(blob.size());
+    t.reserved_offset = 40;
+    t.extranonce_size = 4;
+    t.nonce_offset = 76;
+    t.nonce_size = 4;
+    t.seed = seed.data();
+    t.seed_size = static_cast<uint32_t>(seed.size());
+    uint64_t id = 0;
+    std::string err;
+    EXPECT_EQ(scheduler.submit_template("test.source", &t, &id, &err), OTD_OK) << err;
+    return id;
+  };
+  post();
+}
+}  // namespace
+
+TEST_F(SchedulerTest, VerifyingAloneGetsTheLightContext) {
+  // SetUp's scheduler mines sha256d (with no devices): ctxalgo shares are only verified here.
+  post_ctxalgo(*scheduler_);
+  ASSERT_TRUE(wait_until([&] { return host_metric("otedama_test_contexts_prepared_total") >= 1.0; }));
+  EXPECT_EQ(host_metric("otedama_test_contexts_full_total"), 0.0);
+}
+
+TEST_F(SchedulerTest, PoolVerifyDatasetFullGetsTheFullContext) {
+  make_scheduler("sha256d", false, 0, /*full_verification=*/true);
+  post_ctxalgo(*scheduler_);
+  ASSERT_TRUE(wait_until([&] { return host_metric("otedama_test_contexts_prepared_total") >= 1.0; }));
+  EXPECT_EQ(host_metric("otedama_test_contexts_full_total"), 1.0);
 }
 
 TEST_F(SchedulerTest, TheNextSeedIsPreparedAheadSoTheSwitchDoesNotWait) {
