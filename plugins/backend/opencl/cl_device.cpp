@@ -209,7 +209,8 @@ otd_status_t Device::run(uint32_t lane, const otd_work_unit_t& work, uint64_t& h
 
     cl_command_queue queue = runtime_.queue();
     check(clFinish(queue), where_, "clFinish");  // nothing of an earlier, failed run is still in flight
-    cl_kernel kernel = runtime_.kernel(algorithm.name, kernel_source(settings_, algorithm.name), algorithm.kernel_name);
+    cl_kernel kernel = runtime_.kernel(
+        algorithm.name, [&] { return kernel_source(settings_, algorithm.name); }, algorithm.kernel_name);
     const uint64_t limit = max_items(algorithm);
     if (algorithm.scrypt) ensure_scratch(limit);
     write_params(work);

@@ -161,13 +161,14 @@ void Runtime::forget_failures() {
     std::erase_if(programs_, [](const auto& entry) { return !entry.second.error.empty(); });
 }
 
-cl_kernel Runtime::kernel(const std::string& algorithm, const std::string& source, const char* kernel_name) {
+cl_kernel Runtime::kernel(const std::string& algorithm, const std::function<std::string()>& source_of, const char* kernel_name) {
     const std::lock_guard lock(mutex_);
     auto it = programs_.find(algorithm);
     if (it != programs_.end()) {
         if (!it->second.error.empty()) throw sdk::Error(OTD_ERR_STATE, it->second.error);
         return it->second.kernel;
     }
+    std::string source = source_of();  // a missing kernel file throws here, before anything is cached
     Program& program = programs_[algorithm];
     const std::string where = desc_.id + " (" + desc_.name + ")";
     try {

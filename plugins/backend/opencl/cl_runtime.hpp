@@ -5,6 +5,7 @@
 #include <CL/cl.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -54,9 +55,10 @@ class Runtime {
     [[nodiscard]] cl_context context() const noexcept { return context_; }
     [[nodiscard]] cl_command_queue queue() const noexcept { return queue_; }
 
-    /// The kernel `kernel_name` of the program built from `source` for `algorithm`. [worker]
-    /// @throws sdk::Error naming the device, the algorithm and the compiler's log when the build fails.
-    cl_kernel kernel(const std::string& algorithm, const std::string& source, const char* kernel_name);
+    /// The kernel `kernel_name` of the program for `algorithm`, built from source() on first use. [worker]
+    /// @throws sdk::Error naming the device, the algorithm and the compiler's log when the build fails,
+    /// and whatever source() throws.
+    cl_kernel kernel(const std::string& algorithm, const std::function<std::string()>& source, const char* kernel_name);
 
     /// Forgets failed builds, so that reopening the device (after fixing `kernel_dir`) builds again. [control]
     void forget_failures();
