@@ -550,21 +550,59 @@ TEST_F(OpenCl, ABrokenKernelIsReportedWithTheDeviceAndTheBuildLog) {
 // ---------------------------------------------------------------------------------------------------
 // The host's --list-devices shows every device the plugin enumerates.
 
-TEST_F(OpenCl, HostListDevicesShowsTheOpenClDevices) {
-    const std::string cmd = "env -u OTEDAMA_PLUGIN_PATH '" OTEDAMA_HOST "' --list-devices --json 2>&1";
+/// Runs otedama-host with `args` (stdout and stderr); the exit code, or -1 when it did not exit.
+int host_command(const std::string& args, std::string& out) {
+    const std::string cmd = "env -u OTEDAMA_PLUGIN_PATH '" OTEDAMA_HOST "' " + args + " 2>&1";
     FILE* p = popen(cmd.c_str(), "r");
-    ASSERT_NE(p, nullptr);
-    std::string out;
+    if (p == nullptr) return -1;
     std::array<char, 4096> buf{};
     size_t n = 0;
     while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
     const int status = pclose(p);
-    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << out;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST_F(OpenCl, HostListDevicesShowsTheOpenClDevices) {
+    std::string out;
+    ASSERT_EQ(host_command("--list-devices --json", out), 0) << out;
     for (const otd_device_info_t& d : infos_) {
         const std::string line = std::string("{\"backend\":\"") + kPluginId + "\",\"id\":\"" + d.id + "\",\"name\":\"" + d.name + "\"";
         EXPECT_NE(out.find(line), std::string::npos) << line << "\n" << out;
     }
     EXPECT_NE(out.find("\"algorithms\":\"sha256d,scrypt\""), std::string::npos) << out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The whole host: `serve` on the built-in devnet with only GPUs enabled mines blocks on the OpenCL device,
+// every one re-verified on the CPU by the host (a nonce failing that is logged as "failed CPU
+// re-verification"), and the devnet accepts them.
+
+TEST_F(OpenCl, TheHostMinesDevnetBlocksOnTheOpenClDevice) {
+    struct Case {
+        const char* algorithm;
+        const char* difficulty;  // devnet units: about 43,000 (sha256d) and 330 (scrypt) hashes per block
+        int intensity;
+    };
+    for (const Case& c : {Case{"sha256d", "0.00001", 16}, Case{"scrypt", "0.005", 10}}) {
+        SCOPED_TRACE(c.algorithm);
+        const fs::path dir = fs::temp_directory_path() / ("otedama-opencl-serve-" + std::to_string(::getpid()) + "-" + c.algorithm);
+        fs::remove_all(dir);
+        fs::create_directories(dir);
+        std::ofstream(dir / "otedama.yaml") << "mining:\n  algorithm: " << c.algorithm
+                                            << "\n  enable_cpu: false\n  enable_gpu: true\n  gpu:\n    devices: [0]\n    intensity: "
+                                            << c.intensity << "\npool:\n  enable: false\nstorage:\n  path: " << (dir / "ledger.db").string()
+                                            << "\ndevnet:\n  algorithm: " << c.algorithm << "\n  difficulty: " << c.difficulty
+                                            << "\n  block_time: 0\n  refresh: 1s\n";
+        std::string out;
+        ASSERT_EQ(host_command("serve --config '" + (dir / "otedama.yaml").string() + "' --run-for 6", out), 0) << out;
+        const std::string id = infos_[0].id;
+        EXPECT_NE(out.find("device " + id + " ("), std::string::npos) << out;
+        EXPECT_NE(out.find("by local:" + id), std::string::npos) << "no block found on " << id << "\n" << out;
+        EXPECT_NE(out.find("block 1 accepted"), std::string::npos) << out;
+        EXPECT_EQ(out.find("failed CPU re-verification"), std::string::npos) << out;
+        EXPECT_EQ(out.find("run failed"), std::string::npos) << out;
+        fs::remove_all(dir);
+    }
 }
 
 }  // namespace
