@@ -3,6 +3,7 @@
 // median (and min/max) in H/s. Not a test: `meson test --benchmark opencl-mine` runs it.
 //
 //   bench_opencl [--algo sha256d|scrypt] [--seconds N] [--warmup N] [--intensity N] [--device I]
+//                [--settings JSON]   (the plugin's settings, e.g. {"kernel_dir":"...","launch_ms":100})
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
     std::string algo = "sha256d";
     int seconds = 10, warmup = 3;
     uint32_t intensity = 0, device_index = 0;
+    std::string settings = "{}";
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string k = argv[i], v = argv[i + 1];
         if (k == "--algo") algo = v;
@@ -34,6 +36,7 @@ int main(int argc, char** argv) {
         else if (k == "--warmup") warmup = std::atoi(v.c_str());
         else if (k == "--intensity") intensity = static_cast<uint32_t>(std::atoi(v.c_str()));
         else if (k == "--device") device_index = static_cast<uint32_t>(std::atoi(v.c_str()));
+        else if (k == "--settings") settings = v;
         else {
             std::fprintf(stderr, "bench_opencl: unknown option %s\n", k.c_str());
             return 2;
@@ -43,7 +46,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "bench_opencl: --seconds >= 1, --warmup >= 0\n");
         return 2;
     }
-    th::FakeHost host;
+    th::FakeHost host(settings);
     th::CreateResult r = th::create_instance(OTEDAMA_OPENCL_PLUGIN, "org.otedama.backend.opencl", OTD_BACKEND_INTERFACE_ID, host);
     if (!r.ok()) {
         std::fprintf(stderr, "bench_opencl: %s\n", r.describe().c_str());
@@ -74,7 +77,6 @@ int main(int argc, char** argv) {
     }
     uint8_t header[80];
     for (int i = 0; i < 80; ++i) header[i] = static_cast<uint8_t>(i * 13 + 5);
-    std::atomic<uint64_t> hashes{0};
     std::atomic<bool> stop{false};
     volatile uint32_t abort_flag = 0;
     std::string failure;
@@ -96,7 +98,6 @@ int main(int argc, char** argv) {
             uint64_t done = 0;
             th::ErrorBuffer e;
             const otd_status_t st = b.run(r.instance.plugin(), device, 0, &w, &done, e.text, sizeof e.text);
-            hashes += done;
             start += w.nonce_count;
             if (st != OTD_OK && st != OTD_ERR_ABORTED) {
                 failure = e.str();
@@ -104,17 +105,23 @@ int main(int argc, char** argv) {
             }
         }
     });
+    // The device counts hashes per launch (telemetry); run() reports them only when its range is done.
+    const auto device_hashes = [&]() -> uint64_t {
+        otd_device_telemetry_t t{};
+        t.struct_size = sizeof t;
+        return b.get_telemetry(r.instance.plugin(), device, &t) == OTD_OK ? t.hashes_total : 0;
+    };
     const auto t0 = std::chrono::steady_clock::now();
     // Warm-up covers the kernel build; wait for the first hashes before counting it.
-    while (hashes == 0 && !stop) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    while (device_hashes() == 0 && !stop) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     const double build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::this_thread::sleep_for(std::chrono::seconds(warmup));
     std::vector<double> samples;
-    uint64_t last = hashes;
+    uint64_t last = device_hashes();
     auto last_t = std::chrono::steady_clock::now();
     for (int s = 0; s < seconds && !stop; ++s) {
         std::this_thread::sleep_for(std::chrono::seconds(1));
-        const uint64_t now_h = hashes;
+        const uint64_t now_h = device_hashes();
         const auto now_t = std::chrono::steady_clock::now();
         samples.push_back(static_cast<double>(now_h - last) / std::chrono::duration<double>(now_t - last_t).count());
         last = now_h;
