@@ -34,6 +34,9 @@ PACKAGES=(
   libhwloc-dev            # CPU backend: core and NUMA topology
   librandomx-dev          # randomx algorithm plugin (the reference RandomX 1.1.x that monerod uses)
   libbenchmark-dev        # benchmarks/ (Google Benchmark; optional: meson skips them without it)
+  ocl-icd-opencl-dev      # OpenCL backend: the ICD loader (libOpenCL.so, OpenCL.pc; meson feature `opencl`)
+  opencl-headers          # OpenCL backend: CL/cl.h
+  pocl-opencl-icd         # OpenCL on the CPU (PoCL): the OpenCL backend's tests run on it where no GPU is present
 )
 
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }

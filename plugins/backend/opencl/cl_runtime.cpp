@@ -1,0 +1,205 @@
+#include "cl_runtime.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace otedama::opencl_backend {
+namespace {
+
+std::string trim(std::string s) {
+    while (!s.empty() && (s.back() == '\0' || s.back() == ' ' || s.back() == '\n' || s.back() == '\t')) s.pop_back();
+    size_t start = 0;
+    while (start < s.size() && s[start] == ' ') ++start;
+    return s.substr(start);
+}
+
+template <class Getter>
+std::string info_string(Getter get) {
+    size_t size = 0;
+    if (get(0, nullptr, &size) != CL_SUCCESS || size == 0) return {};
+    std::string out(size, '\0');
+    if (get(size, out.data(), nullptr) != CL_SUCCESS) return {};
+    return trim(out);
+}
+
+std::string device_string(cl_device_id d, cl_device_info what) {
+    return info_string([&](size_t n, void* p, size_t* r) { return clGetDeviceInfo(d, what, n, p, r); });
+}
+std::string platform_string(cl_platform_id p, cl_platform_info what) {
+    return info_string([&](size_t n, void* v, size_t* r) { return clGetPlatformInfo(p, what, n, v, r); });
+}
+template <class T>
+T device_value(cl_device_id d, cl_device_info what) {
+    T value{};
+    if (clGetDeviceInfo(d, what, sizeof value, &value, nullptr) != CL_SUCCESS) return T{};
+    return value;
+}
+
+}  // namespace
+
+std::string cl_error_name(cl_int code) {
+    const char* name = nullptr;
+    switch (code) {
+        case CL_SUCCESS: name = "CL_SUCCESS"; break;
+        case CL_DEVICE_NOT_FOUND: name = "CL_DEVICE_NOT_FOUND"; break;
+        case CL_DEVICE_NOT_AVAILABLE: name = "CL_DEVICE_NOT_AVAILABLE"; break;
+        case CL_COMPILER_NOT_AVAILABLE: name = "CL_COMPILER_NOT_AVAILABLE"; break;
+        case CL_MEM_OBJECT_ALLOCATION_FAILURE: name = "CL_MEM_OBJECT_ALLOCATION_FAILURE"; break;
+        case CL_OUT_OF_RESOURCES: name = "CL_OUT_OF_RESOURCES"; break;
+        case CL_OUT_OF_HOST_MEMORY: name = "CL_OUT_OF_HOST_MEMORY"; break;
+        case CL_BUILD_PROGRAM_FAILURE: name = "CL_BUILD_PROGRAM_FAILURE"; break;
+        case CL_INVALID_VALUE: name = "CL_INVALID_VALUE"; break;
+        case CL_INVALID_DEVICE: name = "CL_INVALID_DEVICE"; break;
+        case CL_INVALID_CONTEXT: name = "CL_INVALID_CONTEXT"; break;
+        case CL_INVALID_COMMAND_QUEUE: name = "CL_INVALID_COMMAND_QUEUE"; break;
+        case CL_INVALID_MEM_OBJECT: name = "CL_INVALID_MEM_OBJECT"; break;
+        case CL_INVALID_BUFFER_SIZE: name = "CL_INVALID_BUFFER_SIZE"; break;
+        case CL_INVALID_PROGRAM: name = "CL_INVALID_PROGRAM"; break;
+        case CL_INVALID_PROGRAM_EXECUTABLE: name = "CL_INVALID_PROGRAM_EXECUTABLE"; break;
+        case CL_INVALID_KERNEL_NAME: name = "CL_INVALID_KERNEL_NAME"; break;
+        case CL_INVALID_KERNEL: name = "CL_INVALID_KERNEL"; break;
+        case CL_INVALID_ARG_INDEX: name = "CL_INVALID_ARG_INDEX"; break;
+        case CL_INVALID_ARG_VALUE: name = "CL_INVALID_ARG_VALUE"; break;
+        case CL_INVALID_ARG_SIZE: name = "CL_INVALID_ARG_SIZE"; break;
+        case CL_INVALID_KERNEL_ARGS: name = "CL_INVALID_KERNEL_ARGS"; break;
+        case CL_INVALID_WORK_DIMENSION: name = "CL_INVALID_WORK_DIMENSION"; break;
+        case CL_INVALID_WORK_GROUP_SIZE: name = "CL_INVALID_WORK_GROUP_SIZE"; break;
+        case CL_INVALID_GLOBAL_WORK_SIZE: name = "CL_INVALID_GLOBAL_WORK_SIZE"; break;
+        case CL_INVALID_EVENT: name = "CL_INVALID_EVENT"; break;
+        case CL_INVALID_OPERATION: name = "CL_INVALID_OPERATION"; break;
+        case CL_INVALID_BUILD_OPTIONS: name = "CL_INVALID_BUILD_OPTIONS"; break;
+        case CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST: name = "CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST"; break;
+        case -1001: name = "CL_PLATFORM_NOT_FOUND_KHR"; break;
+        default: break;
+    }
+    return std::string(name != nullptr ? name : "OpenCL error") + " (" + std::to_string(code) + ")";
+}
+
+void check(cl_int code, const std::string& where, const char* what) {
+    if (code != CL_SUCCESS) throw sdk::Error(OTD_ERR_IO, where + ": " + what + " failed: " + cl_error_name(code));
+}
+
+std::vector<DeviceDesc> enumerate_devices(std::vector<std::string>& notes) {
+    std::vector<DeviceDesc> out;
+    cl_uint platform_count = 0;
+    const cl_int st = clGetPlatformIDs(0, nullptr, &platform_count);
+    if (st != CL_SUCCESS || platform_count == 0) {
+        // -1001: the ICD loader found no installed platform (no driver): no devices, not an error.
+        if (st != CL_SUCCESS && st != -1001) notes.push_back("clGetPlatformIDs failed: " + cl_error_name(st));
+        return out;
+    }
+    std::vector<cl_platform_id> platforms(platform_count);
+    if (const cl_int s = clGetPlatformIDs(platform_count, platforms.data(), nullptr); s != CL_SUCCESS) {
+        notes.push_back("clGetPlatformIDs failed: " + cl_error_name(s));
+        return out;
+    }
+    for (cl_uint p = 0; p < platform_count; ++p) {
+        const std::string platform_name = platform_string(platforms[p], CL_PLATFORM_NAME);
+        cl_uint device_count = 0;
+        const cl_int ds = clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, 0, nullptr, &device_count);
+        if (ds == CL_DEVICE_NOT_FOUND || device_count == 0) continue;
+        if (ds != CL_SUCCESS) {
+            notes.push_back("platform " + std::to_string(p) + " (" + platform_name + "): clGetDeviceIDs failed: " + cl_error_name(ds));
+            continue;
+        }
+        std::vector<cl_device_id> devices(device_count);
+        if (const cl_int s = clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, device_count, devices.data(), nullptr);
+            s != CL_SUCCESS) {
+            notes.push_back("platform " + std::to_string(p) + " (" + platform_name + "): clGetDeviceIDs failed: " + cl_error_name(s));
+            continue;
+        }
+        for (cl_uint d = 0; d < device_count; ++d) {
+            DeviceDesc desc;
+            desc.platform = platforms[p];
+            desc.device = devices[d];
+            desc.id = "opencl" + std::to_string(p) + "." + std::to_string(d);
+            desc.name = device_string(devices[d], CL_DEVICE_NAME);
+            desc.vendor = device_string(devices[d], CL_DEVICE_VENDOR);
+            desc.version = device_string(devices[d], CL_DEVICE_VERSION);
+            desc.platform_name = platform_name;
+            desc.global_memory = device_value<cl_ulong>(devices[d], CL_DEVICE_GLOBAL_MEM_SIZE);
+            desc.max_allocation = device_value<cl_ulong>(devices[d], CL_DEVICE_MAX_MEM_ALLOC_SIZE);
+            desc.compute_units = device_value<cl_uint>(devices[d], CL_DEVICE_MAX_COMPUTE_UNITS);
+            desc.max_work_group = device_value<size_t>(devices[d], CL_DEVICE_MAX_WORK_GROUP_SIZE);
+            desc.available = device_value<cl_bool>(devices[d], CL_DEVICE_AVAILABLE) != CL_FALSE &&
+                             device_value<cl_bool>(devices[d], CL_DEVICE_COMPILER_AVAILABLE) != CL_FALSE;
+            if (desc.name.empty()) desc.name = "OpenCL device " + std::to_string(d);
+            out.push_back(std::move(desc));
+        }
+    }
+    return out;
+}
+
+Runtime::Runtime(const sdk::Host& host, const DeviceDesc& desc) : host_(host), desc_(desc) {
+    const std::string where = desc_.id + " (" + desc_.name + ")";
+    if (!desc_.available) {
+        throw sdk::Error(OTD_ERR_STATE, where + ": the device or its OpenCL C compiler is not available");
+    }
+    const cl_context_properties props[] = {CL_CONTEXT_PLATFORM, reinterpret_cast<cl_context_properties>(desc_.platform), 0};
+    cl_int st = CL_SUCCESS;
+    context_ = clCreateContext(props, 1, &desc_.device, nullptr, nullptr, &st);
+    check(st, where, "clCreateContext");
+    queue_ = clCreateCommandQueue(context_, desc_.device, 0, &st);
+    if (st != CL_SUCCESS) {
+        clReleaseContext(context_);
+        check(st, where, "clCreateCommandQueue");
+    }
+}
+
+Runtime::~Runtime() {
+    if (queue_ != nullptr) clFinish(queue_);
+    for (auto& [name, program] : programs_) {
+        if (program.kernel != nullptr) clReleaseKernel(program.kernel);
+        if (program.program != nullptr) clReleaseProgram(program.program);
+    }
+    if (queue_ != nullptr) clReleaseCommandQueue(queue_);
+    if (context_ != nullptr) clReleaseContext(context_);
+}
+
+void Runtime::forget_failures() {
+    const std::lock_guard lock(mutex_);
+    std::erase_if(programs_, [](const auto& entry) { return !entry.second.error.empty(); });
+}
+
+cl_kernel Runtime::kernel(const std::string& algorithm, const std::function<std::string()>& source_of, const char* kernel_name) {
+    const std::lock_guard lock(mutex_);
+    auto it = programs_.find(algorithm);
+    if (it != programs_.end()) {
+        if (!it->second.error.empty()) throw sdk::Error(OTD_ERR_STATE, it->second.error);
+        return it->second.kernel;
+    }
+    std::string source = source_of();  // a missing kernel file throws here, before anything is cached
+    Program& program = programs_[algorithm];
+    const std::string where = desc_.id + " (" + desc_.name + ")";
+    try {
+        cl_int st = CL_SUCCESS;
+        const char* text = source.c_str();
+        const size_t length = source.size();
+        program.program = clCreateProgramWithSource(context_, 1, &text, &length, &st);
+        check(st, where, "clCreateProgramWithSource");
+        const auto started = std::chrono::steady_clock::now();
+        st = clBuildProgram(program.program, 1, &desc_.device, "", nullptr, nullptr);
+        const std::string log = info_string([&](size_t n, void* p, size_t* r) {
+            return clGetProgramBuildInfo(program.program, desc_.device, CL_PROGRAM_BUILD_LOG, n, p, r);
+        });
+        if (st != CL_SUCCESS) {
+            host_.error(where + ": building the " + algorithm + " kernel failed (" + cl_error_name(st) + "); build log:\n" +
+                        (log.empty() ? std::string("(empty)") : log));
+            // The error buffer is short: the start of the log names the first problem; the whole log is logged.
+            throw sdk::Error(OTD_ERR_STATE, where + ": building the " + algorithm + " kernel failed (" + cl_error_name(st) +
+                                                "): " + (log.empty() ? std::string("(empty build log)") : log));
+        }
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        host_.info(where + ": built the " + algorithm + " kernel in " + std::to_string(seconds).substr(0, 5) + " s");
+        program.kernel = clCreateKernel(program.program, kernel_name, &st);
+        check(st, where, (std::string("clCreateKernel(") + kernel_name + ")").c_str());
+        return program.kernel;
+    } catch (const sdk::Error& e) {
+        program.error = e.what();
+        if (program.program != nullptr) clReleaseProgram(program.program);
+        program.program = nullptr;
+        throw;
+    }
+}
+
+}  // namespace otedama::opencl_backend
