@@ -90,12 +90,15 @@ struct Config {
         struct Rewards {
             RewardSystem system{};
             std::chrono::milliseconds window{};
+            std::int64_t confirmations = 0;  // a block is credited once it has this many
+            std::int64_t reserve_floor = 0;  // PPS/FPPS: warn when the pool's reserve falls below (atomic units)
             bool operator==(const Rewards&) const = default;
         };
         bool enable = false;
         Address address;
         std::int64_t max_connections = 0;
         double fee_percentage = 0.0;
+        std::string fee_account;  // the operator's ledger account: the pool fee, and local devices' shares
         Rewards rewards;
         std::string source;  // the transport that supplies block templates
         bool operator==(const Pool&) const = default;
