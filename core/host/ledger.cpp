@@ -11,7 +11,7 @@ namespace otedama::host {
 namespace {
 
 constexpr const char* kShareCursor = "per_share_credits";
-constexpr std::size_t kSharesPerTick = 5000;  // one transaction each tick: keeps the committer's waits short
+constexpr std::size_t kSharesPerTick = 5000;  // per transaction: keeps the committer's waits short
 
 std::int64_t to_ms(std::chrono::system_clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -222,9 +222,17 @@ void LedgerKeeper::credit_blocks() {
 }
 
 void LedgerKeeper::credit_shares() {
+    // Chunks of kSharesPerTick, each its own transaction (the committer's batches go in between), for at most
+    // about half a second a tick: a pool taking more shares than that falls behind and catches up later.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+    while (credit_share_chunk() == kSharesPerTick && std::chrono::steady_clock::now() < until) {
+    }
+}
+
+std::size_t LedgerKeeper::credit_share_chunk() {
     const auto logger = log::get("ledger");
     const auto todo = storage_.shares_to_credit(kShareCursor, kSharesPerTick);
-    if (todo.empty()) return;
+    if (todo.empty()) return 0;
     std::vector<storage::ShareCredits> out;
     out.reserve(todo.size());
     for (const auto& s : todo) {
@@ -268,6 +276,7 @@ void LedgerKeeper::credit_shares() {
             logger->info("{} reserve for {} is back above the floor: {}", scheme_name_, coin, amount);
         }
     }
+    return todo.size();
 }
 
 }  // namespace otedama::host

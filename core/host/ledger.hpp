@@ -46,6 +46,7 @@ public:
 private:
     void credit_blocks();
     void credit_shares();
+    std::size_t credit_share_chunk();  ///< @return how many shares it looked at
     [[nodiscard]] std::string account_or_pool(const std::string& account) const;
 
     storage::Storage& storage_;

@@ -273,3 +273,24 @@ TEST(Cli, LedgerShowsCreditedBlocksBalancesAndPayments) {
   EXPECT_NE(bad.out.find("--limit: expected a positive integer, got '0'"), std::string::npos) << bad.out;
   fs::remove_all(d);
 }
+
+// PPS: every share is credited its expected value as it is stored, the pool's reserve pays it (and is
+// refilled by confirmed blocks); the balance is the sum of the per-share credits.
+TEST(Cli, PpsCreditsEveryShareFromTheReserve) {
+  const fs::path d = temp_dir();
+  const std::string cfg = (d / "otedama.yaml").string();
+  write(d / "otedama.yaml",
+        "mining:\n  cpu:\n    threads: 1\npool:\n  enable: false\n  fee_percentage: 1\n"
+        "  rewards:\n    system: PPS\n    confirmations: 3\n    reserve_floor: 1000000000000000\nstorage:\n  path: " +
+            (d / "ledger.db").string() + "\ndevnet:\n  difficulty: 0.001\n  block_time: 1s\n  refresh: 5s\n");
+  const Result r = host("serve --config " + cfg + " --run-for 5", d.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  // The floor is far above anything the devnet pays: the warning must come, once.
+  const auto warn = r.out.find("PPS reserve for DEVNET is");
+  EXPECT_NE(warn, std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("PPS reserve for DEVNET is", warn + 1), std::string::npos) << "warned more than once:\n" << r.out;
+  const Result balances = host("ledger balances --json --config " + cfg);
+  ASSERT_EQ(balances.code, 0) << balances.out;
+  EXPECT_NE(balances.out.find("{\"coin\":\"DEVNET\",\"account\":\"pool\",\"amount\":"), std::string::npos) << balances.out;
+  fs::remove_all(d);
+}
