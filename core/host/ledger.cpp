@@ -70,7 +70,28 @@ LedgerKeeper::LedgerKeeper(storage::Storage& storage, const loader::Loader& load
         log::get("ledger")->error("pool.rewards.system is {} but no loaded payout plugin has that scheme: blocks stay uncredited",
                                   scheme_name_);
     }
+    if (config.pool.payments.minimum > 0) {
+        if (config.pool.payments.wallet == "devnet" && config.storage.path != ":memory:") {
+            wallet_ = std::make_unique<DevnetWallet>(config.storage.path + ".devnet-wallet");
+            payments_ = std::make_unique<PaymentRunner>(storage_, *wallet_);
+            try {
+                // A restart: intents written before a crash are settled first (found in the wallet, or sent).
+                const auto r = payments_->settle();
+                if (r.sent + r.reconciled + r.failed + r.waiting != 0) {
+                    log::get("ledger")->info("payments on start: {} reconciled with the wallet, {} sent, {} failed, {} waiting",
+                                             r.reconciled, r.sent, r.failed, r.waiting);
+                }
+            } catch (const std::exception& e) {
+                log::get("ledger")->error("payments: settling open intents failed: {}", e.what());
+            }
+        } else {
+            log::get("ledger")->error("pool.payments.wallet is '{}': no such wallet (only 'devnet', with a file ledger); payments are off",
+                                      config.pool.payments.wallet);
+        }
+    }
 }
+
+LedgerKeeper::~LedgerKeeper() = default;
 
 std::string LedgerKeeper::account_or_pool(const std::string& account) const {
     return account.empty() ? config_.pool.fee_account : account;
@@ -113,6 +134,13 @@ void LedgerKeeper::tick(const std::string& coin, std::int64_t next_height, std::
             otd_payout_window_t w{};
             w.struct_size = sizeof w;
             if (t->get_window(scheme_->instance, &w) == OTD_OK && w.type == OTD_PAYOUT_WINDOW_SHARE) credit_shares();
+        }
+        if (payments_ && !coin.empty() && now - last_payments_ >= config_.pool.payments.interval) {
+            last_payments_ = now;
+            const auto r = payments_->run(coin, config_.pool.payments.minimum);
+            if (r.sent + r.reconciled + r.failed != 0) {
+                logger->info("payments {}: {} sent, {} reconciled, {} failed, {} waiting", coin, r.sent, r.reconciled, r.failed, r.waiting);
+            }
         }
         if (now - last_prune_ >= std::chrono::minutes(1)) {
             last_prune_ = now;

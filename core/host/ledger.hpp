@@ -12,6 +12,9 @@
 //    expected value (Storage::credit_shares, a cursor makes it once only) and the reserve pays it; a
 //    warning is logged when the reserve falls below pool.rewards.reserve_floor.
 //  - Shares of local devices (no account) are credited to pool.fee_account, as is the pool fee.
+//  - Payments (pool.payments.minimum > 0): every pool.payments.interval, balances at or above the minimum
+//    become payment intents and are sent through the wallet exactly once (payments.hpp); open intents are
+//    reconciled with the wallet when the keeper starts.
 //  - Raw shares older than pool.rewards.window (and not needed by an uncredited block) are deleted; the
 //    per-worker round sums stay.
 //
@@ -20,12 +23,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "config/config.hpp"
+#include "host/payments.hpp"
 #include "loader/loader.hpp"
 #include "storage/storage.hpp"
 
@@ -34,6 +39,7 @@ namespace otedama::host {
 class LedgerKeeper {
 public:
     LedgerKeeper(storage::Storage& storage, const loader::Loader& loader, const config::Config& config);
+    ~LedgerKeeper();
 
     /// One round of bookkeeping. `coin` and `next_height`: the newest template's (empty coin: none yet).
     void tick(const std::string& coin, std::int64_t next_height, std::chrono::system_clock::time_point now);
@@ -59,6 +65,9 @@ private:
     std::set<std::int64_t> failed_blocks_;         ///< crediting failed (logged once)
     std::set<std::string> below_floor_;             ///< coins whose reserve is below the floor (warned once)
     std::chrono::system_clock::time_point last_prune_{};
+    std::unique_ptr<Wallet> wallet_;
+    std::unique_ptr<PaymentRunner> payments_;
+    std::chrono::system_clock::time_point last_payments_{};
 };
 
 }  // namespace otedama::host

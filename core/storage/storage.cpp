@@ -660,6 +660,119 @@ std::int64_t Storage::cursor(std::string_view name) {
     return stmt.step() ? stmt.column_int64(0) : 0;
 }
 
+namespace {
+PaymentRow read_payment(const Statement& stmt) {
+    return {stmt.column_int64(0), stmt.column_text(1), stmt.column_text(2), stmt.column_int64(3), stmt.column_text(4),
+            stmt.column_text(5), stmt.column_text(6), stmt.column_text(7), stmt.column_int64(8), stmt.column_int64(9)};
+}
+constexpr const char* payment_columns =
+    "id, coin, account, amount, idempotency_key, status, COALESCE(txid, ''), COALESCE(error, ''), created_at_ms, updated_at_ms";
+}  // namespace
+
+std::vector<PaymentRow> Storage::create_payment_intents(std::string_view coin, std::int64_t minimum) {
+    if (minimum <= 0) throw Error(SQLITE_ERROR, "create_payment_intents: the minimum payout must be positive");
+    const std::lock_guard lock(impl_->mutex);
+    Database& db = impl_->db;
+    Transaction tx(db);
+    const std::int64_t now = now_ms();
+    Statement due = db.prepare("SELECT account, amount FROM balances WHERE coin = ? AND amount >= ? ORDER BY account");
+    due.bind_text(1, coin).bind_int64(2, minimum);
+    std::vector<std::pair<std::string, std::int64_t>> rows;
+    while (due.step()) rows.emplace_back(due.column_text(0), due.column_int64(1));
+    due.reset();
+    Statement insert = db.prepare(
+        "INSERT INTO payments (coin, account, amount, idempotency_key, status, created_at_ms, updated_at_ms)"
+        " VALUES (?1, ?2, ?3, ?4, 'intent', ?5, ?5)");
+    Statement set_key = db.prepare("UPDATE payments SET idempotency_key = ? WHERE id = ?");
+    Statement debit = db.prepare("UPDATE balances SET amount = amount - ?, updated_at_ms = ? WHERE coin = ? AND account = ?");
+    Statement change = db.prepare(
+        "INSERT INTO balance_changes (at_ms, coin, account, delta, balance_after, cause, payment_id, detail)"
+        " VALUES (?, ?, ?, ?, 0, 'payment', ?, ?)");
+    std::vector<PaymentRow> out;
+    for (const auto& [account, amount] : rows) {
+        // A placeholder key first (unique: the account and time), then the final one from the row id.
+        insert.bind_text(1, coin).bind_text(2, account).bind_int64(3, amount);
+        insert.bind_text(4, "pending:" + std::string(coin) + ":" + account + ":" + std::to_string(now)).bind_int64(5, now);
+        insert.run();
+        insert.reset();
+        const std::int64_t id = db.last_insert_rowid();
+        const std::string key = std::string(coin) + "-payment-" + std::to_string(id);
+        set_key.bind_text(1, key).bind_int64(2, id);
+        set_key.run();
+        set_key.reset();
+        debit.bind_int64(1, amount).bind_int64(2, now).bind_text(3, coin).bind_text(4, account);
+        debit.run();
+        debit.reset();
+        change.bind_int64(1, now).bind_text(2, coin).bind_text(3, account).bind_int64(4, -amount).bind_int64(5, id);
+        change.bind_text(6, "payment intent " + key);
+        change.run();
+        change.reset();
+        out.push_back({id, std::string(coin), account, amount, key, "intent", "", "", now, now});
+    }
+    if (!out.empty()) {
+        impl_->audit("ledger", "payments.intent", std::to_string(out.size()) + " payment intent(s) for " + std::string(coin));
+    }
+    tx.commit();
+    return out;
+}
+
+std::vector<PaymentRow> Storage::payments_with_status(std::string_view status) {
+    const std::lock_guard lock(impl_->mutex);
+    Statement stmt = impl_->db.prepare(std::string("SELECT ") + payment_columns + " FROM payments WHERE status = ? ORDER BY id");
+    stmt.bind_text(1, status);
+    std::vector<PaymentRow> out;
+    while (stmt.step()) out.push_back(read_payment(stmt));
+    return out;
+}
+
+bool Storage::mark_payment_sent(std::int64_t payment_id, std::string_view txid) {
+    const std::lock_guard lock(impl_->mutex);
+    Database& db = impl_->db;
+    Transaction tx(db);
+    Statement update = db.prepare(
+        "UPDATE payments SET status = 'sent', txid = ?, updated_at_ms = ? WHERE id = ? AND status = 'intent'");
+    update.bind_text(1, txid).bind_int64(2, now_ms()).bind_int64(3, payment_id);
+    update.run();
+    const bool changed = db.changes() == 1;
+    if (changed) impl_->audit("ledger", "payment.sent", "payment " + std::to_string(payment_id) + " txid " + std::string(txid));
+    tx.commit();
+    return changed;
+}
+
+bool Storage::fail_payment(std::int64_t payment_id, std::string_view error) {
+    const std::lock_guard lock(impl_->mutex);
+    Database& db = impl_->db;
+    Transaction tx(db);
+    Statement find = db.prepare("SELECT coin, account, amount FROM payments WHERE id = ? AND status = 'intent'");
+    find.bind_int64(1, payment_id);
+    if (!find.step()) return false;
+    const std::string coin = find.column_text(0);
+    const std::string account = find.column_text(1);
+    const std::int64_t amount = find.column_int64(2);
+    find.reset();
+    const std::int64_t now = now_ms();
+    Statement update = db.prepare("UPDATE payments SET status = 'failed', error = ?, updated_at_ms = ? WHERE id = ?");
+    update.bind_text(1, error).bind_int64(2, now).bind_int64(3, payment_id);
+    update.run();
+    Statement refund = db.prepare(
+        "INSERT INTO balances (coin, account, amount, updated_at_ms) VALUES (?1, ?2, ?3, ?4)"
+        " ON CONFLICT (coin, account) DO UPDATE SET amount = amount + excluded.amount, updated_at_ms = excluded.updated_at_ms"
+        " RETURNING amount");
+    refund.bind_text(1, coin).bind_text(2, account).bind_int64(3, amount).bind_int64(4, now);
+    if (!refund.step()) throw Error(SQLITE_ERROR, "balance upsert returned no row", refund.sql());
+    const std::int64_t after = refund.column_int64(0);
+    refund.reset();
+    Statement change = db.prepare(
+        "INSERT INTO balance_changes (at_ms, coin, account, delta, balance_after, cause, payment_id, detail)"
+        " VALUES (?, ?, ?, ?, ?, 'payment_failed', ?, ?)");
+    change.bind_int64(1, now).bind_text(2, coin).bind_text(3, account).bind_int64(4, amount).bind_int64(5, after);
+    change.bind_int64(6, payment_id).bind_text(7, std::string(error));
+    change.run();
+    impl_->audit("ledger", "payment.failed", "payment " + std::to_string(payment_id) + ": " + std::string(error));
+    tx.commit();
+    return true;
+}
+
 void Storage::audit(std::string_view actor, std::string_view action, std::string_view detail) {
     const std::lock_guard lock(impl_->mutex);
     impl_->audit(actor, action, detail);

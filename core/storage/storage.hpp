@@ -218,6 +218,20 @@ public:
     std::int64_t prune_shares(std::int64_t now_ms, std::int64_t keep_ms,
                               std::int64_t max_id = std::numeric_limits<std::int64_t>::max());
 
+    /// Payments, step 1: every balance of `coin` at or above `minimum` (> 0) becomes a payment intent, in ONE
+    /// transaction: the balance goes to 0 (a balance_changes row, cause payment) and a payments row with
+    /// status 'intent' and a unique idempotency key ("<coin>-payment-<id>") is written. Nothing is sent
+    /// here: the intent is durable before anything leaves. @return the new intents.
+    std::vector<PaymentRow> create_payment_intents(std::string_view coin, std::int64_t minimum);
+    /// Payments of one status ("intent", ...), oldest first.
+    [[nodiscard]] std::vector<PaymentRow> payments_with_status(std::string_view status);
+    /// An intent was sent (or found in the wallet): status 'sent' with its txid. @return false when it was
+    /// not an intent (already sent or failed): nothing changes.
+    bool mark_payment_sent(std::int64_t payment_id, std::string_view txid);
+    /// An intent the wallet refused for good (a bad address): status 'failed' with the error, and the amount
+    /// goes back to the balance (cause payment_failed), in one transaction. @return false when not an intent.
+    bool fail_payment(std::int64_t payment_id, std::string_view error);
+
     /// Balances of `coin` ("" = every coin), largest first.
     [[nodiscard]] std::vector<BalanceRow> balances(std::string_view coin);
     /// Payments of `coin` ("" = every coin), newest first.

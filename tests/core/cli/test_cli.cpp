@@ -3,6 +3,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -231,13 +232,15 @@ TEST(Cli, HashReproducesTheMemoryHardAlgorithmsVectors) {
 }
 
 // `serve` on the devnet with local mining: blocks are found, confirmed (1 confirmation: the next template) and
-// credited by the configured scheme; `ledger` shows them, the balances they made, and the (empty) payments.
+// credited by the configured scheme; `ledger` shows them, the balances they made, and the payments (none: the
+// minimum payout is out of reach here; PaymentsArePaidThroughTheDevnetWallet pays).
 TEST(Cli, LedgerShowsCreditedBlocksBalancesAndPayments) {
   const fs::path d = temp_dir();
   const std::string cfg = (d / "otedama.yaml").string();
   write(d / "otedama.yaml",
         "mining:\n  cpu:\n    threads: 2\npool:\n  enable: false\n  fee_percentage: 2.5\n  fee_account: operator\n"
-        "  rewards:\n    system: PROP\n    confirmations: 1\nstorage:\n  path: " + (d / "ledger.db").string() +
+        "  rewards:\n    system: PROP\n    confirmations: 1\n  payments:\n    minimum: 1000000000000000000\n    interval: 1s\n"
+        "storage:\n  path: " + (d / "ledger.db").string() +
             "\ndevnet:\n  difficulty: 0.00001\n  block_time: 0\n  refresh: 5s\n");
   const Result r = host("serve --config " + cfg + " --run-for 5", d.string());
   ASSERT_EQ(r.code, 0) << r.out;
@@ -292,5 +295,32 @@ TEST(Cli, PpsCreditsEveryShareFromTheReserve) {
   const Result balances = host("ledger balances --json --config " + cfg);
   ASSERT_EQ(balances.code, 0) << balances.out;
   EXPECT_NE(balances.out.find("{\"coin\":\"DEVNET\",\"account\":\"pool\",\"amount\":"), std::string::npos) << balances.out;
+  fs::remove_all(d);
+}
+
+// Payments through serve: balances at or above pool.payments.minimum are paid through the devnet wallet (a
+// file next to the ledger), written as intents first; `ledger payments` shows them sent with their txids.
+TEST(Cli, PaymentsArePaidThroughTheDevnetWallet) {
+  const fs::path d = temp_dir();
+  const std::string cfg = (d / "otedama.yaml").string();
+  write(d / "otedama.yaml",
+        "mining:\n  cpu:\n    threads: 1\npool:\n  enable: false\n  fee_account: operator\n"
+        "  rewards:\n    system: SOLO\n    confirmations: 1\n  payments:\n    minimum: 1000\n    interval: 1s\n"
+        "storage:\n  path: " + (d / "ledger.db").string() + "\ndevnet:\n  difficulty: 0.001\n  block_time: 1s\n  refresh: 5s\n");
+  const Result r = host("serve --config " + cfg + " --run-for 6", d.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  const Result payments = host("ledger payments --json --config " + cfg);
+  ASSERT_EQ(payments.code, 0) << payments.out;
+  EXPECT_NE(payments.out.find("\"account\":\"operator\""), std::string::npos) << payments.out;
+  EXPECT_NE(payments.out.find("\"status\":\"sent\""), std::string::npos) << payments.out;
+  EXPECT_EQ(payments.out.find("\"status\":\"intent\""), std::string::npos) << "an intent was left unsent:\n" << payments.out;
+  EXPECT_NE(payments.out.find("\"idempotency_key\":\"DEVNET-payment-1\""), std::string::npos) << payments.out;
+  // The wallet's file holds each payment once.
+  std::ifstream wallet(d / "ledger.db.devnet-wallet");
+  std::string line;
+  int lines = 0;
+  while (std::getline(wallet, line)) ++lines;
+  EXPECT_GE(lines, 1);
+  EXPECT_EQ(static_cast<size_t>(lines), static_cast<size_t>(std::count(payments.out.begin(), payments.out.end(), '{'))) << payments.out;
   fs::remove_all(d);
 }

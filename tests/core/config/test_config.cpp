@@ -526,7 +526,8 @@ TEST(Json, TypedSubtrees) {
     EXPECT_EQ(c.subtree_json("mining.cpu"), R"({"threads":0,"priority":0,"affinity":false,"huge_pages":true})");
     EXPECT_EQ(c.subtree_json("pool"), R"({"enable":true,"address":"0.0.0.0:3333","max_connections":10000,)"
                                       R"("fee_percentage":1.0,"rewards":{"system":"PPLNS","window":"2h",)"
-                                      R"("confirmations":10,"reserve_floor":0},"fee_account":"pool","source":"devnet"})");
+                                      R"("confirmations":10,"reserve_floor":0},"fee_account":"pool",)"
+                                      R"("payments":{"minimum":0,"interval":"10m","wallet":"devnet"},"source":"devnet"})");
     EXPECT_EQ(c.subtree_json("mining.asic"), R"({"devices":[],"poll_interval":"100ms"})");
     EXPECT_EQ(c.subtree_json("log.level"), R"("info")");
     EXPECT_EQ(c.subtree_json("mining.gpu.intensity"), "20");
@@ -633,7 +634,7 @@ TEST(MinerPools, ErrorsNameTheElementAndTheField) {
 
 TEST(Schema, DescribesEveryKey) {
     const auto keys = describe_schema();
-    ASSERT_EQ(keys.size(), 47u);
+    ASSERT_EQ(keys.size(), 50u);
     EXPECT_EQ(keys.front().path, "app.name");
     EXPECT_EQ(keys.back().path, "devnet");
     for (const KeyInfo& key : keys) {
