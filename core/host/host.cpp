@@ -546,8 +546,8 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
   // Orderly stop: devices, then transports on the control strand (each one's sockets closed after its
   // stop(), in case it forgot net shutdown()), then the network loops, then the I/O threads.
   scheduler_->stop();
-  // Shares still in the committer: committed (or spilled) now; their answers go nowhere (stopping).
-  // Submissions posted to the strand before the scheduler stopped reach a stopped committer: refused.
+  // Shares the strand still holds reach the committer in this drain; then the committer commits (or spills)
+  // everything queued. Their answers go nowhere (stopping); a share after stop() is refused, never answered.
   {
     std::promise<void> drained;
     boost::asio::post(control_, [&] { drained.set_value(); });
