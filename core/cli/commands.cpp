@@ -15,6 +15,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <iostream>
@@ -57,6 +58,9 @@ commands:
                                             context; --dataset full: on the full dataset/DAG,
                                             as a pool with pool.verify_dataset: full)
   status [--json] [--config FILE]           summary of the ledger: share count and the newest shares
+  ledger balances|blocks|payments [--coin C] [--limit N] [--json] [--config FILE]
+                                            the ledger's balances (largest first), blocks or payments
+                                            (newest first, 100 unless --limit); amounts in atomic units
   config check FILE | config print [FILE]   validate a configuration / print the effective one
 
 exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error, 3 storage error,
@@ -1045,6 +1049,101 @@ int status(const Args& args) {
   return kOk;
 }
 
+int ledger(const Args& args) {
+  if (args.positional.size() != 1 ||
+      (args.positional[0] != "balances" && args.positional[0] != "blocks" && args.positional[0] != "payments")) {
+    std::cerr << "otedama-host ledger: use 'ledger balances|blocks|payments [--coin C] [--limit N] [--json]'\n";
+    return kUsage;
+  }
+  const std::string what = args.positional[0];
+  const std::string coin = args.get("--coin").value_or("");
+  std::size_t limit = 100;
+  if (const auto l = args.get("--limit")) {
+    char* end = nullptr;
+    const unsigned long long n = std::strtoull(l->c_str(), &end, 10);
+    if (l->empty() || *end != '\0' || n == 0 || l->front() == '-') {
+      std::cerr << "otedama-host ledger: --limit: expected a positive integer, got '" << *l << "'\n";
+      return kUsage;
+    }
+    limit = static_cast<std::size_t>(n);
+  }
+  auto cfg = load_config(args, false);
+  if (!cfg) return kUsage;
+  const bool json = args.has("--json");
+  try {
+    auto db = storage::Storage::open(cfg->storage.path);
+    std::string out;
+    if (what == "balances") {
+      const auto rows = db.balances(coin);
+      if (json) {
+        out = "[";
+        for (size_t i = 0; i < rows.size() && i < limit; ++i) {
+          const auto& b = rows[i];
+          out += (i != 0 ? "," : "") + std::string("{\"coin\":") + q(b.coin) + ",\"account\":" + q(b.account) +
+                 ",\"amount\":" + std::to_string(b.amount) + ",\"updated_at_ms\":" + std::to_string(b.updated_at_ms) + "}";
+        }
+        out += "]\n";
+      } else {
+        out = std::to_string(rows.size()) + " balance(s)" + (coin.empty() ? "" : " for " + coin) + "\n";
+        for (size_t i = 0; i < rows.size() && i < limit; ++i)
+          out += "  " + rows[i].coin + "  " + rows[i].account + "  " + std::to_string(rows[i].amount) + "\n";
+      }
+    } else if (what == "blocks") {
+      const auto rows = db.blocks(coin, limit);
+      if (json) {
+        out = "[";
+        for (size_t i = 0; i < rows.size(); ++i) {
+          const auto& b = rows[i];
+          std::string hash;
+          static constexpr char kHex[] = "0123456789abcdef";
+          for (const auto byte : b.hash) {
+            hash += kHex[byte >> 4];
+            hash += kHex[byte & 15];
+          }
+          out += (i != 0 ? "," : "") + std::string("{\"id\":") + std::to_string(b.id) + ",\"coin\":" + q(b.coin) +
+                 ",\"height\":" + std::to_string(b.height) + ",\"hash\":" + q(hash) + ",\"reward\":" + std::to_string(b.reward) +
+                 ",\"tx_fees\":" + std::to_string(b.tx_fees) + ",\"finder\":" + q(b.finder) + ",\"status\":" +
+                 q(std::string(storage::to_string(b.status))) + ",\"confirmations\":" + std::to_string(b.confirmations) +
+                 ",\"found_at_ms\":" + std::to_string(b.found_at_ms) + ",\"credited\":" + (b.credited_at_ms != 0 ? "true" : "false") +
+                 ",\"scheme\":" + q(b.scheme) + "}";
+        }
+        out += "]\n";
+      } else {
+        out = std::to_string(rows.size()) + " block(s)" + (coin.empty() ? "" : " for " + coin) + ", newest first\n";
+        for (const auto& b : rows) {
+          out += "  #" + std::to_string(b.id) + "  " + b.coin + "  height " + std::to_string(b.height) + "  " +
+                 std::string(storage::to_string(b.status)) + " (" + std::to_string(b.confirmations) + " conf)  reward " +
+                 std::to_string(b.reward) + "  finder " + b.finder + (b.credited_at_ms != 0 ? "  credited by " + b.scheme : "") + "\n";
+        }
+      }
+    } else {
+      const auto rows = db.payments(coin, limit);
+      if (json) {
+        out = "[";
+        for (size_t i = 0; i < rows.size(); ++i) {
+          const auto& p = rows[i];
+          out += (i != 0 ? "," : "") + std::string("{\"id\":") + std::to_string(p.id) + ",\"coin\":" + q(p.coin) +
+                 ",\"account\":" + q(p.account) + ",\"amount\":" + std::to_string(p.amount) + ",\"idempotency_key\":" +
+                 q(p.idempotency_key) + ",\"status\":" + q(p.status) + ",\"txid\":" + q(p.txid) + ",\"error\":" + q(p.error) +
+                 ",\"created_at_ms\":" + std::to_string(p.created_at_ms) + ",\"updated_at_ms\":" + std::to_string(p.updated_at_ms) + "}";
+        }
+        out += "]\n";
+      } else {
+        out = std::to_string(rows.size()) + " payment(s)" + (coin.empty() ? "" : " for " + coin) + ", newest first\n";
+        for (const auto& p : rows) {
+          out += "  #" + std::to_string(p.id) + "  " + p.coin + "  " + p.account + "  " + std::to_string(p.amount) + "  " + p.status +
+                 (p.txid.empty() ? "" : "  tx " + p.txid) + (p.error.empty() ? "" : "  error: " + p.error) + "\n";
+        }
+      }
+    }
+    std::cout << out;
+  } catch (const std::exception& e) {
+    std::cerr << "otedama-host ledger: storage '" << cfg->storage.path << "': " << e.what() << "\n";
+    return kStorage;
+  }
+  return kOk;
+}
+
 int config_cmd(const Args& args) {
   if (args.positional.empty() || (args.positional[0] != "check" && args.positional[0] != "print")) {
     std::cerr << "otedama-host config: use 'config check FILE' or 'config print [FILE]'\n";
@@ -1121,6 +1220,11 @@ int run(int argc, char** argv) {
       Args a = parse(argc, argv, 2, {"--config"}, {"--json"});
       if (!a.error.empty()) return bad_usage("otedama-host status: ", a.error);
       return status(a);
+    }
+    if (cmd == "ledger") {
+      Args a = parse(argc, argv, 2, {"--config", "--coin", "--limit"}, {"--json"});
+      if (!a.error.empty()) return bad_usage("otedama-host ledger: ", a.error);
+      return ledger(a);
     }
     if (cmd == "config") {
       Args a = parse(argc, argv, 2, {}, {});

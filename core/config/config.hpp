@@ -95,13 +95,23 @@ struct Config {
         struct Rewards {
             RewardSystem system{};
             std::chrono::milliseconds window{};
+            std::int64_t confirmations = 0;  // a block is credited once it has this many
+            std::int64_t reserve_floor = 0;  // PPS/FPPS: warn when the pool's reserve falls below (atomic units)
             bool operator==(const Rewards&) const = default;
+        };
+        struct Payments {
+            std::int64_t minimum = 0;              // pay balances at or above this (atomic units); 0 = no payments
+            std::chrono::milliseconds interval{};  // how often payments run
+            std::string wallet;                    // "devnet" (the only wallet so far)
+            bool operator==(const Payments&) const = default;
         };
         bool enable = false;
         Address address;
         std::int64_t max_connections = 0;
         double fee_percentage = 0.0;
+        std::string fee_account;  // the operator's ledger account: the pool fee, and local devices' shares
         Rewards rewards;
+        Payments payments;
         std::string source;  // the transport that supplies block templates
         DatasetMode verify_dataset{DatasetMode::light};  // what shares of memory-hard algorithms are verified on
         bool operator==(const Pool&) const = default;

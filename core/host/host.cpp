@@ -1,4 +1,5 @@
 #include "host/host.hpp"
+#include "host/ledger.hpp"
 
 #include "log/log.hpp"
 #include "scheduler/scheduler.hpp"
@@ -6,6 +7,7 @@
 #include "services/net.hpp"
 #include "services/serial.hpp"
 #include "services/usb.hpp"
+#include "storage/committer.hpp"
 #include "storage/storage.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -374,6 +376,21 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
     return 3;
   }
   storage_->audit("host", "start", std::string(kHostName) + " " + OTEDAMA_VERSION);
+  // Group commit: accepted shares are written a batch per transaction, and each is acknowledged only once
+  // its batch is durable; while the database cannot take them they go to "<storage.path>.spill" (replayed
+  // here at start-up and as soon as the database is back). An in-memory ledger commits share by share.
+  if (config_.storage.path != ":memory:" && !config_.storage.path.empty()) {
+    try {
+      storage::CommitterOptions co;
+      co.spill_path = config_.storage.path + ".spill";
+      committer_ = std::make_unique<storage::ShareCommitter>(*storage_, co);
+    } catch (const std::exception& e) {
+      logger->error("storage: cannot start the share committer: {}", e.what());
+      return 3;
+    }
+  }
+
+  ledger_ = std::make_unique<LedgerKeeper>(*storage_, *loader_, config_);
 
   scheduler::Options so;
   so.mining_algorithm = config_.mining.algorithm;
@@ -398,7 +415,7 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
     if (!(so.local_share_difficulty > 0)) so.local_share_rate = 1.0;
   }
   scheduler::Sinks sinks;
-  sinks.store_share = [this, logger](const scheduler::ShareRecord& s) {
+  sinks.store_share = [this, logger](const scheduler::ShareRecord& s, scheduler::Sinks::Stored stored) {
     storage::ShareRecord r;
     r.created_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     r.coin = s.job->tmpl->coin;
@@ -410,13 +427,21 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
     r.share_difficulty = s.share_difficulty;
     r.is_block = s.is_block;
     r.hash.assign(s.hash.begin(), s.hash.end());
+    r.network_difficulty = s.job->network_difficulty;
+    r.block_reward = static_cast<int64_t>(std::min<uint64_t>(s.job->tmpl->c.reward, INT64_MAX));
+    r.tx_fees = static_cast<int64_t>(std::min<uint64_t>(s.job->tmpl->c.tx_fees, s.job->tmpl->c.reward));
+    if (committer_) {
+      committer_->submit(std::move(r), std::move(stored));
+      return;
+    }
+    bool ok = false;
     try {
       storage_->record_share(r);
-      return true;
+      ok = true;
     } catch (const std::exception& e) {
       logger->error("storage: share not recorded: {}", e.what());
-      return false;
     }
+    stored(ok);
   };
   sinks.block_found = [this, logger](const scheduler::ShareRecord& s, const otd_block_t&) {
     storage::BlockRecord b;
@@ -425,6 +450,8 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
     b.hash.assign(s.hash.begin(), s.hash.end());
     b.reward = static_cast<int64_t>(std::min<uint64_t>(s.job->tmpl->c.reward, INT64_MAX));
     b.finder = s.worker;
+    b.tx_fees = static_cast<int64_t>(std::min<uint64_t>(s.job->tmpl->c.tx_fees, s.job->tmpl->c.reward));
+    b.network_weight = storage::weight_of(s.job->network_difficulty);
     b.found_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     try {
       storage_->record_block(b);
@@ -433,9 +460,11 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
     }
   };
   scheduler_ = std::make_unique<scheduler::Scheduler>(*loader_, events_, metrics_, control_, so, std::move(sinks));
-  events_.subscribe([](const router::Event& e) {
+  events_.subscribe([this](const router::Event& e) {
     if (const auto* b = e.as<otd_event_block_t>(OTD_EVENT_BLOCK)) {
       log::get("router")->info("block event from {}: {} height {} state {}", e.header().source, b->coin, b->height, b->state);
+      // The chain source says a block of ours is out of the chain: the ledger never credits it.
+      if (b->state == OTD_BLOCK_ORPHANED || b->state == OTD_BLOCK_REJECTED) ledger_->block_lost({b->hash, b->hash + OTD_HASH_SIZE});
     }
   });
   events_.start();
@@ -510,6 +539,8 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
         last_tick = std::chrono::steady_clock::now();
         boost::asio::post(control_, [this] { scheduler_->tick(); });
         publish_net_metrics();
+        if (const auto job = scheduler_->current_job())
+          ledger_->tick(job->tmpl->coin, static_cast<int64_t>(job->tmpl->c.height), std::chrono::system_clock::now());
       }
     }
     logger->info("stopping: {} shares accepted, {} blocks found", scheduler_->accepted_shares(), scheduler_->blocks_found());
@@ -517,6 +548,19 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
   // Orderly stop: devices, then transports on the control strand (each one's sockets closed after its
   // stop(), in case it forgot net shutdown()), then the network loops, then the I/O threads.
   scheduler_->stop();
+  // Shares the strand still holds reach the committer in this drain; then the committer commits (or spills)
+  // everything queued. Their answers go nowhere (stopping); a share after stop() is refused, never answered.
+  {
+    std::promise<void> drained;
+    boost::asio::post(control_, [&] { drained.set_value(); });
+    drained.get_future().wait();
+  }
+  if (committer_) {
+    committer_->stop();
+    const auto st = committer_->stats();
+    logger->info("storage: {} shares committed in {} transactions (largest {}), {} spilled, {} replayed, {} refused",
+                 st.committed, st.batches, st.largest_batch, st.spilled, st.replayed, st.rejected);
+  }
   std::promise<void> stopped;
   boost::asio::post(control_, [&] {
     for (auto it = started.rbegin(); it != started.rend(); ++it) {

@@ -27,12 +27,14 @@ class Scheduler;
 }
 namespace otedama::storage {
 class Storage;
+class ShareCommitter;
 }
 namespace otedama::services {
 class NetService;
 }
 
 namespace otedama::host {
+class LedgerKeeper;
 
 inline constexpr const char* kHostName = "otedama-host";
 
@@ -87,6 +89,8 @@ class Host {
   std::array<uint32_t, 6> net_metrics_{};
   bool net_metrics_registered_ = false;
   std::unique_ptr<storage::Storage> storage_;
+  std::unique_ptr<storage::ShareCommitter> committer_;  // group commit of accepted shares (after storage_)
+  std::unique_ptr<LedgerKeeper> ledger_;                 // confirmations, crediting (after storage_)
   std::unique_ptr<scheduler::Scheduler> scheduler_;
   std::unique_ptr<loader::Loader> loader_;  // destroyed first: plugins go before the services they use
 };

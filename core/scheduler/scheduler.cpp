@@ -795,12 +795,28 @@ otd_status_t Scheduler::handle_found(LaneWork& work, const otd_found_t& found) {
   return work.abort.load() != 0 ? OTD_ERR_ABORTED : OTD_OK;
 }
 
-void Scheduler::accept_share(ShareRecord share, const otd_verify_result_t& verified) {
-  // Durable before acknowledged: a share the store refuses is not counted as accepted.
-  if (sinks_.store_share && !sinks_.store_share(share)) {
-    count_share("store_failed");
+void Scheduler::accept_share(ShareRecord share, const otd_verify_result_t& verified, std::function<void(bool stored)> then) {
+  if (!sinks_.store_share) {
+    accepted_durably(share, verified);
+    if (then) then(true);
     return;
   }
+  // Durable before acknowledged: the store calls back once the share's batch is on disk (or it failed);
+  // only then is it counted, announced and answered, back on the control strand.
+  auto held = std::make_shared<ShareRecord>(std::move(share));
+  sinks_.store_share(*held, [this, held, verified, then = std::move(then)](bool durable) mutable {
+    boost::asio::post(control_, [this, held = std::move(held), verified, durable, then = std::move(then)] {
+      if (durable) {
+        accepted_durably(*held, verified);
+      } else {
+        count_share("store_failed");
+      }
+      if (then) then(durable);
+    });
+  });
+}
+
+void Scheduler::accepted_durably(const ShareRecord& share, const otd_verify_result_t& verified) {
   accepted_.fetch_add(1);
   count_share(share.is_block ? "block" : "accepted");
   otd_event_share_t ev{};
@@ -1024,13 +1040,13 @@ void Scheduler::verify_submission(std::string source_id, otd_candidate_t c, std:
   result.verdict = share.is_block ? OTD_SHARE_BLOCK : OTD_SHARE_ACCEPTED;
   // Store first (on the control strand), then answer: a share is acknowledged only once durable.
   boost::asio::post(control_, [this, share = std::move(share), res, result, source_id]() mutable {
-    const uint64_t before = accepted_.load();
-    accept_share(std::move(share), res);
-    if (accepted_.load() == before) {
-      result.verdict = OTD_SHARE_INTERNAL_ERROR;
-      set_chars(result.reason, "share could not be stored");
-    }
-    answer_now(source_id, result);  // already on the strand: no second hop past a transport's stop()
+    accept_share(std::move(share), res, [this, result, source_id](bool stored) mutable {
+      if (!stored) {
+        result.verdict = OTD_SHARE_INTERNAL_ERROR;
+        set_chars(result.reason, "share could not be stored");
+      }
+      answer_now(source_id, result);  // on the strand: no second hop past a transport's stop()
+    });
   });
 }
 

@@ -118,8 +118,12 @@ struct Options {
 
 /// Callbacks into the host (storage and the like), all invoked on the control strand.
 struct Sinks {
-  /// Make the share durable; return false if it could not be stored (then it is not acknowledged).
-  std::function<bool(const ShareRecord&)> store_share;
+  /// Called once a share is durable (true) or could not be stored (false: it is not acknowledged). May be
+  /// called from any thread, exactly once.
+  using Stored = std::function<void(bool durable)>;
+  /// Make the share durable, then call `stored`. It may return before the share is durable (a group
+  /// commit): the scheduler counts the share and answers the miner only from `stored(true)`.
+  std::function<void(const ShareRecord&, Stored stored)> store_share;
   std::function<void(const ShareRecord&, const otd_block_t&)> block_found;
 };
 
@@ -172,7 +176,10 @@ class Scheduler {
   void queued_loop_body(Device& dev);
   static otd_status_t OTD_CALL on_found(void* user, const otd_found_t* found);
   otd_status_t handle_found(LaneWork& work, const otd_found_t& found);
-  void accept_share(ShareRecord share, const otd_verify_result_t& verified);
+  /// [control] Stores the share, then (once durable, on the control strand) counts it, posts its event,
+  /// forwards it upstream, submits it when it is a block, and calls `then(stored)`.
+  void accept_share(ShareRecord share, const otd_verify_result_t& verified, std::function<void(bool stored)> then = {});
+  void accepted_durably(const ShareRecord& share, const otd_verify_result_t& verified);  ///< [control]
   void verify_submission(std::string source_id, otd_candidate_t candidate, std::vector<uint8_t> extranonce,
                          std::string worker);
   void answer(const std::string& source_id, const otd_share_result_t& result);

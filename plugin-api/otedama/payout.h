@@ -5,7 +5,10 @@
  * machine, every time. It keeps no state between calls and touches no storage: the host owns the ledger,
  * chooses the shares of the window the scheme asks for, and applies the credits in one transaction.
  * Money is integer atomic units of the coin; no floating point. The credits of one call sum to exactly
- * block_reward (which includes tx_fees), the pool fee included, so nothing is created or lost.
+ * block_reward (which includes tx_fees), the pool fee included, so nothing is created or lost. Per-share
+ * requests (OTD_PAYOUT_WINDOW_SHARE: PPS, FPPS) pay one share, not a block: their credits sum to exactly the
+ * share's value, floor(R x weight / network_weight) with R = block_reward - tx_fees (PPS) or block_reward
+ * (FPPS), the fee included; the host takes that value from the pool's reserve.
  *
  * Arrays of size-prefixed structs (shares, credits): element i starts at (char*)base + i * stride, where
  * stride = base[0].struct_size, and every element has that struct_size. The caller sets it (for credits,

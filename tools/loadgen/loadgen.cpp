@@ -69,6 +69,7 @@ struct Options {
   uint32_t window = 8;          // submissions in flight per connection
   double connect_timeout = 120;
   double settle = 2.0;  // seconds between all connections ready and the RSS reading
+  std::string ack_log;  // append the hash of every accepted valid share here (crash tests)
 };
 
 [[noreturn]] void usage(int code) {
@@ -76,7 +77,7 @@ struct Options {
                "usage: otedama-loadgen [--host 127.0.0.1] [--port N] [--connections N] [--sources K]\n"
                "                       [--rate S] [--invalid-percent P] [--duration SECONDS] [--server-pid PID]\n"
                "                       [--blocks B] [--block-interval SECONDS] [--threads T] [--window W]\n"
-               "                       [--connect-timeout SECONDS] [--settle SECONDS] [--json]\n"
+               "                       [--connect-timeout SECONDS] [--settle SECONDS] [--ack-log FILE] [--json]\n"
                "Exit status: 0 when every requested connection was held and every answer had the expected code;\n"
                "1 otherwise; 2 on a usage error.\n");
   std::exit(code);
@@ -118,6 +119,7 @@ Options parse_options(int argc, char** argv) {
     else if (a == "--window") o.window = static_cast<uint32_t>(number(1, 1024));
     else if (a == "--connect-timeout") o.connect_timeout = number(1, 1e6);
     else if (a == "--settle") o.settle = number(0, 3600);
+    else if (a == "--ack-log") o.ack_log = value();
     else if (a == "-h" || a == "--help") usage(0);
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
@@ -373,6 +375,7 @@ struct Pending {
   Kind kind;
   int64_t sent_ns;
   const Job* job;  // the job the share was built on (nullptr: stale on purpose)
+  common::Sha256Digest hash{};  // valid shares: the share's hash (--ack-log)
 };
 
 struct Conn {
@@ -406,6 +409,7 @@ struct Shared {
   std::mutex arrivals_mutex;
   std::unordered_map<std::string, std::vector<int64_t>> arrivals;  // job id -> receive timestamps (realtime)
   int64_t window_start = 0, window_end = 0;                         // mono ns of the share phase
+  int ack_fd = -1;                                                  // --ack-log, O_APPEND
 };
 
 struct Worker {
@@ -636,6 +640,18 @@ struct Worker {
     if (p.kind == kValid && code == 0) {
       c.last_accepted = c.last_sent_valid;
       c.last_accepted_job = p.job;
+      if (sh->ack_fd >= 0) {
+        // One write(2) per acknowledgement: in the file (the kernel's) the moment it was seen, whatever
+        // happens to either process afterwards. The hash as hex, in the byte order sha256d produces.
+        char line[2 * 32 + 1];
+        static constexpr char kHex[] = "0123456789abcdef";
+        for (size_t i = 0; i < 32; ++i) {
+          line[2 * i] = kHex[p.hash[i] >> 4];
+          line[2 * i + 1] = kHex[p.hash[i] & 15];
+        }
+        line[64] = '\n';
+        if (::write(sh->ack_fd, line, sizeof line) != static_cast<ssize_t>(sizeof line)) ++unexpected_lines;
+      }
     }
   }
 
@@ -695,23 +711,28 @@ struct Worker {
     c.work.nonce = 0;
   }
 
-  /// The next nonce whose hash meets (want = true) or misses the share target.
-  uint32_t grind(Conn& c, bool want) {
+  /// The next nonce whose hash meets (want = true) or misses the share target; its hash in *hash.
+  uint32_t grind(Conn& c, bool want, common::Sha256Digest* hash = nullptr) {
     for (;;) {
       if (c.work.nonce == UINT32_MAX) renew_work(c);
       const uint32_t nonce = c.work.nonce++;
-      const bool meets = common::meets_target(as_uint(c.work.hasher->hash_with_nonce(nonce)), c.target);
-      if (meets == want) return nonce;
+      const common::Sha256Digest h = c.work.hasher->hash_with_nonce(nonce);
+      const bool meets = common::meets_target(as_uint(h), c.target);
+      if (meets == want) {
+        if (hash != nullptr) *hash = h;
+        return nonce;
+      }
     }
   }
 
   void submit_one(Conn& c, Kind kind) {
     if (!c.work.job || c.work.job != c.job) renew_work(c);
     std::string params;
+    common::Sha256Digest hash{};
     if (kind == kDuplicate && c.last_accepted.empty()) kind = kLowDiff;  // nothing accepted yet to repeat
     switch (kind) {
       case kValid:
-        params = "\"" + c.job->id + "\",\"" + c.work.e2hex + "\",\"" + c.job->ntime_hex + "\",\"" + hex32(grind(c, true)) + "\"";
+        params = "\"" + c.job->id + "\",\"" + c.work.e2hex + "\",\"" + c.job->ntime_hex + "\",\"" + hex32(grind(c, true, &hash)) + "\"";
         c.last_sent_valid = params;
         break;
       case kLowDiff:
@@ -727,7 +748,7 @@ struct Worker {
         return;
     }
     const uint32_t id = c.next_id++;
-    c.pending.push_back({id, kind, mono_ns(), kind == kStale ? nullptr : (kind == kDuplicate ? c.last_accepted_job : c.job.get())});
+    c.pending.push_back({id, kind, mono_ns(), kind == kStale ? nullptr : (kind == kDuplicate ? c.last_accepted_job : c.job.get()), hash});
     ++sent[kind];
     sh->outstanding.fetch_add(1, std::memory_order_relaxed);
     c.wbuf += "{\"id\":" + std::to_string(id) + ",\"method\":\"mining.submit\",\"params\":[\"loadgen." + std::to_string(c.index) + "\"," +
@@ -949,6 +970,13 @@ int main(int argc, char** argv) {
 
   Shared sh;
   sh.opt = opt;
+  if (!opt.ack_log.empty()) {
+    sh.ack_fd = ::open(opt.ack_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (sh.ack_fd < 0) {
+      std::fprintf(stderr, "--ack-log %s: %s\n", opt.ack_log.c_str(), std::strerror(errno));
+      return 2;
+    }
+  }
   std::string error;
 
   // The trigger connection comes first so that the RSS baseline includes it.

@@ -3,6 +3,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -228,4 +229,98 @@ TEST(Cli, HashReproducesTheMemoryHardAlgorithmsVectors) {
   // Missing context arguments are usage errors.
   EXPECT_EQ(host("hash --algo randomx --hex 00").code, 2);
   EXPECT_EQ(host("hash --algo ethash --height x --nonce 0 --header 00").code, 2);
+}
+
+// `serve` on the devnet with local mining: blocks are found, confirmed (1 confirmation: the next template) and
+// credited by the configured scheme; `ledger` shows them, the balances they made, and the payments (none: the
+// minimum payout is out of reach here; PaymentsArePaidThroughTheDevnetWallet pays).
+TEST(Cli, LedgerShowsCreditedBlocksBalancesAndPayments) {
+  const fs::path d = temp_dir();
+  const std::string cfg = (d / "otedama.yaml").string();
+  write(d / "otedama.yaml",
+        "mining:\n  cpu:\n    threads: 2\npool:\n  enable: false\n  fee_percentage: 2.5\n  fee_account: operator\n"
+        "  rewards:\n    system: PROP\n    confirmations: 1\n  payments:\n    minimum: 1000000000000000000\n    interval: 1s\n"
+        "storage:\n  path: " + (d / "ledger.db").string() +
+            "\ndevnet:\n  difficulty: 0.00001\n  block_time: 0\n  refresh: 5s\n");
+  const Result r = host("serve --config " + cfg + " --run-for 5", d.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  ASSERT_NE(r.out.find("credited by PROP"), std::string::npos) << r.out;
+
+  const Result blocks = host("ledger blocks --json --limit 1000000 --config " + cfg);
+  ASSERT_EQ(blocks.code, 0) << blocks.out;
+  EXPECT_NE(blocks.out.find("\"status\":\"confirmed\""), std::string::npos) << blocks.out;
+  EXPECT_NE(blocks.out.find("\"credited\":true,\"scheme\":\"PROP\""), std::string::npos) << blocks.out;
+  EXPECT_NE(blocks.out.find("\"coin\":\"DEVNET\""), std::string::npos) << blocks.out;
+  // Local devices' shares belong to the pool: the operator's account gets every credited reward (fee included).
+  const Result balances = host("ledger balances --json --coin DEVNET --config " + cfg);
+  ASSERT_EQ(balances.code, 0) << balances.out;
+  // (stderr is in the output too: the storage's info line comes first.)
+  EXPECT_NE(balances.out.find("\n[{\"coin\":\"DEVNET\",\"account\":\"operator\",\"amount\":"), std::string::npos) << balances.out;
+  EXPECT_EQ(balances.out.find("},{"), std::string::npos) << "one account only: " << balances.out;
+  const Result text = host("ledger balances --config " + cfg);
+  EXPECT_EQ(text.code, 0) << text.out;
+  EXPECT_NE(text.out.find("1 balance(s)"), std::string::npos) << text.out;
+  const auto ends_with_empty_list = [](const std::string& out) { return out.size() >= 4 && out.substr(out.size() - 4) == "\n[]\n"; };
+  EXPECT_TRUE(ends_with_empty_list(host("ledger balances --json --coin NOSUCH --config " + cfg).out));
+  const Result payments = host("ledger payments --config " + cfg);
+  EXPECT_EQ(payments.code, 0) << payments.out;
+  EXPECT_NE(payments.out.find("0 payment(s), newest first"), std::string::npos) << payments.out;
+  EXPECT_TRUE(ends_with_empty_list(host("ledger payments --json --config " + cfg).out));
+
+  // Usage errors name what was wrong.
+  Result bad = host("ledger nonsense --config " + cfg);
+  EXPECT_EQ(bad.code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("ledger balances|blocks|payments"), std::string::npos) << bad.out;
+  bad = host("ledger blocks --limit 0 --config " + cfg);
+  EXPECT_EQ(bad.code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("--limit: expected a positive integer, got '0'"), std::string::npos) << bad.out;
+  fs::remove_all(d);
+}
+
+// PPS: every share is credited its expected value as it is stored, the pool's reserve pays it (and is
+// refilled by confirmed blocks); the balance is the sum of the per-share credits.
+TEST(Cli, PpsCreditsEveryShareFromTheReserve) {
+  const fs::path d = temp_dir();
+  const std::string cfg = (d / "otedama.yaml").string();
+  write(d / "otedama.yaml",
+        "mining:\n  cpu:\n    threads: 1\npool:\n  enable: false\n  fee_percentage: 1\n"
+        "  rewards:\n    system: PPS\n    confirmations: 3\n    reserve_floor: 1000000000000000\nstorage:\n  path: " +
+            (d / "ledger.db").string() + "\ndevnet:\n  difficulty: 0.001\n  block_time: 1s\n  refresh: 5s\n");
+  const Result r = host("serve --config " + cfg + " --run-for 5", d.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  // The floor is far above anything the devnet pays: the warning must come, once.
+  const auto warn = r.out.find("PPS reserve for DEVNET is");
+  EXPECT_NE(warn, std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("PPS reserve for DEVNET is", warn + 1), std::string::npos) << "warned more than once:\n" << r.out;
+  const Result balances = host("ledger balances --json --config " + cfg);
+  ASSERT_EQ(balances.code, 0) << balances.out;
+  EXPECT_NE(balances.out.find("{\"coin\":\"DEVNET\",\"account\":\"pool\",\"amount\":"), std::string::npos) << balances.out;
+  fs::remove_all(d);
+}
+
+// Payments through serve: balances at or above pool.payments.minimum are paid through the devnet wallet (a
+// file next to the ledger), written as intents first; `ledger payments` shows them sent with their txids.
+TEST(Cli, PaymentsArePaidThroughTheDevnetWallet) {
+  const fs::path d = temp_dir();
+  const std::string cfg = (d / "otedama.yaml").string();
+  write(d / "otedama.yaml",
+        "mining:\n  cpu:\n    threads: 1\npool:\n  enable: false\n  fee_account: operator\n"
+        "  rewards:\n    system: SOLO\n    confirmations: 1\n  payments:\n    minimum: 1000\n    interval: 1s\n"
+        "storage:\n  path: " + (d / "ledger.db").string() + "\ndevnet:\n  difficulty: 0.001\n  block_time: 1s\n  refresh: 5s\n");
+  const Result r = host("serve --config " + cfg + " --run-for 6", d.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  const Result payments = host("ledger payments --json --config " + cfg);
+  ASSERT_EQ(payments.code, 0) << payments.out;
+  EXPECT_NE(payments.out.find("\"account\":\"operator\""), std::string::npos) << payments.out;
+  EXPECT_NE(payments.out.find("\"status\":\"sent\""), std::string::npos) << payments.out;
+  EXPECT_EQ(payments.out.find("\"status\":\"intent\""), std::string::npos) << "an intent was left unsent:\n" << payments.out;
+  EXPECT_NE(payments.out.find("\"idempotency_key\":\"DEVNET-payment-1\""), std::string::npos) << payments.out;
+  // The wallet's file holds each payment once.
+  std::ifstream wallet(d / "ledger.db.devnet-wallet");
+  std::string line;
+  int lines = 0;
+  while (std::getline(wallet, line)) ++lines;
+  EXPECT_GE(lines, 1);
+  EXPECT_EQ(static_cast<size_t>(lines), static_cast<size_t>(std::count(payments.out.begin(), payments.out.end(), '{'))) << payments.out;
+  fs::remove_all(d);
 }

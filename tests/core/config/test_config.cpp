@@ -151,7 +151,8 @@ pool:
   address: "[::1]:3334"
   max_connections: 1000000
   fee_percentage: 0.5
-  rewards: {system: fpps, window: 90}
+  fee_account: operator-wallet
+  rewards: {system: fpps, window: 90, confirmations: 60, reserve_floor: 1000000}
 log:
   level: Debug
   file:
@@ -176,12 +177,16 @@ plugins:
     EXPECT_DOUBLE_EQ(c.pool.fee_percentage, 0.5);
     EXPECT_EQ(c.pool.rewards.system, RewardSystem::fpps);
     EXPECT_EQ(c.pool.rewards.window, 90s);  // a plain number is seconds
+    EXPECT_EQ(c.pool.rewards.confirmations, 60);
+    EXPECT_EQ(c.pool.rewards.reserve_floor, 1000000);
+    EXPECT_EQ(c.pool.fee_account, "operator-wallet");
     EXPECT_EQ(c.log.level, LogLevel::debug);
     EXPECT_EQ(c.log.file, "");  // an empty value is an empty string
     EXPECT_EQ(c.log.format, LogFormat::json);
     EXPECT_EQ(c.plugins.dirs, (std::vector<std::string>{"/opt/otedama/plugins"}));
     EXPECT_EQ(c.plugins.disable, (std::vector<std::string>{"otedama.cuda"}));
-    EXPECT_EQ(*c.subtree_json("pool.rewards"), R"({"system":"FPPS","window":"90s"})");  // canonical spellings
+    EXPECT_EQ(*c.subtree_json("pool.rewards"),
+              R"({"system":"FPPS","window":"90s","confirmations":60,"reserve_floor":1000000})");  // canonical spellings
 }
 
 TEST(Load, EnumNamesRoundTrip) {
@@ -522,8 +527,9 @@ TEST(Json, TypedSubtrees) {
     const Config c = defaults();
     EXPECT_EQ(c.subtree_json("mining.cpu"), R"({"threads":0,"priority":0,"affinity":false,"huge_pages":true})");
     EXPECT_EQ(c.subtree_json("pool"), R"({"enable":true,"address":"0.0.0.0:3333","max_connections":10000,)"
-                                      R"("fee_percentage":1.0,"rewards":{"system":"PPLNS","window":"2h"},)"
-                                      R"("verify_dataset":"light","source":"devnet"})");
+                                      R"("fee_percentage":1.0,"rewards":{"system":"PPLNS","window":"2h",)"
+                                      R"("confirmations":10,"reserve_floor":0},"fee_account":"pool",)"
+                                      R"("payments":{"minimum":0,"interval":"10m","wallet":"devnet"},"verify_dataset":"light","source":"devnet"})");
     EXPECT_EQ(c.subtree_json("mining.asic"), R"({"devices":[],"poll_interval":"100ms"})");
     EXPECT_EQ(c.subtree_json("log.level"), R"("info")");
     EXPECT_EQ(c.subtree_json("mining.gpu.intensity"), "20");
@@ -630,7 +636,7 @@ TEST(MinerPools, ErrorsNameTheElementAndTheField) {
 
 TEST(Schema, DescribesEveryKey) {
     const auto keys = describe_schema();
-    ASSERT_EQ(keys.size(), 46u);
+    ASSERT_EQ(keys.size(), 52u);
     EXPECT_EQ(keys.front().path, "app.name");
     EXPECT_EQ(keys.back().path, "devnet");
     for (const KeyInfo& key : keys) {

@@ -6,6 +6,8 @@
 #include <otedama/common/sha256.hpp>
 #include <otedama/common/uint256.hpp>
 
+#include <future>
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -45,10 +47,16 @@ class SchedulerTest : public ::testing::Test {
     o.local_share_difficulty = local_share_difficulty;
     o.full_verification = full_verification;
     sched::Sinks sinks;
-    sinks.store_share = [this](const sched::ShareRecord& s) {
-      std::lock_guard lock(mutex_);
+    sinks.store_share = [this](const sched::ShareRecord& s, sched::Sinks::Stored stored) {
+      std::unique_lock lock(mutex_);
       stored_.push_back(s);
-      return store_ok_;
+      if (defer_store_) {
+        held_.push_back(std::move(stored));  // "durable" only when the test releases it
+        return;
+      }
+      const bool ok = store_ok_;
+      lock.unlock();
+      stored(ok);
     };
     sinks.block_found = [this](const sched::ShareRecord&, const otd_block_t& b) {
       std::lock_guard lock(mutex_);
@@ -155,6 +163,8 @@ class SchedulerTest : public ::testing::Test {
   std::vector<sched::ShareRecord> stored_;
   std::vector<std::vector<uint8_t>> block_headers_, block_coinbases_;
   bool store_ok_ = true;
+  bool defer_store_ = false;
+  std::vector<sched::Sinks::Stored> held_;
 };
 
 }  // namespace
@@ -288,6 +298,36 @@ TEST_F(SchedulerTest, ASharesTheStoreRefusesIsNotAccepted) {
   ASSERT_EQ(scheduler_->submit_candidate("test.downstream", &c), OTD_OK);
   ASSERT_TRUE(wait_for("store_failed", 1));
   EXPECT_EQ(scheduler_->accepted_shares(), 0u);
+}
+
+// Group commit: the store may call back later (from its own thread). Until it says the share is durable,
+// the share is neither counted nor answered; afterwards it is, exactly once.
+TEST_F(SchedulerTest, AShareIsAcceptedOnlyOnceTheStoreSaysItIsDurable) {
+  defer_store_ = true;
+  const uint64_t job = post_template(1e9, true);
+  const std::vector<uint8_t> en(8, 0x24);
+  otd_candidate_t c = candidate(job, en, 1e-6);
+  ASSERT_EQ(scheduler_->submit_candidate("test.downstream", &c), OTD_OK);
+  ASSERT_TRUE(wait_until([&] {
+    std::lock_guard lock(mutex_);
+    return held_.size() == 1;
+  }));
+  // Give the strand every chance to (wrongly) count it: a round trip through it.
+  std::promise<void> drained;
+  boost::asio::post(strand_, [&] { drained.set_value(); });
+  drained.get_future().wait();
+  EXPECT_EQ(scheduler_->accepted_shares(), 0u) << "counted before the store said it was durable";
+  EXPECT_EQ(count("accepted"), 0);
+  sched::Sinks::Stored release;
+  {
+    std::lock_guard lock(mutex_);
+    release = std::move(held_[0]);
+  }
+  std::thread committer([&] { release(true); });  // as a committer thread would
+  committer.join();
+  ASSERT_TRUE(wait_for("accepted", 1));
+  EXPECT_EQ(scheduler_->accepted_shares(), 1u);
+  EXPECT_EQ(count("store_failed"), 0);
 }
 
 TEST_F(SchedulerTest, ContextsArePreparedOffTheStrandReusedAndReleasedOnce) {

@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -237,32 +238,37 @@ TEST_F(StorageTest, HostMigrationsApplyOnceAndAreRecorded) {
     const auto before = std::chrono::system_clock::now();
     {
         Storage storage = Storage::open(db_path);
-        EXPECT_EQ(storage.schema_version(), 1);
+        EXPECT_EQ(storage.schema_version(), 2);
     }
     Database db(db_path);
-    Statement rows = db.prepare("SELECT version, name, applied_at FROM schema_migrations");
-    ASSERT_TRUE(rows.step());
-    EXPECT_EQ(rows.column_int64(0), 1);
-    EXPECT_EQ(rows.column_text(1), "initial");
-    const auto applied = std::chrono::system_clock::time_point(std::chrono::seconds(rows.column_int64(2)));
-    EXPECT_GE(applied, std::chrono::floor<std::chrono::seconds>(before));
-    EXPECT_LE(applied, std::chrono::system_clock::now());
+    Statement rows = db.prepare("SELECT version, name, applied_at FROM schema_migrations ORDER BY version");
+    for (const auto& [version, name] : {std::pair<int, const char*>{1, "initial"}, {2, "ledger"}}) {
+        ASSERT_TRUE(rows.step());
+        EXPECT_EQ(rows.column_int64(0), version);
+        EXPECT_EQ(rows.column_text(1), name);
+        const auto applied = std::chrono::system_clock::time_point(std::chrono::seconds(rows.column_int64(2)));
+        EXPECT_GE(applied, std::chrono::floor<std::chrono::seconds>(before));
+        EXPECT_LE(applied, std::chrono::system_clock::now());
+    }
     EXPECT_FALSE(rows.step());
     rows.reset();
 
-    for (const char* name : {"shares", "blocks", "audit_log", "schema_migrations"}) {
+    for (const char* name : {"shares", "blocks", "audit_log", "schema_migrations", "rounds", "round_workers", "balances",
+                             "credits", "payments", "pool_reserve", "ledger_cursors", "balance_changes"}) {
         EXPECT_EQ(query_int(db, std::string("SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = '") +
                                     name + "'"),
                   1)
             << name;
     }
-    for (const char* name : {"shares_created_at_ms", "shares_account", "blocks_status"}) {
+    for (const char* name : {"shares_created_at_ms", "shares_account", "blocks_status", "shares_share_key",
+                             "rounds_one_open_per_coin", "payments_status"}) {
         EXPECT_EQ(query_int(db, std::string("SELECT COUNT(*) FROM sqlite_schema WHERE type = 'index' AND name = '") +
                                     name + "'"),
                   1)
             << name;
     }
     EXPECT_EQ(query_int(db, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'audit_log'"), 2);
+    EXPECT_EQ(query_int(db, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'balance_changes'"), 2);
 }
 
 TEST_F(StorageTest, ReopenIsIdempotent) {
@@ -270,8 +276,8 @@ TEST_F(StorageTest, ReopenIsIdempotent) {
     { Storage second = Storage::open(db_path); }
     Database db(db_path);
     EXPECT_EQ(migrate(db, host_migrations()), 0);
-    EXPECT_EQ(schema_version(db), 1);
-    EXPECT_EQ(query_int(db, "SELECT COUNT(*) FROM schema_migrations"), 1);
+    EXPECT_EQ(schema_version(db), 2);
+    EXPECT_EQ(query_int(db, "SELECT COUNT(*) FROM schema_migrations"), 2);
 }
 
 TEST_F(StorageTest, MigrationsApplyInOrderAndOnlyWhatIsNew) {
@@ -326,20 +332,20 @@ TEST_F(StorageTest, DatabaseFromNewerReleaseIsRefused) {
     { Storage storage = Storage::open(db_path); }
     {
         Database db(db_path);
-        db.exec("INSERT INTO schema_migrations VALUES (2, 'from a newer release', 0)");
+        db.exec("INSERT INTO schema_migrations VALUES (3, 'from a newer release', 0)");
     }
     try {
         Storage storage = Storage::open(db_path);
         FAIL() << "opened a database from a newer release";
     } catch (const SchemaTooNewError& e) {
-        EXPECT_EQ(e.database_version(), 2);
-        EXPECT_EQ(e.known_version(), 1);
+        EXPECT_EQ(e.database_version(), 3);
+        EXPECT_EQ(e.known_version(), 2);
+        EXPECT_TRUE(contains(e.what(), "schema version 3")) << e.what();
         EXPECT_TRUE(contains(e.what(), "schema version 2")) << e.what();
-        EXPECT_TRUE(contains(e.what(), "schema version 1")) << e.what();
         EXPECT_TRUE(contains(e.what(), db_path)) << e.what();
     }
     Database db(db_path);
-    EXPECT_EQ(schema_version(db), 2) << "the newer database was left alone";
+    EXPECT_EQ(schema_version(db), 3) << "the newer database was left alone";
 }
 
 // ---------------------------------------------------------------------------------------------
