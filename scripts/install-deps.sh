@@ -34,6 +34,8 @@ PACKAGES=(
   libhwloc-dev            # CPU backend: core and NUMA topology
   librandomx-dev          # randomx algorithm plugin (the reference RandomX 1.1.x that monerod uses)
   libbenchmark-dev        # benchmarks/ (Google Benchmark; optional: meson skips them without it)
+  # coin nodes for the integration tests (suite `nodes`)
+  monero                  # monerod 0.18: tests/plugins/transport/monerod runs a --regtest --offline node on loopback
 )
 
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
