@@ -154,6 +154,20 @@ TEST(Cli, MalformedConfigNamesFileLineAndKey) {
   fs::remove_all(d);
 }
 
+// Every ready-made config in etc/examples/ (monerod.yaml, ...) passes `config check` as shipped.
+TEST(Cli, ExampleConfigsPassConfigCheck) {
+  const fs::path dir = fs::path(OTEDAMA_SOURCE_ROOT) / "etc" / "examples";
+  std::size_t checked = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() != ".yaml") continue;
+    const Result r = host("config check '" + entry.path().string() + "'");
+    EXPECT_EQ(r.code, 0) << entry.path() << ": " << r.out;
+    ++checked;
+  }
+  EXPECT_TRUE(fs::exists(dir / "monerod.yaml"));
+  EXPECT_GE(checked, 1u);
+}
+
 TEST(Cli, ServeMinesTheDevnetAndStatusReadsTheLedger) {
   const fs::path d = temp_dir();
   // The shipped config with a tiny devnet difficulty so the short run finds blocks on any machine.
