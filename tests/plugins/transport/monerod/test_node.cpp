@@ -305,4 +305,31 @@ TEST_F(MonerodNode, PoolMinesBlocksTheNodeAcceptsAndSurvivesANodeRestart) {
     ASSERT_TRUE(node_rc.has_value()) << "monerod did not stop on SIGTERM";
 }
 
+// `otedama-host mine --solo`: no pool, the host mines straight against the node; every block it finds
+// pays --address and the node's height rises by it.
+TEST_F(MonerodNode, SoloMiningAgainstTheNode) {
+    auto monerod = start_monerod();
+    ASSERT_TRUE(wait_until([&] { return node_height(rpc_port_).has_value() || !monerod->running(); }, 180s)) << monerod->log();
+    ASSERT_TRUE(monerod->running()) << monerod->log();
+    const uint64_t start_height = *node_height(rpc_port_);
+    std::ofstream(dir_ / "solo.yaml") << "storage: {path: " << (dir_ / "solo.db").string() << "}\n"
+                                      << "mining: {cpu: {huge_pages: false}}\n"
+                                      << "api: {enable: false}\nmonitoring: {metrics: {enable: false}, health: {enable: false}}\n";
+    Child solo(OTEDAMA_HOST,
+               {"mine", "--solo", "--node", "http://127.0.0.1:" + std::to_string(rpc_port_), "--address", kAddress, "-a", "randomx", "-t", "2", "--config",
+                (dir_ / "solo.yaml").string(), "--run-for", "1200"},
+               dir_, "solo");
+    ASSERT_TRUE(wait_until([&] { return accepted_blocks(solo.log()).size() >= 1 || !solo.running(); })) << solo.log();
+    ASSERT_TRUE(solo.running()) << solo.log();
+    ASSERT_TRUE(wait_until([&] { return solo.log().find("accepted by the node, 1 found so far") != std::string::npos; }, 60s)) << solo.log();
+    const auto ours = accepted_blocks(solo.log());
+    EXPECT_GE(ours_on_chain(rpc_port_, ours), 1u) << solo.log();
+    EXPECT_GE(node_height(rpc_port_).value_or(0), start_height + 1);
+    const auto rc = solo.kill(SIGTERM);
+    ASSERT_TRUE(rc.has_value());
+    EXPECT_EQ(*rc, 0) << solo.log();
+    EXPECT_NE(solo.log().find("block(s) accepted by the node"), std::string::npos) << solo.log();
+    ASSERT_TRUE(monerod->kill(SIGTERM).has_value()) << "monerod did not stop on SIGTERM";
+}
+
 }  // namespace
