@@ -228,6 +228,7 @@ class Monerod final : public sdk::Transport<Monerod> {
             if (stopped_ || polling_) return;
             polling_ = true;
             round_tried_ = 0;
+            round_degraded_ = false;
             target = active_;
             probe_first = active_ != 0 && !probing_;
             if (probe_first) probing_ = true;
@@ -360,6 +361,7 @@ class Monerod final : public sdk::Transport<Monerod> {
     void daemon_failed(std::size_t index, uint32_t state, const std::string& why) {
         std::size_t next = 0;
         bool try_next = false;
+        bool degraded = false;
         {
             std::lock_guard lock(mutex_);
             if (stopped_) {
@@ -371,21 +373,27 @@ class Monerod final : public sdk::Transport<Monerod> {
                 return;
             }
             ++round_tried_;
+            round_degraded_ = round_degraded_ || state == OTD_STATUS_DEGRADED;
             if (round_tried_ < daemons_.size()) {
                 next = (index + 1) % daemons_.size();
-                host().logf(OTD_LOG_WARN, "monerod: %s; trying %s", why.c_str(), daemons_[next].url.c_str());
+                // Logged when mining stops on a node; while no node is usable the rounds repeat quietly.
+                host().logf(state_ == OTD_STATUS_UP ? OTD_LOG_WARN : OTD_LOG_DEBUG, "monerod: %s; trying %s", why.c_str(), daemons_[next].url.c_str());
                 active_ = next;
                 last_top_.clear();
                 try_next = true;
+            } else {
+                polling_ = false;
+                degraded = round_degraded_;
+                active_ = 0;  // the next round starts again from the first daemon
             }
-            if (!try_next) polling_ = false;
         }
         if (try_next) {
             count(kFailovers);
             ask_info(next);
             return;
         }
-        set_state(state, daemons_.size() > 1 ? "no usable node: " + why : why);
+        // Some node answered but is syncing or on another chain: degraded; nobody answered: down.
+        set_state(degraded ? OTD_STATUS_DEGRADED : state, daemons_.size() > 1 ? "no usable node: " + why : why);
     }
 
     /// Status changes: the log (once per change), an OTD_EVENT_STATUS, and a withdrawal of the work when the
@@ -397,7 +405,7 @@ class Monerod final : public sdk::Transport<Monerod> {
             std::lock_guard lock(mutex_);
             // One change per state and node: the details of the trouble (refused, reset, the height a syncing
             // node is at) go to the status message, not to a new log line every poll.
-            const std::string kind = daemons_.empty() ? std::string() : daemons_[active_].url;
+            const std::string kind = daemons_.size() > 1 ? std::string("all") : daemons_.empty() ? std::string() : daemons_[0].url;
             changed = state != state_ || (state != OTD_STATUS_UP && kind != message_kind_);
             withdraw = state != OTD_STATUS_UP && (state_ == OTD_STATUS_UP || !withdrawn_);
             if (withdraw) withdrawn_ = true;
@@ -585,6 +593,7 @@ class Monerod final : public sdk::Transport<Monerod> {
     std::mutex mutex_;
     bool started_ = false, stopped_ = false, polling_ = false, probing_ = false, withdrawn_ = false;
     std::size_t active_ = 0, round_tried_ = 0;
+    bool round_degraded_ = false;  ///< a daemon of this round answered but was syncing or on another chain
     std::string nettype_;
     std::string last_top_;
     monerod::Hash last_prev_{};

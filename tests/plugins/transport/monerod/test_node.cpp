@@ -15,6 +15,8 @@
 //      rise is counted from the height it restarts at).
 // monerod is stopped by its PID at the end, and killed by the guard's destructor on any failure.
 // Waits poll for conditions under generous guards (a 2 GiB RandomX dataset builds first); nothing is timed.
+#include "child.hpp"
+
 #include <otedama/node/jsonrpc.hpp>
 
 #include <gtest/gtest.h>
@@ -45,86 +47,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr auto kGuard = 600s;  // hang guard, not a timing assertion
+using namespace monerod_test;
 constexpr const char* kAddress =
     "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A";
-
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-uint16_t free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
-/// A child process (stdout+stderr to one file), killed by PID when the guard goes out of scope.
-class Child {
- public:
-    Child(const std::string& exe, const std::vector<std::string>& args, const fs::path& dir, const std::string& name) : log_(dir / (name + ".log")) {
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            const int o = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-            ::dup2(o, 1);
-            ::dup2(o, 2);
-            if (::chdir(dir.c_str()) != 0) ::_exit(126);
-            ::unsetenv("OTEDAMA_PLUGIN_PATH");
-            std::vector<char*> argv;
-            argv.push_back(const_cast<char*>(exe.c_str()));
-            for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-            argv.push_back(nullptr);
-            ::execv(exe.c_str(), argv.data());
-            ::_exit(127);
-        }
-    }
-    ~Child() { kill(SIGKILL); }
-    Child(const Child&) = delete;
-    Child& operator=(const Child&) = delete;
-
-    [[nodiscard]] pid_t pid() const { return pid_; }
-    /// Signal the child by its PID and reap it (bounded); the exit status, or nullopt if it kept running.
-    std::optional<int> kill(int sig, std::chrono::seconds guard = 120s) {
-        if (pid_ <= 0) return std::nullopt;
-        ::kill(pid_, sig);
-        const auto until = std::chrono::steady_clock::now() + guard;
-        while (std::chrono::steady_clock::now() < until) {
-            int status = 0;
-            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-                pid_ = -1;
-                return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-            }
-            std::this_thread::sleep_for(50ms);
-        }
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-        pid_ = -1;
-        return std::nullopt;
-    }
-    [[nodiscard]] bool running() {
-        if (pid_ <= 0) return false;
-        int status = 0;
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-            pid_ = -1;
-            return false;
-        }
-        return true;
-    }
-    [[nodiscard]] std::string log() const { return read_file(log_); }
-
- private:
-    pid_t pid_ = -1;
-    fs::path log_;
-};
 
 /// One blocking JSON-RPC call to monerod (plain sockets: the test checks the node independently of the
 /// plugin's client). The result object, or null when the node does not answer.
@@ -166,16 +91,6 @@ std::optional<uint64_t> node_height(uint16_t port) {
     if (info.isNull()) return std::nullopt;
     std::string why;
     return node::get_uint(info, "height", &why);
-}
-
-template <class Pred>
-bool wait_until(Pred pred, std::chrono::seconds guard = kGuard) {
-    const auto until = std::chrono::steady_clock::now() + guard;
-    while (std::chrono::steady_clock::now() < until) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(250ms);
-    }
-    return false;
 }
 
 struct Accepted {
