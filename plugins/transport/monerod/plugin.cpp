@@ -138,10 +138,6 @@ class Monerod final : public sdk::Transport<Monerod> {
                 host().logf(OTD_LOG_INFO, "monerod: %s: ZMQ notices (%s) are not used yet; new blocks are found by polling every %llu ms", dc.parsed.endpoint().c_str(),
                             dc.zmq.c_str(), static_cast<unsigned long long>(poll_ms_));
         }
-        {
-            std::lock_guard lock(mutex_);
-            started_ = true;
-        }
         const otd_status_t st = timers_->start(host().raw(), static_cast<uint32_t>(poll_ms_), 1, &Monerod::on_tick, this, &timer_);
         if (st != OTD_OK) throw sdk::Error(st, "monerod: cannot start its poll timer");
         host().logf(OTD_LOG_INFO, "monerod: %zu daemon(s), first %s, %s %s, payout to %s, reserve %u bytes, poll every %llu ms", daemons_.size(),
@@ -285,7 +281,6 @@ class Monerod final : public sdk::Transport<Monerod> {
                 const uint64_t now = host().monotonic_ns() / 1'000'000;
                 fetch = info->top_hash != last_top_ || state_ != OTD_STATUS_UP || now - last_template_ms_ >= kTemplateRefreshMs;
                 if (fetch) last_top_ = info->top_hash;
-                node_height_ = info->height;
             }
         }
         if (health != monerod::Health::ok) {
@@ -591,13 +586,13 @@ class Monerod final : public sdk::Transport<Monerod> {
     std::vector<Daemon> daemons_;  ///< fixed after start()
     // state (mutex_)
     std::mutex mutex_;
-    bool started_ = false, stopped_ = false, polling_ = false, probing_ = false, withdrawn_ = false;
+    bool stopped_ = false, polling_ = false, probing_ = false, withdrawn_ = false;
     std::size_t active_ = 0, round_tried_ = 0;
     bool round_degraded_ = false;  ///< a daemon of this round answered but was syncing or on another chain
     std::string nettype_;
     std::string last_top_;
     monerod::Hash last_prev_{};
-    uint64_t last_template_ms_ = 0, template_seq_ = 0, node_height_ = 0, blocks_submitted_ = 0;
+    uint64_t last_template_ms_ = 0, template_seq_ = 0, blocks_submitted_ = 0;
     std::shared_ptr<const monerod::Template> current_;
     uint32_t state_ = OTD_STATUS_DOWN;
     std::string message_ = "starting", message_kind_;
