@@ -37,6 +37,8 @@ PACKAGES=(
   ocl-icd-opencl-dev      # OpenCL backend: the ICD loader (libOpenCL.so, OpenCL.pc; meson feature `opencl`)
   opencl-headers          # OpenCL backend: CL/cl.h
   pocl-opencl-icd         # OpenCL on the CPU (PoCL): the OpenCL backend's tests run on it where no GPU is present
+  # coin nodes for the integration tests (suite `nodes`)
+  monero                  # monerod 0.18: tests/plugins/transport/monerod runs a --regtest --offline node on loopback
 )
 
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
