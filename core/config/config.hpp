@@ -114,6 +114,22 @@ struct Config {
         double share_difficulty = 0.0;  // 0 = automatic
         bool operator==(const Miner&) const = default;
     };
+    struct Node {
+        struct Daemon {
+            std::string url;          // http://host:port (common/http_url.hpp)
+            std::string user;         // RPC user ("" = none)
+            std::string pass;
+            std::string cookie_file;  // bitcoind's .cookie ("__cookie__:password"); wins over user/pass
+            std::string zmq;          // tcp://host:port of the node's ZMQ publisher ("" = poll only)
+            bool operator==(const Daemon&) const = default;
+        };
+        std::vector<Daemon> daemons;  // failover order
+        std::string payout_address;   // the pool's address every block it finds pays
+        std::string coin;             // ticker for the ledger; "" = the transport's default
+        std::chrono::milliseconds poll_interval{};
+        std::int64_t reserve_size = 0;  // extranonce bytes reserved in each template
+        bool operator==(const Node&) const = default;
+    };
     struct Api {
         struct Auth {
             bool enabled = false;
@@ -160,6 +176,7 @@ struct Config {
     Mining mining;
     Pool pool;
     Miner miner;
+    Node node;
     Api api;
     Monitoring monitoring;
     Net net;

@@ -6,6 +6,7 @@
 
 #include "config/scalars.hpp"
 
+#include <otedama/common/http_url.hpp>
 #include <otedama/common/stratum_url.hpp>
 
 namespace otedama::config::detail {
@@ -291,6 +292,59 @@ Value PoolListType::render(const std::vector<Config::Miner::Pool>& value) const 
     return array;
 }
 
+std::optional<std::vector<Config::Node::Daemon>> DaemonListType::parse(const Site& site) const {
+    static constexpr std::string_view kKnown = "url, user, pass, cookie_file, zmq";
+    return parse_list<Config::Node::Daemon>(site, "a list of daemons {url, user, pass, cookie_file, zmq}", [](const Site& element) -> std::optional<Config::Node::Daemon> {
+        if (!element.node.IsMap()) {
+            element.error("expected a map {url, user, pass, cookie_file, zmq}, got " + describe_node(element.node));
+            return std::nullopt;
+        }
+        Config::Node::Daemon daemon;
+        bool ok = true;
+        for (const auto& entry : element.node) {
+            const std::string name = entry.first.IsScalar() ? entry.first.Scalar() : std::string();
+            const Site field{entry.second, element.path + "." + name, entry.first.Mark(), element.diagnostics};
+            std::string* slot = name == "url" ? &daemon.url : name == "user" ? &daemon.user : name == "pass" ? &daemon.pass
+                              : name == "cookie_file" ? &daemon.cookie_file : name == "zmq" ? &daemon.zmq : nullptr;
+            if (slot == nullptr) {
+                element.diagnostics.add(entry.first.Mark(), field.path, "unknown key '" + name + "' (known: " + std::string(kKnown) + ")");
+                ok = false;
+                continue;
+            }
+            auto text = StringType{}.parse(field);
+            if (!text) {
+                ok = false;
+                continue;
+            }
+            *slot = std::move(*text);
+            std::string why;
+            if (slot == &daemon.url && !common::parse_http_url(daemon.url, &why)) {
+                field.error(why);
+                ok = false;
+            } else if (slot == &daemon.zmq && !daemon.zmq.empty()) {
+                const std::string_view z = daemon.zmq;
+                const auto colon = z.rfind(':');
+                if (z.rfind("tcp://", 0) != 0 || colon == std::string_view::npos || colon < 6 || colon + 1 >= z.size()) {
+                    field.error("expected the node's ZMQ publisher as tcp://host:port, got '" + daemon.zmq + "'");
+                    ok = false;
+                }
+            }
+        }
+        if (ok && daemon.url.empty()) {
+            element.error("a daemon needs a url (http://host:port of the node's RPC)");
+            ok = false;
+        }
+        return ok ? std::optional<Config::Node::Daemon>(std::move(daemon)) : std::nullopt;
+    });
+}
+
+Value DaemonListType::render(const std::vector<Config::Node::Daemon>& value) const {
+    Value::Array array;
+    for (const auto& d : value)
+        array.push_back(Value::Object{{"url", d.url}, {"user", d.user}, {"pass", d.pass}, {"cookie_file", d.cookie_file}, {"zmq", d.zmq}});
+    return array;
+}
+
 std::optional<Value> FreeMapType::parse(const Site& site) const {
     if (site.node.IsNull()) return Value::object();
     if (!site.node.IsMap()) {
@@ -358,6 +412,11 @@ std::vector<Key> build_schema() {
         OTEDAMA_CONFIG_KEY(miner.timeout,                 DurationType{},    "2m",             "Miner mode: a pool that sends nothing for this long is dropped for the next one"),
         OTEDAMA_CONFIG_KEY(miner.retry_max,               DurationType{},    "60s",            "Miner mode: longest pause between reconnect rounds (1 s doubling); also how often higher pools are retried"),
         OTEDAMA_CONFIG_KEY(miner.share_difficulty,        number(0, 1e15),   "0",              "Miner mode: difficulty of the shares local mining looks for (only those meeting the pool's go out); 0 = about one a second"),
+        OTEDAMA_CONFIG_KEY(node.daemons,                  DaemonListType{},  "[]",             "The coin node(s) for pool.source monerod | bitcoind, in failover order: {url, user, pass, cookie_file, zmq}"),
+        OTEDAMA_CONFIG_KEY(node.payout_address,           StringType{},      "\"\"",           "The pool's address every block it finds pays (coinbase output / monerod wallet_address)"),
+        OTEDAMA_CONFIG_KEY(node.coin,                     StringType{},      "\"\"",           "Ticker for the ledger (XMR, BTC, LTC ...); empty = the transport's default"),
+        OTEDAMA_CONFIG_KEY(node.poll_interval,            DurationType{},    "1s",             "Template refresh when no ZMQ / long-poll notice came"),
+        OTEDAMA_CONFIG_KEY(node.reserve_size,             integer(0, 255),   "8",              "Extranonce bytes reserved in each template (the per-connection extranonce)"),
         OTEDAMA_CONFIG_KEY(api.enable,                    BoolType{},        "true",           "Serve the HTTP API and dashboard"),
         OTEDAMA_CONFIG_KEY(api.address,                   AddressType{},     "127.0.0.1:8080", "API listen address"),
         OTEDAMA_CONFIG_KEY(api.auth.enabled,              BoolType{},        "true",           "Require a token for the API"),

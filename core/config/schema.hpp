@@ -137,6 +137,15 @@ struct PoolListType {
     [[nodiscard]] std::string name() const { return "list of pools {url, user, pass}"; }
 };
 
+// node.daemons: a list of {url, user, pass, cookie_file, zmq} maps; url must be an http(s) URL that
+// parse_http_url() accepts, zmq empty or tcp://host:port.
+struct DaemonListType {
+    using value_type = std::vector<Config::Node::Daemon>;
+    [[nodiscard]] std::optional<value_type> parse(const Site& site) const;
+    [[nodiscard]] Value render(const value_type& value) const;
+    [[nodiscard]] std::string name() const { return "list of daemons {url, user, pass, cookie_file, zmq}"; }
+};
+
 // Any YAML below the key, kept whole. With entries_are_maps, each entry must itself be a map (plugin
 // settings: a plugin receives a JSON object, so a stray scalar is reported here with its line).
 struct FreeMapType {
@@ -148,7 +157,7 @@ struct FreeMapType {
 };
 
 using KeyType = std::variant<StringType, BoolType, IntegerType, DoubleType, DurationType, AddressType, EnumType,
-                             StringListType, IntegerListType, PoolListType, FreeMapType>;
+                             StringListType, IntegerListType, PoolListType, DaemonListType, FreeMapType>;
 
 // One leaf key. parse/render are generated per key by make_key() and bridge the type to the field.
 struct Key {

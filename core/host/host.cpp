@@ -111,6 +111,19 @@ std::string stratum_server_config_json(const config::Config& cfg) {
   return config::to_json(v);
 }
 
+/// A coin-node job source's settings (org.otedama.transport.monerod, .bitcoind): the main schema's `node`
+/// section (daemons, payout_address, coin, poll_interval, reserve_size), with anything under
+/// plugins.settings.<its id> taking precedence key by key.
+std::string node_source_config_json(const config::Config& cfg, const std::string& plugin_id) {
+  const config::Value root = config::to_value(cfg);
+  const config::Value* node = root.find("node");
+  config::Value v = node != nullptr && node->is_object() ? *node : config::Value::object();
+  if (const config::Value* settings = cfg.plugins.settings.find(plugin_id); settings != nullptr && settings->is_object()) {
+    for (const auto& [key, value] : std::get<config::Value::Object>(settings->storage())) v[key] = value;
+  }
+  return config::to_json(v);
+}
+
 otd_status_t OTD_CALL h_get_config(const otd_host_t* h, char* buf, size_t cap, size_t* needed) {
   return contain("get_config", [&]() -> otd_status_t {
   auto* c = ctx_of(h);
@@ -126,6 +139,8 @@ otd_status_t OTD_CALL h_get_config(const otd_host_t* h, char* buf, size_t cap, s
     json.insert(1, "\"algorithm\":" + config::to_json(config::Value(cfg.mining.algorithm)) + (json.size() > 2 ? "," : ""));
   } else if (c->plugin_id == "org.otedama.transport.stratum-server") {
     json = stratum_server_config_json(cfg);
+  } else if (c->plugin_id == "org.otedama.transport.monerod" || c->plugin_id == "org.otedama.transport.bitcoind") {
+    json = node_source_config_json(cfg, c->plugin_id);
   } else if (c->plugin_id == "org.otedama.payout.pplns") {
     json = "{\"window\":\"" + std::to_string(cfg.pool.rewards.window.count() / 1000) + "s\"}";
   } else {

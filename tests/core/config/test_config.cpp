@@ -626,9 +626,60 @@ TEST(MinerPools, ErrorsNameTheElementAndTheField) {
               "expected a map {url, user, pass}, got 'stratum+tcp://pool:1'");
 }
 
+// ---- node (coin-node job sources: monerod, bitcoind)
+
+TEST(Node, DefaultsAndDaemonsInOrder) {
+    const Config d = defaults();
+    EXPECT_TRUE(d.node.daemons.empty());
+    EXPECT_EQ(d.node.payout_address, "");
+    EXPECT_EQ(d.node.coin, "");
+    EXPECT_EQ(d.node.poll_interval, 1s);
+    EXPECT_EQ(d.node.reserve_size, 8);
+    const Config c = load_ok(R"(node:
+  daemons:
+    - {url: "http://127.0.0.1:18081"}
+    - url: https://[::1]:8332/wallet/w
+      cookie_file: /var/lib/bitcoind/.cookie
+      zmq: tcp://127.0.0.1:28332
+      user: u
+      pass: p
+  payout_address: addr
+  coin: XMR
+  poll_interval: 500ms
+  reserve_size: 16
+)");
+    ASSERT_EQ(c.node.daemons.size(), 2u);
+    EXPECT_EQ(c.node.daemons[0].url, "http://127.0.0.1:18081");
+    EXPECT_EQ(c.node.daemons[1].cookie_file, "/var/lib/bitcoind/.cookie");
+    EXPECT_EQ(c.node.daemons[1].zmq, "tcp://127.0.0.1:28332");
+    EXPECT_EQ(c.node.poll_interval, 500ms);
+    EXPECT_EQ(c.node.reserve_size, 16);
+    EXPECT_EQ(c.subtree_json("node").value_or(""),
+              R"({"daemons":[{"url":"http://127.0.0.1:18081","user":"","pass":"","cookie_file":"","zmq":""},)"
+              R"({"url":"https://[::1]:8332/wallet/w","user":"u","pass":"p","cookie_file":"/var/lib/bitcoind/.cookie","zmq":"tcp://127.0.0.1:28332"}],)"
+              R"("payout_address":"addr","coin":"XMR","poll_interval":"500ms","reserve_size":16})");
+    EXPECT_EQ(load_ok(to_yaml(c)), c);
+}
+
+TEST(Node, ErrorsNameTheElementAndTheField) {
+    EXPECT_EQ(load_one_error("node:\n  daemons:\n    - {url: \"stratum+tcp://x:1\"}\n").to_string(),
+              "test.yaml:3:13: node.daemons[0].url: unknown scheme 'stratum+tcp' (use http:// or https://)");
+    EXPECT_EQ(load_one_error("node:\n  daemons:\n    - {url: \"http://x:1\", password: p}\n").to_string(),
+              "test.yaml:3:31: node.daemons[0].password: unknown key 'password' (known: url, user, pass, cookie_file, zmq)");
+    EXPECT_EQ(load_one_error("node:\n  daemons:\n    - {user: u}\n").message, "a daemon needs a url (http://host:port of the node's RPC)");
+    EXPECT_EQ(load_one_error("node:\n  daemons:\n    - {url: \"http://u:p@x:1\"}\n").key, "node.daemons[0].url");
+    EXPECT_EQ(load_one_error("node:\n  daemons:\n    - {url: \"http://x:1\", zmq: \"x:1\"}\n").to_string(),
+              "test.yaml:3:31: node.daemons[0].zmq: expected the node's ZMQ publisher as tcp://host:port, got 'x:1'");
+    EXPECT_EQ(load_one_error("node:\n  daemons: [http://x:1]\n").message,
+              "expected a map {url, user, pass, cookie_file, zmq}, got 'http://x:1'");
+    EXPECT_EQ(load_one_error("node:\n  reserve_size: 300\n").key, "node.reserve_size");
+    EXPECT_EQ(load_one_error("node:\n  poll_interval: soon\n").key, "node.poll_interval");
+    EXPECT_EQ(load_one_error("node:\n  payot_address: x\n").key, "node.payot_address");
+}
+
 TEST(Schema, DescribesEveryKey) {
     const auto keys = describe_schema();
-    ASSERT_EQ(keys.size(), 44u);
+    ASSERT_EQ(keys.size(), 49u);
     EXPECT_EQ(keys.front().path, "app.name");
     EXPECT_EQ(keys.back().path, "devnet");
     for (const KeyInfo& key : keys) {
