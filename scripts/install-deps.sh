@@ -33,6 +33,7 @@ PACKAGES=(
   libssl-dev              # TLS for stratum+ssl:// (Boost.Asio ssl over OpenSSL)
   libhwloc-dev            # CPU backend: core and NUMA topology
   librandomx-dev          # randomx algorithm plugin (the reference RandomX 1.1.x that monerod uses)
+  litecoind               # the bitcoind transport's integration test (meson suite nodes): two real litecoind 0.21 regtest nodes
   libbenchmark-dev        # benchmarks/ (Google Benchmark; optional: meson skips them without it)
 )
 

@@ -3,9 +3,12 @@
 #include <otedama/common/bitcoin_header.hpp>
 #include <otedama/common/flat_json.hpp>
 #include <otedama/common/hex.hpp>
+#include <otedama/common/uint256.hpp>
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 namespace otedama::bitcoind {
@@ -67,12 +70,19 @@ std::optional<Config> parse_config(std::string_view json_text, std::string* erro
                                                           : std::nullopt;
             if (!ms || *ms < 100) return fail(key + " must be a duration of at least 100ms" + (why.empty() ? "" : ": " + why));
             (key == "poll_interval" ? cfg.poll_interval_ms : cfg.rpc_timeout_ms) = *ms;
+        } else if (key == "min_difficulty") {
+            const std::string text = v.is_string() ? std::string(v.raw_string()) : std::string(v.token());
+            char* end = nullptr;
+            const double d = (v.is_string() || v.is_number()) && !text.empty() ? std::strtod(text.c_str(), &end) : -1;
+            if (end == nullptr || *end != '\0' || !(d >= 0) || !std::isfinite(d) || (d > 0 && !common::bitcoin_target_from_difficulty(d)))
+                return fail("min_difficulty must be a number >= 0 (Bitcoin-family difficulty; 0 = the node's target)");
+            cfg.min_difficulty = d;
         } else if (key == "reserve_size") {
             const auto n = v.integer();
             if (!n || *n < 2 || *n > 16) return fail("reserve_size must be an integer from 2 to 16 (extranonce bytes in the coinbase)");
             cfg.reserve_size = static_cast<uint32_t>(*n);
         } else {
-            return fail(key + ": unknown key (known: daemons, payout_address, coin, poll_interval, reserve_size, coinbase_tag, rpc_timeout)");
+            return fail(key + ": unknown key (known: daemons, payout_address, coin, poll_interval, reserve_size, coinbase_tag, rpc_timeout, min_difficulty)");
         }
     }
     if (cfg.daemons.empty()) return fail("daemons: no node configured (node.daemons: [{url: http://127.0.0.1:8332, cookie_file: ...}])");
@@ -155,6 +165,11 @@ std::optional<NodeState> state_of_rpc_error(int64_t code) noexcept {
     }
 }
 
+bool parent_is_spent(std::string_view reason) noexcept {
+    return reason == "duplicate" || reason == "duplicate-inconclusive" || reason == "inconclusive" || reason == "prev-blk-not-found" ||
+           reason == "bad-prevblk" || reason == "stale-prevblk" || reason == "inconclusive-not-best-prevblk" || reason == "duplicate-invalid";
+}
+
 otd_template_t PreparedTemplate::view(uint32_t flags) const {
     otd_template_t t{};
     t.struct_size = sizeof t;
@@ -164,7 +179,7 @@ otd_template_t PreparedTemplate::view(uint32_t flags) const {
     t.source_job_id = source_job_id.c_str();
     t.height = tmpl.height;
     std::copy(tmpl.prev_hash.begin(), tmpl.prev_hash.end(), t.prev_hash);
-    std::copy(tmpl.target.begin(), tmpl.target.end(), t.block_target);
+    std::copy(block_target.begin(), block_target.end(), t.block_target);
     t.reward = tmpl.coinbase_value;
     t.tx_fees = tmpl.total_fees();
     t.version = tmpl.version;
@@ -189,6 +204,11 @@ std::optional<PreparedTemplate> prepare(bitcoin::BlockTemplate tmpl, std::span<c
     auto job = bitcoin::build_job(tmpl, payout_script, config.reserve_size, config.coinbase_tag, error);
     if (!job) return std::nullopt;
     p.job = std::move(*job);
+    p.block_target = tmpl.target;
+    if (config.min_difficulty > 0) {
+        const auto floor = common::bitcoin_target_from_difficulty(config.min_difficulty);
+        if (floor && common::compare(*floor, p.block_target) < 0) p.block_target = *floor;
+    }
     p.tmpl = std::move(tmpl);
     for (const auto& h : p.job.merkle_branch) p.branch.insert(p.branch.end(), h.begin(), h.end());
     p.coin = std::move(coin);

@@ -36,7 +36,8 @@ struct Daemon {
 };
 
 /// The plugin's settings: the host's `node:` section (daemons, payout_address, coin, poll_interval,
-/// reserve_size) and, under plugins.settings.org.otedama.transport.bitcoind, coinbase_tag and rpc_timeout.
+/// reserve_size) and, under plugins.settings.org.otedama.transport.bitcoind, coinbase_tag, rpc_timeout and
+/// min_difficulty.
 struct Config {
     std::vector<Daemon> daemons;
     std::string payout_address;
@@ -45,6 +46,10 @@ struct Config {
     uint32_t reserve_size = 8;        ///< extranonce bytes in the coinbase
     std::string coinbase_tag = "/otedama/";
     uint64_t rpc_timeout_ms = 30000;
+    /// Mine no block easier than this difficulty (Bitcoin-family unit, diff1 = 0x00000000ffff0000...): for
+    /// regtest and min-difficulty test chains, where nearly every hash is a block and the candidates would
+    /// arrive faster than the host can verify and record them. 0 = the node's target as it is.
+    double min_difficulty = 0;
 };
 
 /// Parse the configuration JSON the host hands over. Refuses unknown keys and bad values by name.
@@ -84,6 +89,12 @@ struct Judgement {
 /// The state an RPC error code of getblocktemplate means (-9 no peers, -10 and -28 syncing), or nullopt.
 [[nodiscard]] std::optional<NodeState> state_of_rpc_error(int64_t code) noexcept;
 
+/// Whether a BIP 22 reject reason means no other block on the same parent can extend the chain either (the
+/// parent is unknown or no longer the tip, or a block on it was already taken): duplicate, inconclusive,
+/// prev-blk-not-found, bad-prevblk, stale-prevblk. A fault of the block itself (high-hash, bad-txnmrklroot ...)
+/// is not: another block on the same parent may pass.
+[[nodiscard]] bool parent_is_spent(std::string_view reason) noexcept;
+
 /// A template ready to post: the node's template, the job built for the pool's payout script, and the
 /// storage an otd_template_t view points into.
 struct PreparedTemplate {
@@ -93,6 +104,7 @@ struct PreparedTemplate {
     std::string coin;
     std::string algorithm;
     std::string source_job_id;
+    bitcoin::Hash256 block_target{};  ///< the template's target, or the harder one of Config::min_difficulty
 
     /// An otd_template_t pointing into this object (valid while it lives unchanged).
     [[nodiscard]] otd_template_t view(uint32_t flags) const;

@@ -191,3 +191,37 @@ TEST(BitcoindSubmit, TheSolvedRecordedJobBecomesTheAcceptedBlock) {
     EXPECT_FALSE(bd::block_hex_for_submit(block, &why));
     EXPECT_NE(why.find("not 80"), std::string::npos) << why;
 }
+
+TEST(BitcoindSubmit, WhichRejectsEndAParent) {
+    // The reasons of bitcoin-regtest-submitblock-rejects.json and the ones of a block on a stale parent.
+    for (const char* r : {"duplicate", "inconclusive", "prev-blk-not-found", "bad-prevblk"}) EXPECT_TRUE(bd::parent_is_spent(r)) << r;
+    for (const char* r : {"high-hash", "bad-txnmrklroot", "bad-witness-merkle-match", "bad-cb-amount", "bad-cb-length", "bad-diffbits",
+                          "time-too-old", "time-too-new"})
+        EXPECT_FALSE(bd::parent_is_spent(r)) << r;
+}
+
+TEST(BitcoindConfig, MinDifficultyHardensOnlyAnEasierTarget) {
+    const std::string text = read_fixture("litecoin-regtest-empty-template.json");
+    json::Document doc;
+    ASSERT_TRUE(doc.parse(text, bd::node_reply_limits()));
+    const auto tmpl = bd::parse_block_template(doc.root().find("response"));
+    ASSERT_TRUE(tmpl);
+    const auto payout = *c::from_hex("0014d22d0ac7bc31fa70c23dcf8c84be6cbb82ca603d");
+    std::string why;
+    auto cfg = bd::parse_config(std::string(kConfig).insert(1, R"("min_difficulty":"1e-6",)"), &why);
+    ASSERT_TRUE(cfg) << why;
+    EXPECT_DOUBLE_EQ(cfg->min_difficulty, 1e-6);
+    // Regtest's target (difficulty 4.66e-10) is easier: the floor's target is posted instead.
+    auto p = bd::prepare(*tmpl, payout, *cfg, "LTC", "scrypt", "153-1");
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->block_target, *c::bitcoin_target_from_difficulty(1e-6));
+    otd_template_t view = p->view(0);
+    EXPECT_NEAR(c::bitcoin_difficulty_from_target(std::to_array(view.block_target)), 1e-6, 1e-12);
+    // A floor below the network's difficulty changes nothing.
+    cfg->min_difficulty = 1e-12;
+    p = bd::prepare(*tmpl, payout, *cfg, "LTC", "scrypt", "153-1");
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->block_target, tmpl->target);
+    EXPECT_FALSE(bd::parse_config(std::string(kConfig).insert(1, R"("min_difficulty":-1,)"), &why));
+    EXPECT_NE(why.find("min_difficulty must be a number"), std::string::npos) << why;
+}
