@@ -54,14 +54,15 @@ class Bitcoind final : public sdk::Transport<Bitcoind> {
   static constexpr uint32_t kRoles = OTD_TRANSPORT_JOB_SOURCE;
   using Transport::Transport;
 
-  void init() override {
-    std::string why;
-    auto cfg = bitcoind::parse_config(host().config_json(), &why);
-    if (!cfg) throw sdk::Error(OTD_ERR_INVALID_ARG, why);
-    config_ = std::move(*cfg);
-  }
-
+  // The configuration is read in start(): the host creates every transport it finds, but starts only the
+  // configured job source, and a host that serves the devnet has no node section to complain about.
   void start() {
+    {
+      std::string why;
+      auto cfg = bitcoind::parse_config(host().config_json(), &why);
+      if (!cfg) throw sdk::Error(OTD_ERR_INVALID_ARG, why);
+      config_ = std::move(*cfg);
+    }
     jobs_ = host().service<otd_jobs_service_t>(OTD_SERVICE_JOBS);
     timers_ = host().service<otd_timer_service_t>(OTD_SERVICE_TIMER);
     net_ = host().service<otd_net_service_t>(OTD_SERVICE_NET);
@@ -110,7 +111,7 @@ class Bitcoind final : public sdk::Transport<Bitcoind> {
     s.connections = state_ == bitcoind::NodeState::up ? 1 : 0;
     s.templates = templates_posted_;
     s.submissions = blocks_submitted_;
-    sdk::copy_field(s.endpoint, config_.daemons[active_].url);
+    sdk::copy_field(s.endpoint, active_ < config_.daemons.size() ? config_.daemons[active_].url : std::string("not started"));
     sdk::copy_field(s.message, std::string(bitcoind::node_state_name(state_)) + ": " + state_why_);
     return s;
   }

@@ -5,7 +5,8 @@
 // regtest P2SH payout address (Litecoin's 0x3a 'Q...' version) mines blocks that the node accepts:
 //  - getblockcount rises by blocks WE made: every new block's coinbase pays our script and carries our tag;
 //  - the node is killed mid-mining: the pool logs it as down and stops issuing work; the node is started
-//    again on the same data directory: the pool logs it as up and the chain grows by our blocks again.
+//    again on the same data directory: the pool logs it as up and the chain grows by our blocks again;
+//  - failover: a first daemon that does not answer, the real node second: the pool moves on and mines.
 // Both daemons are stopped by their PID at the end, on failure too (RAII). Waits are generous hang guards
 // that poll for the condition, not timings.
 #include <otedama/bitcoin/address.hpp>
@@ -242,7 +243,12 @@ class LitecoindPool : public ::testing::Test {
     if (!HasFailure() && std::getenv("OTEDAMA_KEEP_TEST_DIRS") == nullptr) fs::remove_all(dir_);
   }
 
-  void start_pool() {
+  /// The node's entry in node.daemons (RPC by its cookie file).
+  [[nodiscard]] std::string daemon_a() const {
+    return "    - url: http://127.0.0.1:" + std::to_string(a_.rpc) + "\n      cookie_file: " + (a_.datadir / "regtest" / ".cookie").string() + "\n";
+  }
+
+  void start_pool(const std::string& daemons = {}) {
     std::ofstream(dir_ / "pool.yaml") << "storage: {path: " << (dir_ / "pool.db").string() << "}\n"
                                       << "api: {enable: false}\n"
                                       << "log: {level: debug}\n"
@@ -250,8 +256,7 @@ class LitecoindPool : public ::testing::Test {
                                       << "pool: {enable: false, source: bitcoind}\n"
                                       << "node:\n"
                                       << "  daemons:\n"
-                                      << "    - url: http://127.0.0.1:" << a_.rpc << "\n"
-                                      << "      cookie_file: " << (a_.datadir / "regtest" / ".cookie").string() << "\n"
+                                      << (daemons.empty() ? daemon_a() : daemons)
                                       << "  payout_address: " << kPayoutAddress << "\n"
                                       << "  coin: LTC\n"
                                       << "  poll_interval: 500ms\n"
@@ -308,6 +313,21 @@ TEST_F(LitecoindPool, MinesBlocksTheNodeAcceptsAndSurvivesTheNodeRestarting) {
   ASSERT_TRUE(serve_->running()) << serve_->log();
 
   // 3. The host stops cleanly.
+  EXPECT_TRUE(serve_->stop(SIGTERM, 60s));
+}
+
+// node.daemons in failover order: the first one does not answer (nothing listens on its port), so after three
+// failed checks the pool moves to the second, the real node, and mines there.
+TEST_F(LitecoindPool, FailsOverToTheNextDaemon) {
+  const long start = a_.block_count().value_or(-1);
+  ASSERT_EQ(start, 1);
+  const uint16_t dead = free_port();
+  ASSERT_NE(dead, 0);
+  start_pool("    - url: http://127.0.0.1:" + std::to_string(dead) + "\n" + daemon_a());
+  EXPECT_TRUE(eventually([&] { return serve_->log().find("failing over to http://127.0.0.1:" + std::to_string(a_.rpc)) != std::string::npos; }))
+      << serve_->log();
+  EXPECT_NE(serve_->log().find("node http://127.0.0.1:" + std::to_string(dead) + " is down"), std::string::npos);
+  expect_our_blocks(start, 3);
   EXPECT_TRUE(serve_->stop(SIGTERM, 60s));
 }
 
