@@ -184,6 +184,11 @@ otd_status_t Scheduler::submit_template(std::string_view source_id, const otd_te
     return fail(OTD_ERR_INVALID_ARG, "template is NULL or its struct_size is smaller than ABI 1.0's");
   const otd_template_t wide = widened(*t);  // fields appended after the caller's ABI read as zero
   t = &wide;
+  if ((t->flags & OTD_TEMPLATE_WITHDRAW) != 0U) {
+    withdraw(source_id);
+    if (job_id != nullptr) *job_id = 0;
+    return OTD_OK;
+  }
   if (t->algorithm == nullptr || t->coin == nullptr) return fail(OTD_ERR_INVALID_ARG, "template field 'algorithm' or 'coin' is NULL");
   const loader::PluginRecord* algo = loader_.find_algorithm(t->algorithm);
   if (algo == nullptr) return fail(OTD_ERR_NOT_FOUND, std::string("no algorithm plugin for '") + t->algorithm + "'");
@@ -328,7 +333,10 @@ otd_status_t Scheduler::activate(std::shared_ptr<Job> job, std::string* err) {
   {
     std::lock_guard lock(mutex_);
     // A job whose context took longer than a newer job of the same source must not overtake it.
-    const bool superseded = current_ != nullptr && current_->source_id == job->source_id && current_->id > job->id;
+    // So must a job the source withdrew (OTD_TEMPLATE_WITHDRAW) while its context was being prepared.
+    const auto withdrawn = withdrawn_below_.find(job->source_id);
+    const bool superseded = (current_ != nullptr && current_->source_id == job->source_id && current_->id > job->id) ||
+                            (withdrawn != withdrawn_below_.end() && job->id < withdrawn->second);
     if (superseded) {
       job->clean_generation = clean_generation_ > 0 ? clean_generation_ - 1 : 0;  // already stale
     } else {
@@ -345,8 +353,8 @@ otd_status_t Scheduler::activate(std::shared_ptr<Job> job, std::string* err) {
       is_current = true;
     }
     if (superseded) {
-      log::get("scheduler")->info("job {} arrived after the newer job {} of {}: kept for late submissions only", job->id,
-                                  current_->id, job->source_id);
+      log::get("scheduler")->info("job {} of {} arrived after a newer job or a withdrawal: kept for late submissions only", job->id,
+                                  job->source_id);
       return OTD_OK;
     }
   }
@@ -365,6 +373,30 @@ otd_status_t Scheduler::activate(std::shared_ptr<Job> job, std::string* err) {
   }
   publish(job);
   return OTD_OK;
+}
+
+void Scheduler::withdraw(std::string_view source_id) {
+  bool was_current = false;
+  {
+    std::lock_guard lock(mutex_);
+    withdrawn_below_[std::string(source_id)] = next_job_id_;  // jobs still preparing their context stay dormant
+    bool has_jobs = false;
+    for (const auto& [id, job] : jobs_) has_jobs = has_jobs || job->source_id == source_id;
+    if (!has_jobs && (current_ == nullptr || current_->source_id != source_id)) return;
+    ++clean_generation_;  // every job made so far is stale: shares of them are refused as such
+    if (current_ != nullptr && current_->source_id == source_id) {
+      current_ = nullptr;  // lanes wait in next_work until the source posts a template again
+      was_current = true;
+    }
+  }
+  log::get("scheduler")->warn("{} withdrew its work (no valid template): its jobs are stale{}", source_id,
+                              was_current ? ", local mining waits for its next template" : "");
+  std::lock_guard devices_lock(devices_mutex_);
+  for (auto& dev : devices_) {
+    std::lock_guard lock(dev->work_mutex);
+    for (auto& w : dev->current)
+      if (w) w->abort.store(1);
+  }
 }
 
 void Scheduler::publish(const std::shared_ptr<const Job>& job) {

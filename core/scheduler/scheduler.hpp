@@ -162,6 +162,8 @@ class Scheduler {
   struct Device;
   struct LaneWork;
   otd_status_t activate(std::shared_ptr<Job> job, std::string* err);
+  /// A template with OTD_TEMPLATE_WITHDRAW: the source has no valid work (its node is down or behind).
+  void withdraw(std::string_view source_id);
   void publish(const std::shared_ptr<const Job>& job);
   std::shared_ptr<LaneWork> next_work(Device& dev, uint32_t lane, std::shared_ptr<LaneWork> previous);
   void lane_loop(Device& dev, uint32_t lane);
@@ -206,6 +208,8 @@ class Scheduler {
   std::map<uint64_t, std::set<Hash>> seen_;  ///< duplicate detection per job
   uint64_t next_job_id_ = 1;
   uint64_t clean_generation_ = 0;
+  /// Per source: jobs below this id were withdrawn (OTD_TEMPLATE_WITHDRAW) and never become current.
+  std::map<std::string, uint64_t, std::less<>> withdrawn_below_;
   std::atomic<uint64_t> next_work_id_{1};
   std::atomic<uint64_t> next_extranonce_{1};
   std::atomic<uint64_t> next_context_id_{1};

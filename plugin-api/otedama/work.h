@@ -22,6 +22,10 @@ OTD_EXTERN_C_BEGIN
 /* Monero family: `blob` is already the hashing blob (an upstream pool's job, whose reserved bytes the pool
  * filled), not a block template: build_blob takes no extranonce and only places the nonce. */
 #define OTD_TEMPLATE_HASHING_BLOB 0x2u
+/* The source has no valid template now (its coin node is down, still syncing or on another chain): every
+ * job it posted so far is stale, local devices stop mining them and wait until the source posts a normal
+ * template again. Only struct_size and flags are read; job_id comes back 0 (docs/abi.md "Transport"). */
+#define OTD_TEMPLATE_WITHDRAW 0x4u
 
 /*
  * A block template as a job source (coin node, upstream pool, devnet, sharechain) posts it.

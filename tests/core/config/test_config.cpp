@@ -314,7 +314,7 @@ TEST(Errors, UnknownKeyListsTheValidOnes) {
     EXPECT_EQ(load_one_error("api:\n  auth:\n    password: hunter2\n").to_string(),
               "test.yaml:3:5: api.auth.password: unknown key 'password' (valid keys: enabled, token_expiry)");
     EXPECT_EQ(load_one_error("wallet: x\n").message,
-              "unknown key 'wallet' (valid keys: app, mining, pool, miner, api, monitoring, net, log, storage, plugins, devnet)");
+              "unknown key 'wallet' (valid keys: app, mining, pool, miner, node, api, monitoring, net, log, storage, plugins, devnet)");
 }
 
 TEST(Errors, DottedKeysAreNotExpanded) {
@@ -665,11 +665,11 @@ TEST(Node, ErrorsNameTheElementAndTheField) {
     EXPECT_EQ(load_one_error("node:\n  daemons:\n    - {url: \"stratum+tcp://x:1\"}\n").to_string(),
               "test.yaml:3:13: node.daemons[0].url: unknown scheme 'stratum+tcp' (use http:// or https://)");
     EXPECT_EQ(load_one_error("node:\n  daemons:\n    - {url: \"http://x:1\", password: p}\n").to_string(),
-              "test.yaml:3:31: node.daemons[0].password: unknown key 'password' (known: url, user, pass, cookie_file, zmq)");
+              "test.yaml:3:27: node.daemons[0].password: unknown key 'password' (known: url, user, pass, cookie_file, zmq)");
     EXPECT_EQ(load_one_error("node:\n  daemons:\n    - {user: u}\n").message, "a daemon needs a url (http://host:port of the node's RPC)");
     EXPECT_EQ(load_one_error("node:\n  daemons:\n    - {url: \"http://u:p@x:1\"}\n").key, "node.daemons[0].url");
     EXPECT_EQ(load_one_error("node:\n  daemons:\n    - {url: \"http://x:1\", zmq: \"x:1\"}\n").to_string(),
-              "test.yaml:3:31: node.daemons[0].zmq: expected the node's ZMQ publisher as tcp://host:port, got 'x:1'");
+              "test.yaml:3:32: node.daemons[0].zmq: expected the node's ZMQ publisher as tcp://host:port, got 'x:1'");
     EXPECT_EQ(load_one_error("node:\n  daemons: [http://x:1]\n").message,
               "expected a map {url, user, pass, cookie_file, zmq}, got 'http://x:1'");
     EXPECT_EQ(load_one_error("node:\n  reserve_size: 300\n").key, "node.reserve_size");

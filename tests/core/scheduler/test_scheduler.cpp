@@ -399,3 +399,27 @@ TEST_F(SchedulerTest, TheNextSeedIsPreparedAheadSoTheSwitchDoesNotWait) {
   std::string err;
   EXPECT_EQ(scheduler_->submit_template("test.source", &tiny, nullptr, &err), OTD_ERR_INVALID_ARG);
 }
+
+// A source whose node went away withdraws its work (OTD_TEMPLATE_WITHDRAW): no current job, its jobs are
+// stale, and the next ordinary template makes work again.
+TEST_F(SchedulerTest, AWithdrawalStopsTheSourcesWorkUntilItsNextTemplate) {
+  const uint64_t job = post_template(1e9, true);
+  ASSERT_NE(scheduler_->current_job(), nullptr);
+  const std::vector<uint8_t> en(8, 7);
+  const otd_candidate_t late = candidate(job, en, 1e-6);  // a valid share of the job, submitted after the withdrawal
+  otd_template_t w{};
+  w.struct_size = sizeof w;
+  w.flags = OTD_TEMPLATE_WITHDRAW;  // nothing else is read
+  uint64_t id = 99;
+  std::string err;
+  EXPECT_EQ(scheduler_->submit_template("test.source", &w, &id, &err), OTD_OK) << err;
+  EXPECT_EQ(id, 0u);
+  EXPECT_EQ(scheduler_->current_job(), nullptr);
+  ASSERT_EQ(scheduler_->submit_candidate("test.downstream", &late), OTD_OK);
+  ASSERT_TRUE(wait_for("stale", 1));
+  EXPECT_EQ(count("accepted"), 0);
+  const uint64_t next = post_template(1e9, true);
+  EXPECT_GT(next, job);
+  ASSERT_NE(scheduler_->current_job(), nullptr);
+  EXPECT_EQ(scheduler_->current_job()->id, next);
+}
