@@ -7,7 +7,8 @@
 //  - the node is killed mid-mining: the pool logs it as down and withdraws its work (no block is mined while
 //    the node is away); the node is started
 //    again on the same data directory: the pool logs it as up and the chain grows by our blocks again;
-//  - failover: a first daemon that does not answer, node B (RPC user/password) second: the pool moves on and mines.
+//  - failover: a first daemon that does not answer, node B (RPC user/password) second: the pool moves on and mines;
+//  - an outside miner (`otedama-host mine`) through the stratum server finds blocks the node accepts.
 // Both daemons are stopped by their PID at the end, on failure too (RAII). Waits are generous hang guards
 // that poll for the condition, not timings.
 #include <otedama/bitcoin/address.hpp>
@@ -249,22 +250,28 @@ class LitecoindPool : public ::testing::Test {
     return "    - url: http://127.0.0.1:" + std::to_string(a_.rpc) + "\n      cookie_file: " + (a_.datadir / "regtest" / ".cookie").string() + "\n";
   }
 
-  void start_pool(const std::string& daemons = {}) {
-    std::ofstream(dir_ / "pool.yaml") << "storage: {path: " << (dir_ / "pool.db").string() << "}\n"
-                                      << "api: {enable: false}\n"
-                                      << "log: {level: debug}\n"
-                                      << "mining: {algorithm: scrypt, enable_cpu: true, cpu: {threads: 1}}\n"
-                                      << "pool: {enable: false, source: bitcoind}\n"
-                                      << "node:\n"
-                                      << "  daemons:\n"
-                                      << (daemons.empty() ? daemon_a() : daemons)
-                                      << "  payout_address: " << kPayoutAddress << "\n"
-                                      << "  coin: LTC\n"
-                                      << "  poll_interval: 500ms\n"
-                                      << "  reserve_size: 8\n"
-                                      // Regtest's difficulty makes every other hash a block: ~2000 candidates a second from
-                                      // one CPU thread, more than the host verifies and records. The floor keeps a few a second.
-                                      << "plugins:\n  settings:\n    org.otedama.transport.bitcoind:\n      min_difficulty: 2.5e-7\n";
+  /// otedama-host serve with pool.source: bitcoind on node A (or `daemons`): scrypt mining on one local CPU
+  /// thread, or (stratum) no local mining and the stratum server on an ephemeral loopback port.
+  void start_pool(const std::string& daemons = {}, bool stratum = false) {
+    std::ofstream(dir_ / "pool.yaml")
+        << "storage: {path: " << (dir_ / "pool.db").string() << "}\n"
+        << "api: {enable: false}\n"
+        << "log: {level: debug}\n"
+        << (stratum ? "mining: {algorithm: scrypt, enable_cpu: false}\n" : "mining: {algorithm: scrypt, enable_cpu: true, cpu: {threads: 1}}\n")
+        << (stratum ? "pool: {source: bitcoind}\n" : "pool: {enable: false, source: bitcoind}\n")
+        << "node:\n"
+        << "  daemons:\n"
+        << (daemons.empty() ? daemon_a() : daemons)
+        << "  payout_address: " << kPayoutAddress << "\n"
+        << "  coin: LTC\n"
+        << "  poll_interval: 500ms\n"
+        << "  reserve_size: 8\n"
+        // Regtest's difficulty makes every other hash a block: ~2000 candidates a second from one CPU thread,
+        // more than the host verifies and records. The floor keeps a few a second.
+        << "plugins:\n  settings:\n    org.otedama.transport.bitcoind:\n      min_difficulty: 2.5e-7\n"
+        << (stratum ? "    org.otedama.transport.stratum-server:\n      ports:\n        - address: 127.0.0.1:0\n"
+                      "          algorithm: scrypt\n          difficulty: 0.001\n"
+                    : "");
     serve_ = std::make_unique<Child>(OTEDAMA_HOST, std::vector<std::string>{"serve", "--config", (dir_ / "pool.yaml").string(), "--run-for", "900"},
                                      dir_ / "serve.log");
   }
@@ -346,6 +353,34 @@ TEST_F(LitecoindPool, FailsOverToTheNextDaemon) {
   EXPECT_NE(serve_->log().find("node http://127.0.0.1:" + std::to_string(dead) + " is down"), std::string::npos);
   expect_our_blocks(start, 3);
   EXPECT_NE(serve_->log().find("accepted by http://127.0.0.1:" + std::to_string(b_.rpc)), std::string::npos);
+  EXPECT_TRUE(serve_->stop(SIGTERM, 60s));
+}
+
+// An outside miner through the stratum server: `otedama-host mine` against the pool, whose jobs are the node's
+// templates (coinbase1 | extranonce1 | extranonce2 | coinbase2 as the stratum server splits them); the shares that
+// meet the block target become blocks the node accepts.
+TEST_F(LitecoindPool, StratumMinersBlocksReachTheNode) {
+  const long start = a_.block_count().value_or(-1);
+  ASSERT_EQ(start, 1);
+  start_pool({}, /*stratum=*/true);
+  std::smatch m;
+  std::string log;
+  ASSERT_TRUE(eventually([&] {
+    log = serve_->log();
+    return std::regex_search(log, m, std::regex("stratum-server: listening on 127\\.0\\.0\\.1:([0-9]+)"));
+  })) << serve_->log();
+  const std::string port = m[1].str();
+  std::ofstream(dir_ / "miner.yaml") << "storage: {path: " << (dir_ / "miner.db").string() << "}\n";
+  Child miner(OTEDAMA_HOST,
+              {"mine", "-o", "stratum+tcp://127.0.0.1:" + port, "-u", "wallet.rig", "-p", "x", "-a", "scrypt", "-t", "1", "--config",
+               (dir_ / "miner.yaml").string(), "--run-for", "900"},
+              dir_ / "miner.log");
+  expect_our_blocks(start, 2);
+  EXPECT_NE(serve_->log().find("block found at height 2 by wallet.rig"), std::string::npos) << serve_->log().substr(0, 20000);
+  EXPECT_NE(serve_->log().find("bitcoind: block 2 accepted by"), std::string::npos);
+  // The miner sees regtest's real nBits in the stratum job, so for it every other hash is a block candidate and
+  // it lags behind its own flood of candidates (its shutdown then takes minutes): it is killed, not awaited.
+  miner.stop(SIGKILL, 60s);
   EXPECT_TRUE(serve_->stop(SIGTERM, 60s));
 }
 
