@@ -72,6 +72,10 @@ class Bitcoind final : public sdk::Transport<Bitcoind> {
       std::string why;
       if (!node::parse_url(d.url, &why)) throw sdk::Error(OTD_ERR_INVALID_ARG, "node.daemons: '" + d.url + "': " + why);
     }
+    for (const auto& d : config_.daemons)
+      if (!d.zmq.empty())
+        host().logf(OTD_LOG_INFO, "bitcoind: %s: zmq %s is not used by this source; new blocks come by getblocktemplate long-poll", d.url.c_str(),
+                    d.zmq.c_str());
     register_metrics();
     {
       std::lock_guard lock(mutex_);
