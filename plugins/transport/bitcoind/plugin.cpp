@@ -296,7 +296,10 @@ class Bitcoind final : public sdk::Transport<Bitcoind> {
     }
     const uint64_t gen = clients->generation;
     auto facts = std::make_shared<bitcoind::NodeFacts>();
-    clients->rpc->call("getnetworkinfo", Poco::Dynamic::Var(), [this, gen, facts, clients](const node::Error& error, Poco::Dynamic::Var result) {
+    // The raw client pointer, not the shared Clients: a callback must never hold the last reference to the client
+    // that runs it (clients are shut down and freed on the control strand, after their last callback).
+    node::JsonRpcClient* rpc = clients->rpc.get();
+    rpc->call("getnetworkinfo", Poco::Dynamic::Var(), [this, gen, facts, rpc](const node::Error& error, Poco::Dynamic::Var result) {
       if (error) return health_failed(gen, error);
       const auto o = node::as_object(result);
       std::string why;
@@ -305,7 +308,7 @@ class Bitcoind final : public sdk::Transport<Bitcoind> {
       if (!sub || !conns) return health_failed(gen, bad_reply("getnetworkinfo", why));
       facts->subversion = *sub;
       facts->connections = static_cast<int64_t>(*conns);
-      clients->rpc->call("getblockchaininfo", Poco::Dynamic::Var(), [this, gen, facts](const node::Error& error2, Poco::Dynamic::Var result2) {
+      rpc->call("getblockchaininfo", Poco::Dynamic::Var(), [this, gen, facts](const node::Error& error2, Poco::Dynamic::Var result2) {
         if (error2) return health_failed(gen, error2);
         const auto o2 = node::as_object(result2);
         std::string why2;
