@@ -35,6 +35,8 @@ PACKAGES=(
   librandomx-dev          # randomx algorithm plugin (the reference RandomX 1.1.x that monerod uses)
   litecoind               # the bitcoind transport's integration test (meson suite nodes): two real litecoind 0.21 regtest nodes
   libbenchmark-dev        # benchmarks/ (Google Benchmark; optional: meson skips them without it)
+  # coin nodes for the integration tests (suite `nodes`)
+  monero                  # monerod 0.18: tests/plugins/transport/monerod runs a --regtest --offline node on loopback
 )
 
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }

@@ -6,6 +6,7 @@
 #include "storage/storage.hpp"
 
 #include <otedama/common/hex.hpp>
+#include <otedama/common/http_url.hpp>
 #include <otedama/common/stratum_url.hpp>
 
 #include <otedama/otedama.h>
@@ -41,6 +42,9 @@ commands:
   mine -o URL -u USER [-p PASS] [-a ALGO] [-t THREADS] [--config FILE] [--run-for SECONDS]
        [--print-time SECONDS]               mine for a stratum pool (several -o: failover order);
                                             prints accepted/rejected shares and the hashrate
+  mine --solo --node URL --address ADDR -a ALGO [-u RPCUSER -p RPCPASS] [-t THREADS] [--config FILE]
+       [--run-for SECONDS]                  mine straight against a coin node (randomx: monerod); every
+                                            block pays ADDR; prints the blocks the node accepts
   --list-plugins [--json] [--config FILE]   list every plugin found, loaded or rejected with its reason
   --list-devices [--json] [--config FILE]   list the devices of every loaded backend
   hash --algo NAME --hex INPUT [--raw]      hash INPUT (hex) with an algorithm plugin; prints the hash as
@@ -758,6 +762,8 @@ struct MineArgs {
   std::vector<Pool> pools;                     ///< -o, in order
   std::optional<std::string> user, pass;       ///< -u/-p before the first -o
   std::optional<std::string> algo, threads, config, run_for, print_time;
+  bool solo = false;                           ///< --solo: against a coin node, no pool
+  std::optional<std::string> node, address;    ///< --node URL, --address ADDR (solo)
   std::string error;
 };
 
@@ -769,9 +775,13 @@ MineArgs parse_mine(int argc, char** argv) {
   };
   static constexpr Opt kOpts[] = {{"-o", "--url"},     {"-u", "--user"},   {"-p", "--pass"},       {"-O", "--userpass"},
                                   {"-a", "--algo"},    {"-t", "--threads"}, {nullptr, "--config"}, {nullptr, "--run-for"},
-                                  {nullptr, "--print-time"}};
+                                  {nullptr, "--print-time"}, {nullptr, "--node"}, {nullptr, "--address"}};
   for (int i = 2; i < argc; ++i) {
     const std::string arg = argv[i];
+    if (arg == "--solo") {  // the one option without a value
+      a.solo = true;
+      continue;
+    }
     std::string name, value;
     bool have_value = false;
     for (const Opt& o : kOpts) {
@@ -825,6 +835,8 @@ MineArgs parse_mine(int argc, char** argv) {
     else if (name == "--config") a.config = value;
     else if (name == "--run-for") a.run_for = value;
     else if (name == "--print-time") a.print_time = value;
+    else if (name == "--node") a.node = value;
+    else if (name == "--address") a.address = value;
   }
   return a;
 }
@@ -874,6 +886,73 @@ const char* verdict_word(uint32_t verdict) {
 
 constexpr const char* kStratumClientId = "org.otedama.transport.stratum-client";
 
+/// The coin-node job source that serves an algorithm's coin family in solo mode ("" = none yet).
+std::string solo_source_for(const std::string& algorithm) {
+  if (algorithm == "randomx") return "monerod";
+  return "";
+}
+
+/// `mine --solo`: the host with a coin-node job source (pool.source monerod ...), local mining, no pool
+/// server; every block pays --address. Prints the node's verdict on each block and the hashrate.
+int mine_solo(const MineArgs& a, config::Config cfg) {
+  if (!a.pools.empty()) return bad_usage("otedama-host mine: ", "--solo mines against a node (--node URL), not a pool (-o)");
+  if (!a.node) return bad_usage("otedama-host mine: ", "--solo needs --node URL (the coin node's RPC, e.g. http://127.0.0.1:18081)");
+  if (!a.address || a.address->empty()) return bad_usage("otedama-host mine: ", "--solo needs --address ADDR (the address every block pays)");
+  std::string why;
+  if (!common::parse_http_url(*a.node, &why)) return bad_usage("otedama-host mine: --node " + *a.node + ": ", why);
+  if (a.algo) cfg.mining.algorithm = *a.algo;
+  const std::string source = solo_source_for(cfg.mining.algorithm);
+  if (source.empty())
+    return bad_usage("otedama-host mine: ", "--solo has no coin-node job source for '" + cfg.mining.algorithm + "' yet (randomx: monerod)");
+  if (a.threads) {
+    const auto t = non_negative(a.threads, 1024);
+    if (!t || *t < 0) return bad_usage("otedama-host mine: ", "-t takes a number of threads 0..1024 (0 = every CPU)");
+    cfg.mining.cpu.threads = *t;
+  }
+  const auto run_for = a.run_for ? non_negative(a.run_for, 365LL * 24 * 3600) : std::optional<int64_t>(0);
+  if (!run_for || *run_for < 0) return bad_usage("otedama-host mine: ", "--run-for takes a number of seconds >= 0 (0 = until a signal)");
+  config::Config::Node::Daemon daemon;
+  daemon.url = *a.node;
+  daemon.user = a.user.value_or("");
+  daemon.pass = a.pass.value_or("");
+  cfg.node.daemons = {daemon};
+  cfg.node.payout_address = *a.address;
+  cfg.app.mode = config::Mode::solo;
+  cfg.pool.source = source;
+  cfg.pool.enable = false;  // no stratum server: the blocks are the miner's own
+
+  init_logging(cfg);
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  host::Host host(cfg);
+  host.load_plugins(/*self_tests=*/true, /*conformance_fixtures=*/false);
+  if (host.plugins().find_algorithm(cfg.mining.algorithm) == nullptr) {
+    std::cerr << "otedama-host mine: no loaded algorithm plugin named '" << cfg.mining.algorithm << "' (see --list-plugins)\n";
+    return kNotFound;
+  }
+  const std::string source_id = "org.otedama.transport." + source;
+  struct Tally {
+    std::mutex mutex;
+    uint64_t found = 0, rejected = 0;
+  };
+  auto tally = std::make_shared<Tally>();
+  host.events().subscribe([tally, source_id](const router::Event& e) {
+    const auto* b = e.as<otd_event_block_t>(OTD_EVENT_BLOCK);
+    if (b == nullptr || std::string_view(e.header().source) != source_id) return;
+    std::lock_guard lock(tally->mutex);
+    const bool ok = b->state == OTD_BLOCK_FOUND || b->state == OTD_BLOCK_CONFIRMED;
+    (ok ? tally->found : tally->rejected) += 1;
+    std::cout << clock_stamp() << " block " << b->height << (ok ? " accepted by the node" : b->state == OTD_BLOCK_ORPHANED ? " orphaned (stale)" : " rejected by the node")
+              << ", " << tally->found << " found so far" << std::endl;
+  });
+  const int rc = host.serve(g_stop, std::chrono::seconds(*run_for));
+  {
+    std::lock_guard lock(tally->mutex);
+    std::cout << "mine: " << tally->found << " block(s) accepted by the node, " << tally->rejected << " not" << std::endl;
+  }
+  return rc;
+}
+
 int mine(int argc, char** argv) {
   const MineArgs a = parse_mine(argc, argv);
   if (!a.error.empty()) return bad_usage("otedama-host mine: ", a.error);
@@ -881,6 +960,9 @@ int mine(int argc, char** argv) {
   if (a.config) config_args.values.emplace_back("--config", *a.config);
   auto cfg = load_config(config_args, false);
   if (!cfg) return kUsage;
+
+  if (a.solo) return mine_solo(a, *cfg);
+  if (a.node || a.address) return bad_usage("otedama-host mine: ", "--node and --address go with --solo (mining straight against a coin node)");
 
   // The command line wins over the file: -o replaces miner.pools, -u/-p fill in what a pool lacks.
   if (!a.pools.empty()) {

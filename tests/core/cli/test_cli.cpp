@@ -154,6 +154,41 @@ TEST(Cli, MalformedConfigNamesFileLineAndKey) {
   fs::remove_all(d);
 }
 
+// Every ready-made config in etc/examples/ (monerod.yaml, ...) passes `config check` as shipped.
+TEST(Cli, ExampleConfigsPassConfigCheck) {
+  const fs::path dir = fs::path(OTEDAMA_SOURCE_ROOT) / "etc" / "examples";
+  std::size_t checked = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() != ".yaml") continue;
+    const Result r = host("config check '" + entry.path().string() + "'");
+    EXPECT_EQ(r.code, 0) << entry.path() << ": " << r.out;
+    ++checked;
+  }
+  EXPECT_TRUE(fs::exists(dir / "monerod.yaml"));
+  EXPECT_GE(checked, 1u);
+}
+
+// `mine --solo` checks its arguments before it loads anything (tests/plugins/transport/monerod mines with it).
+TEST(Cli, MineSoloArgumentErrors) {
+  Result r = host("mine --solo --address x -a randomx");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("--solo needs --node URL"), std::string::npos) << r.out;
+  r = host("mine --solo --node http://127.0.0.1:18081 -a randomx");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("--solo needs --address ADDR"), std::string::npos) << r.out;
+  r = host("mine --solo --node ftp://h:1 --address x -a randomx");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("unknown scheme 'ftp'"), std::string::npos) << r.out;
+  r = host("mine --solo --node http://127.0.0.1:18081 --address x -a ethash");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("no coin-node job source for 'ethash'"), std::string::npos) << r.out;
+  r = host("mine --solo -o stratum+tcp://h:1 --node http://h:1 --address x -a randomx");
+  EXPECT_EQ(r.code, 2) << r.out;
+  r = host("mine --node http://h:1 -o stratum+tcp://h:1 -u u");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("go with --solo"), std::string::npos) << r.out;
+}
+
 TEST(Cli, ServeMinesTheDevnetAndStatusReadsTheLedger) {
   const fs::path d = temp_dir();
   // The shipped config with a tiny devnet difficulty so the short run finds blocks on any machine.
