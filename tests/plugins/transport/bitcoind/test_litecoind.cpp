@@ -8,7 +8,8 @@
 //    the node is away); the node is started
 //    again on the same data directory: the pool logs it as up and the chain grows by our blocks again;
 //  - failover: a first daemon that does not answer, node B (RPC user/password) second: the pool moves on and mines;
-//  - an outside miner (`otedama-host mine`) through the stratum server finds blocks the node accepts.
+//  - an outside miner (`otedama-host mine`) through the stratum server finds blocks the node accepts;
+//  - `otedama-host mine --solo --node URL --address ADDR -a scrypt` mines straight against the node.
 // Both daemons are stopped by their PID at the end, on failure too (RAII). Waits are generous hang guards
 // that poll for the condition, not timings.
 #include <otedama/bitcoin/address.hpp>
@@ -381,6 +382,24 @@ TEST_F(LitecoindPool, StratumMinersBlocksReachTheNode) {
   // The miner sees regtest's real nBits in the stratum job, so for it every other hash is a block candidate and
   // it lags behind its own flood of candidates (its shutdown then takes minutes): it is killed, not awaited.
   miner.stop(SIGKILL, 60s);
+  EXPECT_TRUE(serve_->stop(SIGTERM, 60s));
+}
+
+// `otedama-host mine --solo --node URL --address ADDR -a scrypt`: the host mines straight against the node (the
+// bitcoind source, no pool server), RPC by user/password (node B), and prints the node's verdict on each block.
+TEST_F(LitecoindPool, SoloMiningAgainstTheNode) {
+  const long start = a_.block_count().value_or(-1);
+  ASSERT_EQ(start, 1);
+  std::ofstream(dir_ / "solo.yaml") << "storage: {path: " << (dir_ / "solo.db").string() << "}\n"
+                                    << "api: {enable: false}\n"
+                                    << "plugins:\n  settings:\n    org.otedama.transport.bitcoind:\n      min_difficulty: 2.5e-7\n";
+  serve_ = std::make_unique<Child>(OTEDAMA_HOST,
+                                   std::vector<std::string>{"mine", "--solo", "--node", "http://127.0.0.1:" + std::to_string(b_.rpc), "-u", "u", "-p", "p",
+                                                            "--address", kPayoutAddress, "-a", "scrypt", "-t", "1", "--config",
+                                                            (dir_ / "solo.yaml").string(), "--run-for", "900"},
+                                   dir_ / "solo.log");
+  expect_our_blocks(start, 3);
+  EXPECT_NE(serve_->log().find("accepted by the node"), std::string::npos) << serve_->log().substr(0, 20000);
   EXPECT_TRUE(serve_->stop(SIGTERM, 60s));
 }
 
