@@ -33,6 +33,7 @@ PACKAGES=(
   libssl-dev              # TLS for stratum+ssl:// (Boost.Asio ssl over OpenSSL)
   libhwloc-dev            # CPU backend: core and NUMA topology
   librandomx-dev          # randomx algorithm plugin (the reference RandomX 1.1.x that monerod uses)
+  litecoind               # the bitcoind transport's integration test (meson suite nodes): two real litecoind 0.21 regtest nodes
   libbenchmark-dev        # benchmarks/ (Google Benchmark; optional: meson skips them without it)
   ocl-icd-opencl-dev      # OpenCL backend: the ICD loader (libOpenCL.so, OpenCL.pc; meson feature `opencl`)
   opencl-headers          # OpenCL backend: CL/cl.h

@@ -908,6 +908,7 @@ constexpr const char* kStratumClientId = "org.otedama.transport.stratum-client";
 /// The coin-node job source that serves an algorithm's coin family in solo mode ("" = none yet).
 std::string solo_source_for(const std::string& algorithm) {
   if (algorithm == "randomx") return "monerod";
+  if (algorithm == "sha256d" || algorithm == "scrypt") return "bitcoind";  // bitcoind, litecoind
   return "";
 }
 
@@ -922,7 +923,7 @@ int mine_solo(const MineArgs& a, config::Config cfg) {
   if (a.algo) cfg.mining.algorithm = *a.algo;
   const std::string source = solo_source_for(cfg.mining.algorithm);
   if (source.empty())
-    return bad_usage("otedama-host mine: ", "--solo has no coin-node job source for '" + cfg.mining.algorithm + "' yet (randomx: monerod)");
+    return bad_usage("otedama-host mine: ", "--solo has no coin-node job source for '" + cfg.mining.algorithm + "' yet (randomx: monerod; sha256d, scrypt: bitcoind)");
   if (a.threads) {
     const auto t = non_negative(a.threads, 1024);
     if (!t || *t < 0) return bad_usage("otedama-host mine: ", "-t takes a number of threads 0..1024 (0 = every CPU)");
