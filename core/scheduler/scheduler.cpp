@@ -56,6 +56,24 @@ constexpr uint32_t kMaxBlob = 1u << 20;
 constexpr uint32_t kMaxBlockData = 8u << 20;    // 8 MiB: a full block's transactions
 constexpr uint32_t kMaxHashingBlob = 64u << 10; // what build_blob may ask for
 
+}  // namespace
+
+/// Whether a device's comma-separated `algorithms` ("sha256d,scrypt", "*" = any) includes `algorithm`.
+bool runs_algorithm(std::string_view list, std::string_view algorithm) noexcept {
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    std::string_view name = list.substr(0, comma);
+    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    if (name == "*" || name == algorithm) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+namespace {
+
 /// A hashing blob as build_blob described it is usable: the nonce lies inside it (no 32-bit wrap-around).
 bool blob_layout_ok(uint32_t size, uint32_t capacity, uint32_t nonce_offset, uint32_t nonce_size) {
   return size <= capacity && nonce_size >= 1 && nonce_size <= 8 &&
@@ -455,6 +473,13 @@ void Scheduler::start_devices() {
       if (cls == DeviceClass::gpu && !options_.gpu_devices.empty() &&
           std::find(options_.gpu_devices.begin(), options_.gpu_devices.end(), static_cast<int>(i)) == options_.gpu_devices.end())
         continue;
+      // A device that cannot run the mined algorithm gets no lanes (it would refuse every unit).
+      const std::string_view can(infos[i].algorithms, strnlen(infos[i].algorithms, sizeof infos[i].algorithms));
+      if (!runs_algorithm(can, options_.mining_algorithm)) {
+        logger->info("device {} on {} does not run {} (it runs: {}): not used", std::string_view(infos[i].id, strnlen(infos[i].id, sizeof infos[i].id)),
+                     rec->id, options_.mining_algorithm, can.empty() ? std::string_view("nothing listed") : can);
+        continue;
+      }
       const otd_device_limits_t& limits = cls == DeviceClass::cpu ? options_.cpu_limits : cls == DeviceClass::gpu ? options_.gpu_limits : options_.asic_limits;
       auto dev = std::make_unique<Device>();
       dev->backend = rec;
@@ -778,6 +803,17 @@ otd_status_t OTD_CALL Scheduler::on_found(void* user, const otd_found_t* found) 
 otd_status_t Scheduler::handle_found(LaneWork& work, const otd_found_t& found) {
   Device& dev = *work.device;
   const Job& job = *work.job;
+  // A nonce of a job a new block made stale is not worth verifying (nor submitting): on an easy chain (a
+  // regtest node, where nearly every hash is a block) a device finds them far faster than they verify.
+  bool stale = false;
+  {
+    std::lock_guard lock(mutex_);
+    stale = job.clean_generation != clean_generation_;
+  }
+  if (stale) {
+    count_share("stale");
+    return OTD_ERR_ABORTED;
+  }
   std::vector<uint8_t> header = work.blob;
   put_nonce(header, work.c.nonce_offset, work.c.nonce_size, found.nonce);
   otd_verify_request_t req{};

@@ -32,6 +32,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -95,6 +96,9 @@ struct ShareRecord {
   uint32_t ntime = 0;           ///< as a downstream miner rolled it (0 = the template's)
   uint32_t version_bits = 0;    ///< likewise (BIP 310)
 };
+
+/// Whether a device's comma-separated algorithm list ("sha256d,scrypt"; "*" = any) includes `algorithm`.
+[[nodiscard]] bool runs_algorithm(std::string_view list, std::string_view algorithm) noexcept;
 
 struct Options {
   std::string mining_algorithm;   ///< local devices mine jobs of this algorithm

@@ -453,6 +453,17 @@ void post_ctxalgo(sched::Scheduler& scheduler) {
 }
 }  // namespace
 
+// Devices say which algorithms they run; one that cannot run the mined algorithm gets no lanes.
+TEST(Devices, RunsAlgorithmReadsTheCommaSeparatedList) {
+  EXPECT_TRUE(sched::runs_algorithm("*", "kawpow"));
+  EXPECT_TRUE(sched::runs_algorithm("sha256d,scrypt", "scrypt"));
+  EXPECT_TRUE(sched::runs_algorithm("sha256d, scrypt", "scrypt"));
+  EXPECT_FALSE(sched::runs_algorithm("sha256d,scrypt", "ethash"));
+  EXPECT_FALSE(sched::runs_algorithm("sha256d,scrypt", "scryp"));
+  EXPECT_FALSE(sched::runs_algorithm("", "sha256d"));
+  EXPECT_FALSE(sched::runs_algorithm(",", "sha256d"));
+}
+
 TEST_F(SchedulerTest, VerifyingAloneGetsTheLightContext) {
   // SetUp's scheduler mines sha256d (with no devices): ctxalgo shares are only verified here.
   post_ctxalgo(*scheduler_);
