@@ -145,7 +145,8 @@ typedef struct otd_work_unit {
    * reused by the next one, its id never is. */
   uint64_t algorithm_context_id;
   /* Set non-zero by the host (from any thread) when the work is superseded or the host stops. Scan-style
-   * backends check it at least every millisecond and return OTD_ERR_ABORTED. */
+   * backends check it at least every millisecond and return OTD_ERR_ABORTED; a GPU backend, which can only
+   * look between kernel launches, keeps its launches short (tens of milliseconds) and checks between them. */
   const volatile uint32_t* abort_flag;
   otd_found_fn on_found;
   void* on_found_user;
