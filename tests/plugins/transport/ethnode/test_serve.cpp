@@ -42,7 +42,7 @@ constexpr const char* kBoundary = "0020c49ba5e353f7ced916872b020c49ba5e353f7ced9
 /// A core-geth stand-in: HTTP/1.1 with Content-Length, one request per connection.
 class FakeGeth {
  public:
-    enum class Mode { healthy, syncing, broken };
+    enum class Mode { healthy, syncing, broken, refusing };  // refusing: eth_submitWork answers false
     FakeGeth() : cache_(std::make_unique<ethash::LightCache>(0)) {
         fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
         sockaddr_in a{};
@@ -66,6 +66,7 @@ class FakeGeth {
     int valid() const { return valid_; }
     int invalid() const { return invalid_; }
     int works() const { return works_; }
+    int refused() const { return refused_; }
     std::string last_submit() {
         std::lock_guard lock(m_);
         return last_submit_;
@@ -164,14 +165,17 @@ class FakeGeth {
                 last_submit_ = body_text;
                 std::string why;
                 const bool ok = obj->isArray("params") && check(obj->getArray("params"), &why);
-                if (ok) {
+                if (ok && mode_ == Mode::refusing) {
+                    ++refused_;
+                    result = false;
+                } else if (ok) {
                     ++valid_;
                     new_block();
                 } else {
                     ++invalid_;
                     problems_ += why + "\n";
                 }
-                result = ok;
+                if (result.isEmpty()) result = ok;
             }
             Object out;
             out.set("jsonrpc", "2.0");
@@ -195,7 +199,7 @@ class FakeGeth {
     uint16_t port_ = 0;
     std::atomic<bool> stop_{false};
     std::atomic<Mode> mode_{Mode::healthy};
-    std::atomic<int> valid_{0}, invalid_{0}, works_{0};
+    std::atomic<int> valid_{0}, invalid_{0}, works_{0}, refused_{0};
     std::mutex m_;
     uint64_t number_ = 0;
     ethash::Hash256 header_{};
@@ -241,6 +245,12 @@ TEST(EthnodeServe, MinesEthashIntoTheNodeAndFollowsItsHealth) {
     ASSERT_TRUE(wait_until([&] { return std::regex_search(host.log(), std::regex("job [0-9]+ from org\\.otedama\\.transport\\.ethnode: ETH height 2 .*\\(clean\\)")); }, 60s))
         << host.log();
 
+    // A solution the node refuses (eth_submitWork false): a rejected block with the reason.
+    geth.set(FakeGeth::Mode::refusing);
+    ASSERT_TRUE(wait_until([&] { return geth.refused() > 0 || geth.invalid() > 0 || !host.running(); }, 600s)) << host.log();
+    ASSERT_TRUE(wait_until([&] { return log_has(") rejected by " + ep + ": the node refused the solution (stale or invalid)"); }, 60s)) << host.log();
+    geth.set(FakeGeth::Mode::healthy);
+
     // Syncing: degraded, the work withdrawn; synced again: up with a clean job.
     std::size_t mark = host.log().size();
     geth.set(FakeGeth::Mode::syncing);
@@ -267,6 +277,7 @@ TEST(EthnodeServe, MinesEthashIntoTheNodeAndFollowsItsHealth) {
     ASSERT_TRUE(wait_until([&] { return geth.valid() > before || geth.invalid() > 0 || !host.running(); }, 600s)) << host.log().substr(mark);
     EXPECT_EQ(geth.invalid(), 0) << geth.problems();
 
+    std::printf("stand-in: %d valid solutions, %d refused, %d eth_getWork answered\n", geth.valid(), geth.refused(), geth.works());
     ASSERT_TRUE(host.running()) << host.log();
     const auto rc = host.kill(SIGTERM);
     ASSERT_TRUE(rc.has_value());
