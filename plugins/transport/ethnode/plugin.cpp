@@ -457,17 +457,9 @@ class Ethnode final : public sdk::Transport<Ethnode> {
         });
     }
 
-    /// New work from the active node now (our block moved the tip).
-    void refresh_now() {
-        std::size_t index = 0;
-        {
-            std::lock_guard lock(mutex_);
-            if (stopped_ || polling_) return;
-            polling_ = true;
-            index = active_;
-        }
-        ask_work(index);
-    }
+    /// New work now (our block moved the tip): a whole round, health first, not only eth_getWork: a node
+    /// that went unhealthy while the block was in flight must not hand out work again.
+    void refresh_now() { poll(); }
 
     void post_block_event(uint32_t state, const ethnode::Hash& header, uint64_t height) {
         otd_event_block_t ev{};

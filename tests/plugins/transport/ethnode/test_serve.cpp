@@ -7,8 +7,11 @@
 //
 // Checked: the host mines (ethash on the 16 MiB epoch-0 light cache, 1 CPU thread) and submits; the
 // stand-in verifies each eth_submitWork itself with lib/otedama/ethash hashimoto_light (mix digest and
-// final hash <= boundary) and answers true, then moves to the next block; at least one valid solution
-// arrives and none is invalid; the request is exactly the eth_submitWork call. A syncing node -> status
+// final hash <= boundary) and answers true, then moves to the next block (a correct solution for an older
+// block is stale: false, as geth answers); at least two valid solutions arrive and none is invalid; the
+// request is exactly the eth_submitWork call; the next block number is a clean job. A node that refuses a
+// solution (false) -> a rejected block with the reason; a new header at the same height -> a new job, not
+// clean. A syncing node -> status
 // degraded, work withdrawn; synced -> up, a clean job; a broken node (HTTP 500) -> down, withdrawn; back ->
 // mining resumes.
 #include "../monerod/child.hpp"
@@ -27,7 +30,7 @@
 #include <atomic>
 #include <mutex>
 #include <regex>
-#include <set>
+#include <map>
 
 using namespace monerod_test;
 namespace node = otedama::node;
@@ -63,10 +66,18 @@ class FakeGeth {
     std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
     uint16_t port() const { return port_; }
     void set(Mode m) { mode_ = m; }
+    /// A new header at the same block number (geth rebuilds it when its pending transactions change).
+    uint64_t rehash() {
+        std::lock_guard lock(m_);
+        header_[0] ^= 0x5a;
+        headers_[common::to_hex(header_)] = number_;
+        return number_;
+    }
     int valid() const { return valid_; }
     int invalid() const { return invalid_; }
     int works() const { return works_; }
     int refused() const { return refused_; }
+    int stale() const { return stale_; }
     std::string last_submit() {
         std::lock_guard lock(m_);
         return last_submit_;
@@ -82,7 +93,7 @@ class FakeGeth {
         ++number_;
         const auto r = ethash::hashimoto_light(*cache_, ethash::kEthash, ethash::Hash256{}, number_);
         header_ = r.final_hash;
-        headers_.insert(common::to_hex(header_));
+        headers_[common::to_hex(header_)] = number_;
     }
 
     void run() {
@@ -97,7 +108,7 @@ class FakeGeth {
     }
 
     /// eth_submitWork: the stand-in's own check of the solution.
-    bool check(const Poco::JSON::Array::Ptr& params, std::string* why) {
+    bool check(const Poco::JSON::Array::Ptr& params, std::string* why, uint64_t* number) {
         if (params.isNull() || params->size() != 3) return *why = "params are not [nonce, header, mix]", false;
         const std::string nonce = params->getElement<std::string>(0), header = params->getElement<std::string>(1), mix = params->getElement<std::string>(2);
         if (nonce.size() != 18 || nonce.rfind("0x", 0) != 0) return *why = "nonce " + nonce + " is not 0x + 16 hex", false;
@@ -105,7 +116,9 @@ class FakeGeth {
         const auto m = common::from_hex_array<32>(mix.substr(2));
         if (header.rfind("0x", 0) != 0 || !h) return *why = "header " + header, false;
         if (mix.rfind("0x", 0) != 0 || !m) return *why = "mix " + mix, false;
-        if (*h != header_) return *why = "header " + header + " is not the current work's", false;  // stale
+        const auto issued = headers_.find(common::to_hex(*h));
+        if (issued == headers_.end()) return *why = "header " + header + " was never issued", false;
+        *number = issued->second;
         const uint64_t n = std::stoull(nonce.substr(2), nullptr, 16);  // big-endian hex
         const auto r = ethash::hashimoto_light(*cache_, ethash::kEthash, *h, n);
         if (r.mix != *m) return *why = "mix digest differs from hashimoto's " + common::to_hex(r.mix), false;
@@ -164,8 +177,13 @@ class FakeGeth {
                 std::lock_guard lock(m_);
                 last_submit_ = body_text;
                 std::string why;
-                const bool ok = obj->isArray("params") && check(obj->getArray("params"), &why);
-                if (ok && mode_ == Mode::refusing) {
+                uint64_t number = 0;
+                const bool ok = obj->isArray("params") && check(obj->getArray("params"), &why, &number);
+                if (ok && number != number_) {
+                    // A correct solution for an older block: geth answers false ("Work submitted is stale").
+                    ++stale_;
+                    result = false;
+                } else if (ok && mode_ == Mode::refusing) {
                     ++refused_;
                     result = false;
                 } else if (ok) {
@@ -199,11 +217,11 @@ class FakeGeth {
     uint16_t port_ = 0;
     std::atomic<bool> stop_{false};
     std::atomic<Mode> mode_{Mode::healthy};
-    std::atomic<int> valid_{0}, invalid_{0}, works_{0}, refused_{0};
+    std::atomic<int> valid_{0}, invalid_{0}, works_{0}, refused_{0}, stale_{0};
     std::mutex m_;
     uint64_t number_ = 0;
     ethash::Hash256 header_{};
-    std::set<std::string> headers_;
+    std::map<std::string, uint64_t> headers_;  ///< every header issued -> its block number
     std::string last_submit_, problems_;
     std::thread thread_;
 };
@@ -249,6 +267,17 @@ TEST(EthnodeServe, MinesEthashIntoTheNodeAndFollowsItsHealth) {
     geth.set(FakeGeth::Mode::refusing);
     ASSERT_TRUE(wait_until([&] { return geth.refused() > 0 || geth.invalid() > 0 || !host.running(); }, 600s)) << host.log();
     ASSERT_TRUE(wait_until([&] { return log_has(") rejected by " + ep + ": the node refused the solution (stale or invalid)"); }, 60s)) << host.log();
+    // A new header at the same height (still refusing, so the height stays): a new job, not clean.
+    {
+        const std::size_t at = host.log().size();
+        const uint64_t number = geth.rehash();
+        const std::regex job("job [0-9]+ from org\\.otedama\\.transport\\.ethnode: ETH height " + std::to_string(number) + " network difficulty [0-9.e+]+(.*)");
+        std::smatch m;
+        std::string tail;
+        ASSERT_TRUE(wait_until([&] { tail = host.log().substr(at); return std::regex_search(tail, m, job); }, 60s)) << host.log().substr(at);
+        EXPECT_EQ(m[1].str().find("clean"), std::string::npos) << m[0].str();
+    }
+
     geth.set(FakeGeth::Mode::healthy);
 
     // Syncing: degraded, the work withdrawn; synced again: up with a clean job.
@@ -277,7 +306,7 @@ TEST(EthnodeServe, MinesEthashIntoTheNodeAndFollowsItsHealth) {
     ASSERT_TRUE(wait_until([&] { return geth.valid() > before || geth.invalid() > 0 || !host.running(); }, 600s)) << host.log().substr(mark);
     EXPECT_EQ(geth.invalid(), 0) << geth.problems();
 
-    std::printf("stand-in: %d valid solutions, %d refused, %d eth_getWork answered\n", geth.valid(), geth.refused(), geth.works());
+    std::printf("stand-in: %d valid solutions, %d refused, %d stale, %d eth_getWork answered\n", geth.valid(), geth.refused(), geth.stale(), geth.works());
     ASSERT_TRUE(host.running()) << host.log();
     const auto rc = host.kill(SIGTERM);
     ASSERT_TRUE(rc.has_value());
