@@ -315,3 +315,46 @@ TEST(EthnodeServe, MinesEthashIntoTheNodeAndFollowsItsHealth) {
 }
 
 }  // namespace
+
+namespace {
+
+// Failover across node.daemons, no local mining: the first node syncing -> the second serves the work; the
+// first synced again -> taken back; both unusable -> one report, the work withdrawn.
+TEST(EthnodeServe, FailoverAcrossNodes) {
+    const fs::path dir = fs::temp_directory_path() / ("otedama-ethnode-failover-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    FakeGeth a, b;
+    std::ofstream(dir / "pool.yaml") << "storage: {path: " << (dir / "pool.db").string() << "}\n"
+                                     << "pool: {source: ethnode, address: \"127.0.0.1:" << free_port() << "\"}\n"
+                                     << "mining: {algorithm: ethash, dataset: light, enable_cpu: false}\n"
+                                     << "node:\n  daemons:\n    - {url: \"" << a.url() << "\"}\n    - {url: \"" << b.url() << "\"}\n  poll_interval: 200ms\n"
+                                     << "api: {enable: false}\nmonitoring: {metrics: {enable: false}, health: {enable: false}}\n";
+    Child host(OTEDAMA_HOST, {"serve", "--config", (dir / "pool.yaml").string(), "--run-for", "600"}, dir, "host");
+    const std::string ep_a = "127.0.0.1:" + std::to_string(a.port()), ep_b = "127.0.0.1:" + std::to_string(b.port());
+    auto log_has = [&](const std::string& needle, std::size_t from = 0) { return host.log().find(needle, from) != std::string::npos; };
+
+    ASSERT_TRUE(wait_until([&] { return log_has("ethnode: node up: mining on " + ep_a) || !host.running(); }, 120s)) << host.log();
+    a.set(FakeGeth::Mode::syncing);
+    ASSERT_TRUE(wait_until([&] { return log_has(ep_a + " still syncing: block 16 of 512; trying " + ep_b); }, 60s)) << host.log();
+    ASSERT_TRUE(wait_until([&] { return b.works() > 0; }, 60s)) << host.log();
+    a.set(FakeGeth::Mode::healthy);
+    ASSERT_TRUE(wait_until([&] { return log_has("ethnode: " + ep_a + " is synced again: back to it from " + ep_b); }, 60s)) << host.log();
+
+    const std::size_t mark = host.log().size();
+    a.set(FakeGeth::Mode::syncing);
+    b.set(FakeGeth::Mode::broken);
+    ASSERT_TRUE(wait_until([&] { return log_has("ethnode: node degraded: no usable node", mark) || log_has("ethnode: node down: no usable node", mark); }, 60s)) << host.log();
+    ASSERT_TRUE(wait_until([&] { return log_has("withdrew its work", mark); }, 60s)) << host.log();
+    std::this_thread::sleep_for(2s);
+    const std::string after = host.log().substr(mark);
+    EXPECT_EQ(count(after, "ethnode: node degraded") + count(after, "ethnode: node down"), 1u) << after;
+
+    ASSERT_TRUE(host.running()) << host.log();
+    const auto rc = host.kill(SIGTERM);
+    ASSERT_TRUE(rc.has_value());
+    EXPECT_EQ(*rc, 0) << host.log();
+    if (!::testing::Test::HasFailure()) fs::remove_all(dir);
+}
+
+}  // namespace
