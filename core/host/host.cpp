@@ -141,7 +141,7 @@ otd_status_t OTD_CALL h_get_config(const otd_host_t* h, char* buf, size_t cap, s
     json.insert(1, "\"algorithm\":" + config::to_json(config::Value(cfg.mining.algorithm)) + (json.size() > 2 ? "," : ""));
   } else if (c->plugin_id == "org.otedama.transport.stratum-server") {
     json = stratum_server_config_json(cfg);
-  } else if (c->plugin_id == "org.otedama.transport.monerod" || c->plugin_id == "org.otedama.transport.bitcoind") {
+  } else if (c->plugin_id == "org.otedama.transport.monerod" || c->plugin_id == "org.otedama.transport.bitcoind" || c->plugin_id == "org.otedama.transport.ethnode") {
     json = node_source_config_json(cfg, c->plugin_id);
   } else if (c->plugin_id == "org.otedama.payout.pplns") {
     json = "{\"window\":\"" + std::to_string(cfg.pool.rewards.window.count() / 1000) + "s\"}";
