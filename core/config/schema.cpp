@@ -420,7 +420,7 @@ std::vector<Key> build_schema() {
         OTEDAMA_CONFIG_KEY(miner.timeout,                 DurationType{},    "2m",             "Miner mode: a pool that sends nothing for this long is dropped for the next one"),
         OTEDAMA_CONFIG_KEY(miner.retry_max,               DurationType{},    "60s",            "Miner mode: longest pause between reconnect rounds (1 s doubling); also how often higher pools are retried"),
         OTEDAMA_CONFIG_KEY(miner.share_difficulty,        number(0, 1e15),   "0",              "Miner mode: difficulty of the shares local mining looks for (only those meeting the pool's go out); 0 = about one a second"),
-        OTEDAMA_CONFIG_KEY(node.daemons,                  DaemonListType{},  "[]",             "The coin node(s) for pool.source monerod | bitcoind, in failover order: {url, user, pass, cookie_file, zmq}"),
+        OTEDAMA_CONFIG_KEY(node.daemons,                  DaemonListType{},  "[]",             "The coin node(s) for pool.source monerod | bitcoind | ethnode, in failover order: {url, user, pass, cookie_file, zmq}"),
         OTEDAMA_CONFIG_KEY(node.payout_address,           StringType{},      "\"\"",           "The pool's address every block it finds pays (coinbase output / monerod wallet_address)"),
         OTEDAMA_CONFIG_KEY(node.coin,                     StringType{},      "\"\"",           "Ticker for the ledger (XMR, BTC, LTC ...); empty = the transport's default"),
         OTEDAMA_CONFIG_KEY(node.poll_interval,            DurationType{},    "1s",             "Template refresh when no ZMQ / long-poll notice came"),

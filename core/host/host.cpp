@@ -113,13 +113,16 @@ std::string stratum_server_config_json(const config::Config& cfg) {
   return config::to_json(v);
 }
 
-/// A coin-node job source's settings (org.otedama.transport.monerod, .bitcoind): the main schema's `node`
-/// section (daemons, payout_address, coin, poll_interval, reserve_size), with anything under
-/// plugins.settings.<its id> taking precedence key by key.
+/// A coin-node job source's settings (org.otedama.transport.monerod, .bitcoind, .ethnode): the main schema's
+/// `node` section (daemons, payout_address, coin, poll_interval, reserve_size; for ethnode also the mined
+/// algorithm when it is ethash or etchash), with anything under plugins.settings.<its id> taking precedence
+/// key by key.
 std::string node_source_config_json(const config::Config& cfg, const std::string& plugin_id) {
   const config::Value root = config::to_value(cfg);
   const config::Value* node = root.find("node");
   config::Value v = node != nullptr && node->is_object() ? *node : config::Value::object();
+  if (plugin_id == "org.otedama.transport.ethnode" && (cfg.mining.algorithm == "ethash" || cfg.mining.algorithm == "etchash"))
+    v["algorithm"] = cfg.mining.algorithm;
   if (const config::Value* settings = cfg.plugins.settings.find(plugin_id); settings != nullptr && settings->is_object()) {
     for (const auto& [key, value] : std::get<config::Value::Object>(settings->storage())) v[key] = value;
   }
