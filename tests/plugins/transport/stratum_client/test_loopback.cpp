@@ -456,24 +456,33 @@ TEST(MineLoopback, UsageErrors) {
   EXPECT_NE(err.find("no loaded algorithm plugin named 'nosuchalgo'"), std::string::npos) << err;
 }
 
-// `otedama-host mine` against `otedama-host serve` for one Bitcoin-family algorithm: the devnet chain of that
-// algorithm (its blocks out of reach while the test runs, so no share goes stale), the stratum server on an
-// ephemeral loopback port, three shares accepted and none rejected.
-void mine_against_serve(const std::string& algorithm) {
-  const fs::path dir = temp_dir("serve-" + algorithm);
+// `otedama-host mine` against `otedama-host serve` for one algorithm: the devnet chain of that algorithm
+// (its blocks out of reach while the test runs, so no share goes stale), the stratum server on an ephemeral
+// loopback port in the algorithm's dialect, three shares accepted and none rejected.
+struct ServeCase {
+  std::string algorithm;
+  std::string devnet_difficulty = "5";
+  std::string port = "          difficulty: 0.001\n";  // the stratum port's lines after its address and algorithm
+  std::string miner{};                                   // miner.yaml lines besides storage
+  std::string threads = "1";
+  std::string mine_log{};                                // what `mine` must say on stderr ("" = nothing checked)
+};
+
+void mine_against_serve(const ServeCase& c) {
+  const fs::path dir = temp_dir("serve-" + c.algorithm);
   std::ofstream(dir / "pool.yaml") << "storage: {path: " << (dir / "pool.db").string() << "}\n"
-                                   << "devnet: {algorithm: " << algorithm << ", difficulty: 5}\n"
-                                   << "mining: {enable_cpu: false, algorithm: " << algorithm << "}\n"
+                                   << "devnet: {algorithm: " << c.algorithm << ", difficulty: " << c.devnet_difficulty << "}\n"
+                                   << "mining: {enable_cpu: false, algorithm: " << c.algorithm << "}\n"
                                    << "plugins:\n  settings:\n    org.otedama.transport.stratum-server:\n"
-                                   << "      ports:\n        - address: 127.0.0.1:0\n          algorithm: " << algorithm << "\n"
-                                   << "          difficulty: 0.001\n";
-  std::ofstream(dir / "miner.yaml") << "storage: {path: " << (dir / "miner.db").string() << "}\n";
+                                   << "      ports:\n        - address: 127.0.0.1:0\n          algorithm: " << c.algorithm << "\n"
+                                   << c.port;
+  std::ofstream(dir / "miner.yaml") << "storage: {path: " << (dir / "miner.db").string() << "}\n" << c.miner;
   Process serve({"serve", "--config", (dir / "pool.yaml").string(), "--run-for", "600"}, dir, "serve");
   const auto listening = serve.wait_for(std::regex("stratum-server: listening on 127\\.0\\.0\\.1:([0-9]+)"));
   ASSERT_TRUE(listening) << serve.err();
   const std::string port = (*listening)[1].str();
-  Process mine({"mine", "-o", "stratum+tcp://127.0.0.1:" + port, "-u", "wallet.rig", "-p", "x", "-a", algorithm, "-t", "1", "--config",
-                (dir / "miner.yaml").string(), "--run-for", "600"},
+  Process mine({"mine", "-o", "stratum+tcp://127.0.0.1:" + port, "-u", "wallet.rig", "-p", "x", "-a", c.algorithm, "-t", c.threads,
+                "--config", (dir / "miner.yaml").string(), "--run-for", "600"},
                dir, "mine");
   ASSERT_TRUE(mine.wait_for(std::regex("accepted: 3/"), /*in_stdout=*/true)) << mine.err() << serve.err();
   mine.terminate();
@@ -485,6 +494,9 @@ void mine_against_serve(const std::string& algorithm) {
   EXPECT_EQ(*serve_rc, 0) << serve.err();
   EXPECT_NE(mine.out().find("mine: "), std::string::npos);
   EXPECT_EQ(mine.out().find("rejected:"), std::string::npos) << mine.out();
+  if (!c.mine_log.empty()) {
+    EXPECT_NE(mine.err().find(c.mine_log), std::string::npos) << mine.err();
+  }
 }
 
 // `otedama-host mine -a ethash` against `otedama-host serve`'s EthereumStratum/1.0.0 port: the pool gives each
@@ -493,31 +505,11 @@ void mine_against_serve(const std::string& algorithm) {
 // its light cache. Local shares at 2000 (Ethash's unit: about 2000 hashes) are below the pool's difficulty
 // 1e-6 (NiceHash's unit: about 4300 hashes), so only shares the pool wants are sent.
 TEST(MineLoopback, AgainstServeGetsAcceptedEthashShares) {
-  const fs::path dir = temp_dir("serve-ethash");
-  std::ofstream(dir / "pool.yaml") << "storage: {path: " << (dir / "pool.db").string() << "}\n"
-                                   << "devnet: {algorithm: ethash, difficulty: 1000000000000}\n"
-                                   << "mining: {enable_cpu: false, algorithm: ethash}\n"
-                                   << "plugins:\n  settings:\n    org.otedama.transport.stratum-server:\n"
-                                   << "      ports:\n        - address: 127.0.0.1:0\n          dialect: ethereum\n"
-                                   << "          algorithm: ethash\n          difficulty: 0.000001\n          vardiff: {enabled: false}\n";
-  std::ofstream(dir / "miner.yaml") << "storage: {path: " << (dir / "miner.db").string() << "}\nminer: {share_difficulty: 2000}\n";
-  Process serve({"serve", "--config", (dir / "pool.yaml").string(), "--run-for", "600"}, dir, "serve");
-  const auto listening = serve.wait_for(std::regex("stratum-server: listening on 127\\.0\\.0\\.1:([0-9]+)"));
-  ASSERT_TRUE(listening) << serve.err();
-  const std::string port = (*listening)[1].str();
-  Process mine({"mine", "-o", "stratum+tcp://127.0.0.1:" + port, "-u", "wallet.rig", "-p", "x", "-a", "ethash", "-t", "1", "--config",
-                (dir / "miner.yaml").string(), "--run-for", "600"},
-               dir, "mine");
-  ASSERT_TRUE(mine.wait_for(std::regex("accepted: 3/"), /*in_stdout=*/true)) << mine.err() << serve.err();
-  mine.terminate();
-  const auto mine_rc = mine.wait();
-  serve.terminate();
-  const auto serve_rc = serve.wait();
-  ASSERT_TRUE(mine_rc && serve_rc);
-  EXPECT_EQ(*mine_rc, 0) << mine.err();
-  EXPECT_EQ(*serve_rc, 0) << serve.err();
-  EXPECT_EQ(mine.out().find("rejected:"), std::string::npos) << mine.out();
-  EXPECT_NE(mine.err().find("ethereum dialect"), std::string::npos) << mine.err();
+  mine_against_serve({.algorithm = "ethash",
+                      .devnet_difficulty = "1000000000000",
+                      .port = "          dialect: ethereum\n          difficulty: 0.000001\n          vardiff: {enabled: false}\n",
+                      .miner = "miner: {share_difficulty: 2000}\n",
+                      .mine_log = "ethereum dialect"});
 }
 
 // `otedama-host mine -a kawpow` against the pool's KawPow port: jobs with their own target, height and bits,
@@ -526,65 +518,24 @@ TEST(MineLoopback, AgainstServeGetsAcceptedEthashShares) {
 // light cache gives the same hashes, slower). Difficulties in KawPow's (Bitcoin's) unit: the pool's 5e-8 is
 // about 215 hashes, the local 2e-8 about 86.
 TEST(MineLoopback, AgainstServeGetsAcceptedKawpowSharesOnALightCache) {
-  const fs::path dir = temp_dir("serve-kawpow");
-  std::ofstream(dir / "pool.yaml") << "storage: {path: " << (dir / "pool.db").string() << "}\n"
-                                   << "devnet: {algorithm: kawpow, difficulty: 1}\n"
-                                   << "mining: {enable_cpu: false, algorithm: kawpow}\n"
-                                   << "plugins:\n  settings:\n    org.otedama.transport.stratum-server:\n"
-                                   << "      ports:\n        - address: 127.0.0.1:0\n          dialect: ethereum\n"
-                                   << "          algorithm: kawpow\n          difficulty: 0.00000005\n          vardiff: {enabled: false}\n";
-  std::ofstream(dir / "miner.yaml") << "storage: {path: " << (dir / "miner.db").string() << "}\n"
-                                    << "mining: {dataset: light}\nminer: {share_difficulty: 0.00000002}\n";
-  Process serve({"serve", "--config", (dir / "pool.yaml").string(), "--run-for", "600"}, dir, "serve");
-  const auto listening = serve.wait_for(std::regex("stratum-server: listening on 127\\.0\\.0\\.1:([0-9]+)"));
-  ASSERT_TRUE(listening) << serve.err();
-  const std::string port = (*listening)[1].str();
-  Process mine({"mine", "-o", "stratum+tcp://127.0.0.1:" + port, "-u", "wallet.rig", "-p", "x", "-a", "kawpow", "-t", "1", "--config",
-                (dir / "miner.yaml").string(), "--run-for", "600"},
-               dir, "mine");
-  ASSERT_TRUE(mine.wait_for(std::regex("accepted: 3/"), /*in_stdout=*/true)) << mine.err() << serve.err();
-  mine.terminate();
-  const auto mine_rc = mine.wait();
-  serve.terminate();
-  const auto serve_rc = serve.wait();
-  ASSERT_TRUE(mine_rc && serve_rc);
-  EXPECT_EQ(*mine_rc, 0) << mine.err();
-  EXPECT_EQ(*serve_rc, 0) << serve.err();
-  EXPECT_EQ(mine.out().find("rejected:"), std::string::npos) << mine.out();
-  EXPECT_NE(mine.err().find("light context"), std::string::npos) << mine.err();
+  mine_against_serve({.algorithm = "kawpow",
+                      .devnet_difficulty = "1",
+                      .port = "          dialect: ethereum\n          difficulty: 0.00000005\n          vardiff: {enabled: false}\n",
+                      .miner = "mining: {dataset: light}\nminer: {share_difficulty: 0.00000002}\n",
+                      .mine_log = "light context"});
 }
 
-TEST(MineLoopback, AgainstServeGetsAcceptedSha256dShares) { mine_against_serve("sha256d"); }
+TEST(MineLoopback, AgainstServeGetsAcceptedSha256dShares) { mine_against_serve({.algorithm = "sha256d"}); }
 
-TEST(MineLoopback, AgainstServeGetsAcceptedScryptShares) { mine_against_serve("scrypt"); }
+TEST(MineLoopback, AgainstServeGetsAcceptedScryptShares) { mine_against_serve({.algorithm = "scrypt"}); }
 
 // RandomX end to end in xmrig's dialect: the devnet's Monero-shaped chain (its blocks out of reach), the
 // stratum server's Monero port (each miner's hashing blob built by the randomx plugin, shares verified on a
 // light context), and `mine` hashing on a full dataset the pool's job blobs, flagged
 // OTD_TEMPLATE_HASHING_BLOB. The dataset build (2 GiB) dominates the run time.
 TEST(MineLoopback, AgainstServeGetsAcceptedRandomxShares) {
-  const fs::path dir = temp_dir("serve-randomx");
-  std::ofstream(dir / "pool.yaml") << "storage: {path: " << (dir / "pool.db").string() << "}\n"
-                                   << "devnet: {algorithm: randomx, difficulty: 1000000000}\n"
-                                   << "mining: {enable_cpu: false, algorithm: randomx}\n"
-                                   << "plugins:\n  settings:\n    org.otedama.transport.stratum-server:\n"
-                                   << "      ports:\n        - address: 127.0.0.1:0\n          dialect: monero\n"
-                                   << "          algorithm: randomx\n          difficulty: 100\n";
-  std::ofstream(dir / "miner.yaml") << "storage: {path: " << (dir / "miner.db").string() << "}\n";
-  Process serve({"serve", "--config", (dir / "pool.yaml").string(), "--run-for", "600"}, dir, "serve");
-  const auto listening = serve.wait_for(std::regex("stratum-server: listening on 127\\.0\\.0\\.1:([0-9]+)"));
-  ASSERT_TRUE(listening) << serve.err();
-  const std::string port = (*listening)[1].str();
-  Process mine({"mine", "-o", "stratum+tcp://127.0.0.1:" + port, "-u", "wallet.rig", "-p", "x", "-a", "randomx", "-t", "2", "--config",
-                (dir / "miner.yaml").string(), "--run-for", "600"},
-               dir, "mine");
-  ASSERT_TRUE(mine.wait_for(std::regex("accepted: 3/"), /*in_stdout=*/true)) << mine.err() << serve.err();
-  mine.terminate();
-  const auto mine_rc = mine.wait();
-  serve.terminate();
-  const auto serve_rc = serve.wait();
-  ASSERT_TRUE(mine_rc && serve_rc);
-  EXPECT_EQ(*mine_rc, 0) << mine.err();
-  EXPECT_EQ(*serve_rc, 0) << serve.err();
-  EXPECT_EQ(mine.out().find("rejected:"), std::string::npos) << mine.out();
+  mine_against_serve({.algorithm = "randomx",
+                      .devnet_difficulty = "1000000000",
+                      .port = "          dialect: monero\n          difficulty: 100\n",
+                      .threads = "2"});
 }
