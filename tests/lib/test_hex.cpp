@@ -81,4 +81,15 @@ TEST(Hex, Reversal) {
     EXPECT_TRUE(reversed(empty).empty());
 }
 
+TEST(Hex, Strip0xDropsOnlyALeadingPrefix) {
+    EXPECT_EQ(strip_0x("0xab"), "ab");
+    EXPECT_EQ(strip_0x("0Xab"), "ab");
+    EXPECT_EQ(strip_0x("ab"), "ab");
+    EXPECT_EQ(strip_0x("0x"), "");
+    EXPECT_EQ(strip_0x("0"), "0");
+    EXPECT_EQ(strip_0x("x0ab"), "x0ab");
+    EXPECT_EQ(strip_0x("00xab"), "00xab");
+    static_assert(strip_0x("0x1f") == "1f");
+}
+
 }  // namespace

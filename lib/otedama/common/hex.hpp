@@ -36,6 +36,12 @@ template <std::size_t N>
     return out;
 }
 
+/// `text` without a leading "0x" or "0X" (how Ethereum's JSON-RPC and its stratum miners write hex); `text`
+/// itself when it has none. For the callers that accept both spellings; from_hex never does.
+[[nodiscard]] constexpr std::string_view strip_0x(std::string_view text) noexcept {
+    return text.size() >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X') ? text.substr(2) : text;
+}
+
 /// Reverse the bytes of `bytes` in place (internal <-> display order of Bitcoin hashes).
 void reverse_bytes(std::span<uint8_t> bytes) noexcept;
 

@@ -328,19 +328,13 @@ std::string monero_keepalive(uint64_t id, std::string_view session_id) {
 // Ethereum family
 
 namespace {
-std::string_view strip_0x(std::string_view s) noexcept {
-  return s.size() >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? s.substr(2) : s;
-}
+using common::strip_0x;
 
 bool hash32_param(const json::Value& v, const char* name, std::array<uint8_t, 32>& out, std::string* error) {
   const auto text = v.plain_string();
   if (!text) return refuse(error, std::string(name) + " is not a hex string");
-  const std::string_view digits = strip_0x(*text);
-  if (digits.size() != 64) return refuse(error, std::string(name) + " is not 64 hex digits");
   std::string why;
-  const auto bytes = common::from_hex(digits, &why);
-  if (!bytes) return refuse(error, std::string(name) + ": " + why);
-  std::copy(bytes->begin(), bytes->end(), out.begin());
+  if (!common::from_hex_into(strip_0x(*text), out, &why)) return refuse(error, std::string(name) + ": " + why);
   return true;
 }
 

@@ -2,6 +2,7 @@
 
 #include "difficulty.hpp"
 
+#include <otedama/common/hex.hpp>
 #include <otedama/common/uint256.hpp>
 
 #include <algorithm>
@@ -1254,10 +1255,8 @@ void Server::monero_submit(Session& s, const Request& req, Scratch& scratch) {
 // submit [worker, job, nonce, header, mix].
 
 namespace {
-/// Drop a "0x" / "0X" prefix (ethminer and kawpowminer send hex with it, NiceHash without).
-std::string_view strip_0x(std::string_view s) noexcept {
-  return s.size() >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? s.substr(2) : s;
-}
+/// ethminer and kawpowminer send hex with a "0x" prefix, NiceHash without.
+using common::strip_0x;
 /// 1 to 16 hex digits as a big-endian number.
 bool parse_hex_u64(std::string_view s, uint64_t& out) noexcept { return parse_hex64(s, out); }
 }  // namespace
