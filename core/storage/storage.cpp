@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <tuple>
 #include <utility>
 
@@ -73,6 +74,28 @@ std::int64_t checked_add(std::int64_t a, std::int64_t b, std::string_view what) 
     std::int64_t r = 0;
     if (__builtin_add_overflow(a, b, &r)) throw Error(SQLITE_ERROR, std::string(what) + ": amount overflows 64 bits");
     return r;
+}
+
+struct CreditableBlock {
+    std::string coin;
+    std::int64_t reward = 0;
+};
+
+/// The block `block_id` that `caller` is about to credit: std::nullopt when it was credited already (so the
+/// caller does nothing); throws when there is no such block or it is not confirmed.
+std::optional<CreditableBlock> creditable_block(Database& db, std::int64_t block_id, std::string_view caller) {
+    Statement find = db.prepare("SELECT coin, reward, status, credited_at_ms IS NOT NULL FROM blocks WHERE id = ?");
+    find.bind_int64(1, block_id);
+    if (!find.step()) throw Error(SQLITE_ERROR, std::string(caller) + ": no block with id " + std::to_string(block_id));
+    CreditableBlock block{find.column_text(0), find.column_int64(1)};
+    const std::string status = find.column_text(2);
+    const bool credited = find.column_int64(3) != 0;
+    find.reset();
+    if (credited) return std::nullopt;
+    if (status != "confirmed") {
+        throw Error(SQLITE_ERROR, std::string(caller) + ": block " + std::to_string(block_id) + " is " + status + ", not confirmed");
+    }
+    return block;
 }
 
 }  // namespace
@@ -333,18 +356,10 @@ bool Storage::credit_block(std::int64_t block_id, std::string_view scheme, const
     const std::lock_guard lock(impl_->mutex);
     Database& db = impl_->db;
     Transaction tx(db);
-    Statement find = db.prepare("SELECT coin, reward, status, credited_at_ms IS NOT NULL FROM blocks WHERE id = ?");
-    find.bind_int64(1, block_id);
-    if (!find.step()) throw Error(SQLITE_ERROR, "credit_block: no block with id " + std::to_string(block_id));
-    const std::string coin = find.column_text(0);
-    const std::int64_t reward = find.column_int64(1);
-    const std::string status = find.column_text(2);
-    const bool credited = find.column_int64(3) != 0;
-    find.reset();
-    if (credited) return false;
-    if (status != "confirmed") {
-        throw Error(SQLITE_ERROR, "credit_block: block " + std::to_string(block_id) + " is " + status + ", not confirmed");
-    }
+    const auto block = creditable_block(db, block_id, "credit_block");
+    if (!block) return false;
+    const std::string& coin = block->coin;
+    const std::int64_t reward = block->reward;
     std::int64_t sum = 0;
     for (const Credit& c : credits) {
         if (c.amount <= 0 || c.account.empty()) {
@@ -526,18 +541,10 @@ bool Storage::credit_block_to_reserve(std::int64_t block_id, std::string_view sc
     const std::lock_guard lock(impl_->mutex);
     Database& db = impl_->db;
     Transaction tx(db);
-    Statement find = db.prepare("SELECT coin, reward, status, credited_at_ms IS NOT NULL FROM blocks WHERE id = ?");
-    find.bind_int64(1, block_id);
-    if (!find.step()) throw Error(SQLITE_ERROR, "credit_block_to_reserve: no block with id " + std::to_string(block_id));
-    const std::string coin = find.column_text(0);
-    const std::int64_t reward = find.column_int64(1);
-    const std::string status = find.column_text(2);
-    const bool credited = find.column_int64(3) != 0;
-    find.reset();
-    if (credited) return false;
-    if (status != "confirmed") {
-        throw Error(SQLITE_ERROR, "credit_block_to_reserve: block " + std::to_string(block_id) + " is " + status + ", not confirmed");
-    }
+    const auto block = creditable_block(db, block_id, "credit_block_to_reserve");
+    if (!block) return false;
+    const std::string& coin = block->coin;
+    const std::int64_t reward = block->reward;
     const std::int64_t now = now_ms();
     Statement add = db.prepare(
         "INSERT INTO pool_reserve (coin, amount, updated_at_ms) VALUES (?1, ?2, ?3)"
