@@ -37,6 +37,10 @@ inline constexpr std::array<std::string_view, 4> mode_names{"pool", "miner", "so
 
 enum class RewardSystem { pplns, pps, fpps, prop, solo };
 inline constexpr std::array<std::string_view, 5> reward_system_names{"PPLNS", "PPS", "FPPS", "PROP", "SOLO"};
+
+// pool.payments.wallet: what sends payments (core/host/payments.hpp, core/host/wallet_rpc.hpp).
+enum class WalletKind { devnet, bitcoind, monero };
+inline constexpr std::array<std::string_view, 3> wallet_kind_names{"devnet", "bitcoind", "monero"};
 /// mining.dataset: memory-hard algorithms mine on the full dataset/DAG or on the light cache.
 enum class DatasetMode { full, light };
 inline constexpr std::array<std::string_view, 2> dataset_mode_names{"full", "light"};
@@ -102,7 +106,14 @@ struct Config {
         struct Payments {
             std::int64_t minimum = 0;              // pay balances at or above this (atomic units); 0 = no payments
             std::chrono::milliseconds interval{};  // how often payments run
-            std::string wallet;                    // "devnet" (the only wallet so far)
+            WalletKind wallet{};                   // devnet, bitcoind (wallet RPC), monero (monero-wallet-rpc)
+            std::string rpc_url;                   // bitcoind / monero: the wallet's RPC (http://host:port[/path])
+            std::string rpc_user;
+            std::string rpc_password;
+            std::string rpc_cookie_file;           // bitcoind: the node's .cookie (wins over user/password)
+            std::string wallet_name;               // bitcoind: a loaded wallet's name (RPC path /wallet/<name>)
+            bool subtract_fee = false;             // bitcoind: the transaction fee comes out of the miner's amount
+            std::int64_t confirmations = 0;        // a sent payment is 'confirmed' at this many (bitcoind, monero)
             bool operator==(const Payments&) const = default;
         };
         bool enable = false;

@@ -529,7 +529,9 @@ TEST(Json, TypedSubtrees) {
     EXPECT_EQ(c.subtree_json("pool"), R"({"enable":true,"address":"0.0.0.0:3333","max_connections":10000,)"
                                       R"("fee_percentage":1.0,"rewards":{"system":"PPLNS","window":"2h",)"
                                       R"("confirmations":10,"reserve_floor":0},"fee_account":"pool",)"
-                                      R"("payments":{"minimum":0,"interval":"10m","wallet":"devnet"},"verify_dataset":"light","source":"devnet"})");
+                                      R"("payments":{"minimum":0,"interval":"10m","wallet":"devnet","rpc_url":"","rpc_user":"","rpc_password":"",)"
+                                      R"("rpc_cookie_file":"","wallet_name":"","subtract_fee":false,"confirmations":6},)"
+                                      R"("verify_dataset":"light","source":"devnet"})");
     EXPECT_EQ(c.subtree_json("mining.asic"), R"({"devices":[],"poll_interval":"100ms"})");
     EXPECT_EQ(c.subtree_json("log.level"), R"("info")");
     EXPECT_EQ(c.subtree_json("mining.gpu.intensity"), "20");
@@ -687,7 +689,7 @@ TEST(Node, ErrorsNameTheElementAndTheField) {
 
 TEST(Schema, DescribesEveryKey) {
     const auto keys = describe_schema();
-    ASSERT_EQ(keys.size(), 57u);
+    ASSERT_EQ(keys.size(), 64u);
     EXPECT_EQ(keys.front().path, "app.name");
     EXPECT_EQ(keys.back().path, "devnet");
     for (const KeyInfo& key : keys) {
