@@ -408,7 +408,7 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
     }
   }
 
-  ledger_ = std::make_unique<LedgerKeeper>(*storage_, *loader_, config_);
+  ledger_ = std::make_unique<LedgerKeeper>(*storage_, *loader_, config_, &metrics_);
 
   scheduler::Options so;
   so.mining_algorithm = config_.mining.algorithm;

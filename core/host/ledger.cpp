@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "host/wallet_rpc.hpp"
 #include "log/log.hpp"
 
 namespace otedama::host {
@@ -59,8 +60,48 @@ std::uint32_t LedgerKeeper::fee_ppm(double fee_percentage) noexcept {
     return static_cast<std::uint32_t>(std::llround(fee_percentage * 10'000.0));
 }
 
-LedgerKeeper::LedgerKeeper(storage::Storage& storage, const loader::Loader& loader, const config::Config& config)
-    : storage_(storage), config_(config), fee_ppm_(fee_ppm(config.pool.fee_percentage)) {
+std::unique_ptr<Wallet> LedgerKeeper::make_wallet(const config::Config& config, std::string* error) {
+    const auto& pay = config.pool.payments;
+    switch (pay.wallet) {
+        case config::WalletKind::devnet:
+            if (config.storage.path == ":memory:" || config.storage.path.empty()) {
+                *error = "pool.payments.wallet devnet keeps its transfers next to the ledger file: it needs a storage.path on disk";
+                return nullptr;
+            }
+            return std::make_unique<DevnetWallet>(config.storage.path + ".devnet-wallet");
+        case config::WalletKind::bitcoind:
+        case config::WalletKind::monero: {
+            std::string why;
+            const auto url = common::parse_http_url(pay.rpc_url, &why);
+            if (!url) {
+                *error = "pool.payments.rpc_url '" + pay.rpc_url + "': " + (pay.rpc_url.empty() ? std::string("not set") : why);
+                return nullptr;
+            }
+            if (url->tls()) {
+                *error = "pool.payments.rpc_url '" + pay.rpc_url + "': https is not supported for the wallet's RPC (keep it on loopback)";
+                return nullptr;
+            }
+            BlockingRpc::Options rpc;
+            rpc.url = *url;
+            rpc.auth = node::Auth{pay.rpc_user, pay.rpc_password, pay.rpc_cookie_file};
+            if (pay.wallet == config::WalletKind::bitcoind) {
+                rpc.version = "1.0";
+                return std::make_unique<BitcoindWallet>(BitcoindWallet::Options{rpc, pay.wallet_name, pay.subtract_fee});
+            }
+            if (pay.subtract_fee) {
+                *error = "pool.payments.subtract_fee is not supported with monero-wallet-rpc (the pool pays the fee)";
+                return nullptr;
+            }
+            rpc.version = "2.0";
+            return std::make_unique<MoneroWallet>(MoneroWallet::Options{rpc, 0});
+        }
+    }
+    *error = "unknown pool.payments.wallet";
+    return nullptr;
+}
+
+LedgerKeeper::LedgerKeeper(storage::Storage& storage, const loader::Loader& loader, const config::Config& config, router::Metrics* metrics)
+    : storage_(storage), config_(config), fee_ppm_(fee_ppm(config.pool.fee_percentage)), metrics_(metrics) {
     scheme_name_ = std::string(config::to_string(config.pool.rewards.system));
     for (const auto* rec : loader.loaded(OTD_KIND_PAYOUT)) {
         const auto* t = static_cast<const otd_payout_t*>(rec->table);
@@ -70,25 +111,50 @@ LedgerKeeper::LedgerKeeper(storage::Storage& storage, const loader::Loader& load
         log::get("ledger")->error("pool.rewards.system is {} but no loaded payout plugin has that scheme: blocks stay uncredited",
                                   scheme_name_);
     }
-    if (config.pool.payments.minimum > 0) {
-        if (config.pool.payments.wallet == "devnet" && config.storage.path != ":memory:") {
-            wallet_ = std::make_unique<DevnetWallet>(config.storage.path + ".devnet-wallet");
-            payments_ = std::make_unique<PaymentRunner>(storage_, *wallet_);
-            try {
-                // A restart: intents written before a crash are settled first (found in the wallet, or sent).
-                const auto r = payments_->settle();
-                if (r.sent + r.reconciled + r.failed + r.waiting != 0) {
-                    log::get("ledger")->info("payments on start: {} reconciled with the wallet, {} sent, {} failed, {} waiting",
-                                             r.reconciled, r.sent, r.failed, r.waiting);
-                }
-            } catch (const std::exception& e) {
-                log::get("ledger")->error("payments: settling open intents failed: {}", e.what());
-            }
-        } else {
-            log::get("ledger")->error("pool.payments.wallet is '{}': no such wallet (only 'devnet', with a file ledger); payments are off",
-                                      config.pool.payments.wallet);
+    if (metrics_ != nullptr) {
+        const auto a = metrics_->add({OTD_METRIC_COUNTER, "otedama_payments_total",
+                                      "Payments by result: sent, reconciled (found in the wallet after a crash), failed (refused for good), confirmed",
+                                      {"wallet", "result"}, {}});
+        const auto b = metrics_->add({OTD_METRIC_COUNTER, "otedama_payment_errors_total",
+                                      "Wallet errors while paying: bad_address, refused, insufficient_funds, unavailable",
+                                      {"wallet", "reason"}, {}});
+        if (a && b) {
+            payments_metric_ = *a;
+            payment_errors_metric_ = *b;
+            metrics_ok_ = true;
         }
     }
+    if (config.pool.payments.minimum > 0) {
+        std::string why;
+        wallet_ = make_wallet(config, &why);
+        if (!wallet_) {
+            log::get("ledger")->error("payments are off: {}", why);
+            return;
+        }
+        payments_ = std::make_unique<PaymentRunner>(storage_, *wallet_);
+        payments_->on_error([this](const WalletError& e) {
+            if (metrics_ok_) metrics_->update(payment_errors_metric_, {wallet_->name(), WalletError::name(e.kind())}, 1);
+        });
+        try {
+            // A restart: intents written before a crash are settled first (found in the wallet, or sent).
+            const auto r = payments_->settle();
+            count_payments(r);
+            if (r.sent + r.reconciled + r.failed + r.waiting != 0) {
+                log::get("ledger")->info("payments on start ({} wallet): {} reconciled with the wallet, {} sent, {} failed, {} waiting",
+                                         wallet_->name(), r.reconciled, r.sent, r.failed, r.waiting);
+            }
+        } catch (const std::exception& e) {
+            log::get("ledger")->error("payments: settling open intents failed: {}", e.what());
+        }
+    }
+}
+
+void LedgerKeeper::count_payments(const PaymentRunner::Result& r) {
+    if (!metrics_ok_ || !wallet_) return;
+    const std::string w = wallet_->name();
+    if (r.sent != 0) metrics_->update(payments_metric_, {w, "sent"}, static_cast<double>(r.sent));
+    if (r.reconciled != 0) metrics_->update(payments_metric_, {w, "reconciled"}, static_cast<double>(r.reconciled));
+    if (r.failed != 0) metrics_->update(payments_metric_, {w, "failed"}, static_cast<double>(r.failed));
 }
 
 LedgerKeeper::~LedgerKeeper() = default;
@@ -138,9 +204,12 @@ void LedgerKeeper::tick(const std::string& coin, std::int64_t next_height, std::
         if (payments_ && !coin.empty() && now - last_payments_ >= config_.pool.payments.interval) {
             last_payments_ = now;
             const auto r = payments_->run(coin, config_.pool.payments.minimum);
+            count_payments(r);
             if (r.sent + r.reconciled + r.failed != 0) {
                 logger->info("payments {}: {} sent, {} reconciled, {} failed, {} waiting", coin, r.sent, r.reconciled, r.failed, r.waiting);
             }
+            const auto confirmed = payments_->confirm(config_.pool.payments.confirmations);
+            if (confirmed != 0 && metrics_ok_) metrics_->update(payments_metric_, {wallet_->name(), "confirmed"}, static_cast<double>(confirmed));
         }
         if (now - last_prune_ >= std::chrono::minutes(1)) {
             last_prune_ = now;

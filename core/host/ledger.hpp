@@ -32,13 +32,16 @@
 #include "config/config.hpp"
 #include "host/payments.hpp"
 #include "loader/loader.hpp"
+#include "router/metrics.hpp"
 #include "storage/storage.hpp"
 
 namespace otedama::host {
 
 class LedgerKeeper {
 public:
-    LedgerKeeper(storage::Storage& storage, const loader::Loader& loader, const config::Config& config);
+    /// `metrics` (may be null): otedama_payments_total{wallet,result} and otedama_payment_errors_total{wallet,reason}.
+    LedgerKeeper(storage::Storage& storage, const loader::Loader& loader, const config::Config& config,
+                 router::Metrics* metrics = nullptr);
     ~LedgerKeeper();
 
     /// One round of bookkeeping. `coin` and `next_height`: the newest template's (empty coin: none yet).
@@ -49,7 +52,12 @@ public:
     /// Parts per million of pool.fee_percentage (1.5 % -> 15000), rounded to the nearest.
     [[nodiscard]] static std::uint32_t fee_ppm(double fee_percentage) noexcept;
 
+    /// The wallet pool.payments.wallet names, or nullptr with the reason in `error` (a bitcoind/monero wallet
+    /// without a valid pool.payments.rpc_url, a devnet wallet with an in-memory ledger).
+    [[nodiscard]] static std::unique_ptr<Wallet> make_wallet(const config::Config& config, std::string* error);
+
 private:
+    void count_payments(const PaymentRunner::Result& r);
     void credit_blocks();
     void credit_shares();
     std::size_t credit_share_chunk();  ///< @return how many shares it looked at
@@ -68,6 +76,9 @@ private:
     std::unique_ptr<Wallet> wallet_;
     std::unique_ptr<PaymentRunner> payments_;
     std::chrono::system_clock::time_point last_payments_{};
+    router::Metrics* metrics_ = nullptr;
+    std::uint32_t payments_metric_ = 0, payment_errors_metric_ = 0;
+    bool metrics_ok_ = false;
 };
 
 }  // namespace otedama::host

@@ -42,6 +42,18 @@ std::vector<DevnetWallet::Transfer> DevnetWallet::transfers() const {
     return out;
 }
 
+const char* WalletError::name(Kind kind) noexcept {
+    switch (kind) {
+        case Kind::bad_address: return "bad_address";
+        case Kind::refused: return "refused";
+        case Kind::insufficient_funds: return "insufficient_funds";
+        case Kind::unavailable: return "unavailable";
+    }
+    return "unavailable";
+}
+
+std::optional<std::string> DevnetWallet::find(const storage::PaymentRow& payment) { return find(payment.idempotency_key); }
+
 std::optional<std::string> DevnetWallet::find(const std::string& key) {
     for (const auto& t : transfers())
         if (t.key == key) return t.txid;
@@ -75,7 +87,7 @@ PaymentRunner::PaymentRunner(storage::Storage& storage, Wallet& wallet, std::fun
 void PaymentRunner::settle_one(const storage::PaymentRow& p, Result& r) {
     const auto logger = log::get("payments");
     try {
-        if (const auto txid = wallet_.find(p.idempotency_key)) {
+        if (const auto txid = wallet_.find(p)) {
             // Sent before a crash, never recorded: record it, do not send again.
             storage_.mark_payment_sent(p.id, *txid);
             ++r.reconciled;
@@ -88,15 +100,43 @@ void PaymentRunner::settle_one(const storage::PaymentRow& p, Result& r) {
         ++r.sent;
         logger->info("payment {}: {} {} to {} sent as {}", p.id, p.amount, p.coin, p.account, txid);
     } catch (const WalletError& e) {
-        if (e.kind() == WalletError::Kind::bad_address) {
+        if (on_error_) on_error_(e);
+        if (e.for_good()) {
             storage_.fail_payment(p.id, e.what());
             ++r.failed;
-            logger->warn("payment {} to {} failed: {} (the amount is back in the balance)", p.id, p.account, e.what());
+            logger->warn("payment {} ({} {} to {}) failed ({}): {} (the amount is back in the balance)", p.id, p.amount, p.coin,
+                         p.account, WalletError::name(e.kind()), e.what());
         } else {
             ++r.waiting;
-            logger->warn("payment {} waits: {}", p.id, e.what());
+            logger->warn("payment {} ({} {} to {}) waits ({}), still owed: {}", p.id, p.amount, p.coin, p.account,
+                         WalletError::name(e.kind()), e.what());
         }
     }
+}
+
+std::size_t PaymentRunner::confirm(std::int64_t required) {
+    const auto logger = log::get("payments");
+    std::size_t confirmed = 0;
+    for (const auto& p : storage_.payments_with_status("sent")) {
+        try {
+            const auto n = wallet_.confirmations(p.txid);
+            if (!n) return confirmed;  // the wallet does not track confirmations
+            if (*n < 0) {
+                logger->error("payment {} ({} {} to {}): transaction {} conflicts with the chain ({} confirmations): the operator must check it",
+                              p.id, p.amount, p.coin, p.account, p.txid, *n);
+                continue;
+            }
+            if (*n >= required && storage_.mark_payment_confirmed(p.id)) {
+                ++confirmed;
+                logger->info("payment {} ({} {} to {}): {} confirmed ({} confirmations)", p.id, p.amount, p.coin, p.account, p.txid, *n);
+            }
+        } catch (const WalletError& e) {
+            if (on_error_) on_error_(e);
+            logger->warn("payment {}: confirmations of {} unknown: {}", p.id, p.txid, e.what());
+            return confirmed;
+        }
+    }
+    return confirmed;
 }
 
 PaymentRunner::Result PaymentRunner::settle() {

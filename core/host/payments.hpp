@@ -24,9 +24,14 @@ namespace otedama::host {
 /// A wallet's answer that is not a transfer.
 class WalletError : public std::runtime_error {
 public:
-    enum class Kind { bad_address, unavailable };
+    /// bad_address, refused: this payment is refused for good (it fails alone, the amount goes back to the
+    /// balance). insufficient_funds, unavailable: the payment stays owed and is tried again next run.
+    enum class Kind { bad_address, refused, insufficient_funds, unavailable };
     WalletError(Kind kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
     [[nodiscard]] Kind kind() const noexcept { return kind_; }
+    [[nodiscard]] bool for_good() const noexcept { return kind_ == Kind::bad_address || kind_ == Kind::refused; }
+    /// "bad_address", "refused", "insufficient_funds", "unavailable" (the metric's reason label).
+    [[nodiscard]] static const char* name(Kind kind) noexcept;
 
 private:
     Kind kind_;
@@ -35,10 +40,16 @@ private:
 class Wallet {
 public:
     virtual ~Wallet() = default;
-    /// The txid of the transfer made with this idempotency key, if the wallet made one. @throws WalletError
-    [[nodiscard]] virtual std::optional<std::string> find(const std::string& key) = 0;
+    /// The txid of the transfer the wallet made for this payment (tagged with its idempotency key), if it made
+    /// one. @throws WalletError
+    [[nodiscard]] virtual std::optional<std::string> find(const storage::PaymentRow& payment) = 0;
     /// Sends `amount` atomic units to `address`, tagged with `key`. @return the txid. @throws WalletError
     virtual std::string transfer(const std::string& key, const std::string& address, std::int64_t amount) = 0;
+    /// The transfer's confirmations (negative: it conflicts with the chain), or std::nullopt when the wallet
+    /// does not track them (devnet). @throws WalletError
+    [[nodiscard]] virtual std::optional<std::int64_t> confirmations(const std::string& /*txid*/) { return std::nullopt; }
+    /// "devnet", "bitcoind", "monero" (the metric's wallet label).
+    [[nodiscard]] virtual std::string name() const = 0;
 };
 
 /// The devnet's wallet: transfers are records in an append-only file (`path`), one line each
@@ -49,7 +60,9 @@ public:
 class DevnetWallet final : public Wallet {
 public:
     explicit DevnetWallet(std::string path);
-    [[nodiscard]] std::optional<std::string> find(const std::string& key) override;
+    [[nodiscard]] std::optional<std::string> find(const storage::PaymentRow& payment) override;
+    [[nodiscard]] std::optional<std::string> find(const std::string& key);
+    [[nodiscard]] std::string name() const override { return "devnet"; }
     std::string transfer(const std::string& key, const std::string& address, std::int64_t amount) override;
 
     struct Transfer {
@@ -68,6 +81,9 @@ public:
     /// `after_send` (tests): called after the wallet made a transfer and before it is recorded.
     PaymentRunner(storage::Storage& storage, Wallet& wallet, std::function<void(const storage::PaymentRow&)> after_send = {});
 
+    /// Called for every wallet error (the host counts them: otedama_payment_errors_total{wallet,reason}).
+    void on_error(std::function<void(const WalletError&)> hook) { on_error_ = std::move(hook); }
+
     struct Result {
         std::size_t sent = 0;        ///< transfers made now
         std::size_t reconciled = 0;  ///< intents the wallet had already sent (a crash before they were recorded)
@@ -79,6 +95,10 @@ public:
     Result run(const std::string& coin, std::int64_t minimum);
     /// Settles the open intents only (what a restart does first).
     Result settle();
+    /// Sent payments whose transfer has `required` confirmations or more become 'confirmed'. A transfer that
+    /// conflicts with the chain (negative confirmations) is logged as an error, once per run, and left for
+    /// the operator (never paid again automatically). @return how many became confirmed.
+    std::size_t confirm(std::int64_t required);
 
 private:
     void settle_one(const storage::PaymentRow& p, Result& r);
@@ -86,6 +106,7 @@ private:
     storage::Storage& storage_;
     Wallet& wallet_;
     std::function<void(const storage::PaymentRow&)> after_send_;
+    std::function<void(const WalletError&)> on_error_;
 };
 
 }  // namespace otedama::host

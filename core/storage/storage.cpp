@@ -746,6 +746,19 @@ bool Storage::mark_payment_sent(std::int64_t payment_id, std::string_view txid) 
     return changed;
 }
 
+bool Storage::mark_payment_confirmed(std::int64_t payment_id) {
+    const std::lock_guard lock(impl_->mutex);
+    Database& db = impl_->db;
+    Transaction tx(db);
+    Statement update = db.prepare("UPDATE payments SET status = 'confirmed', updated_at_ms = ? WHERE id = ? AND status = 'sent'");
+    update.bind_int64(1, now_ms()).bind_int64(2, payment_id);
+    update.run();
+    const bool changed = db.changes() == 1;
+    if (changed) impl_->audit("ledger", "payment.confirmed", "payment " + std::to_string(payment_id));
+    tx.commit();
+    return changed;
+}
+
 bool Storage::fail_payment(std::int64_t payment_id, std::string_view error) {
     const std::lock_guard lock(impl_->mutex);
     Database& db = impl_->db;

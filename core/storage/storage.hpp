@@ -231,6 +231,9 @@ public:
     /// An intent the wallet refused for good (a bad address): status 'failed' with the error, and the amount
     /// goes back to the balance (cause payment_failed), in one transaction. @return false when not an intent.
     bool fail_payment(std::int64_t payment_id, std::string_view error);
+    /// A sent payment's transfer has enough confirmations: status 'confirmed' (audited). @return false when
+    /// it was not 'sent'.
+    bool mark_payment_confirmed(std::int64_t payment_id);
 
     /// Balances of `coin` ("" = every coin), largest first.
     [[nodiscard]] std::vector<BalanceRow> balances(std::string_view coin);

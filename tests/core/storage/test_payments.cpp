@@ -78,9 +78,10 @@ void credit(Storage& storage, std::uint32_t n, const std::vector<std::pair<std::
 /// A wallet that is down.
 class DownWallet final : public Wallet {
 public:
-    std::optional<std::string> find(const std::string&) override {
+    std::optional<std::string> find(const PaymentRow&) override {
         throw WalletError(WalletError::Kind::unavailable, "wallet rpc: connection refused");
     }
+    std::string name() const override { return "down"; }
     std::string transfer(const std::string&, const std::string&, std::int64_t) override {
         throw WalletError(WalletError::Kind::unavailable, "wallet rpc: connection refused");
     }
