@@ -2,7 +2,9 @@
 
 #include <otedama/otedama.h>
 
+#include <csignal>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "host/wallet_rpc.hpp"
@@ -131,7 +133,14 @@ LedgerKeeper::LedgerKeeper(storage::Storage& storage, const loader::Loader& load
             log::get("ledger")->error("payments are off: {}", why);
             return;
         }
-        payments_ = std::make_unique<PaymentRunner>(storage_, *wallet_);
+        // Fault injection for the crash tests: OTEDAMA_TEST_KILL_AFTER_SEND=1 makes the host kill itself (SIGKILL)
+        // right after the wallet made a transfer and before the ledger recorded it: the worst moment.
+        std::function<void(const storage::PaymentRow&)> after_send;
+        if (const char* kill = std::getenv("OTEDAMA_TEST_KILL_AFTER_SEND"); kill != nullptr && std::string(kill) == "1") {
+            log::get("ledger")->warn("OTEDAMA_TEST_KILL_AFTER_SEND=1: the host kills itself after the first payment it sends (a crash test)");
+            after_send = [](const storage::PaymentRow&) { std::raise(SIGKILL); };
+        }
+        payments_ = std::make_unique<PaymentRunner>(storage_, *wallet_, std::move(after_send));
         payments_->on_error([this](const WalletError& e) {
             if (metrics_ok_) metrics_->update(payment_errors_metric_, {wallet_->name(), WalletError::name(e.kind())}, 1);
         });
