@@ -411,6 +411,88 @@ TEST_F(LitecoindWallet, FeeFromTheAmountAndErrorsLeaveThePaymentOwed) {
     for (const auto& b : storage.balances("LTC")) EXPECT_EQ(storage.balance_change_sum("LTC", b.account), b.amount) << b.account;
 }
 
+/// Runs `otedama-host serve` to its end (or its death); `kill_after_send` sets OTEDAMA_TEST_KILL_AFTER_SEND=1.
+/// @return the wait status.
+int serve(const std::string& config, const fs::path& log, bool kill_after_send, int run_for_s) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+        ::unsetenv("OTEDAMA_PLUGIN_PATH");
+        if (kill_after_send) ::setenv("OTEDAMA_TEST_KILL_AFTER_SEND", "1", 1);
+        const std::string run_for = std::to_string(run_for_s);
+        ::execl(OTEDAMA_HOST, OTEDAMA_HOST, "serve", "--config", config.c_str(), "--run-for", run_for.c_str(), static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    int status = 0;
+    const auto until = std::chrono::steady_clock::now() + kGuard;
+    while (std::chrono::steady_clock::now() < until) {
+        if (::waitpid(pid, &status, WNOHANG) == pid) return status;
+        std::this_thread::sleep_for(100ms);
+    }
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    return status;
+}
+
+std::string read_text(const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// The whole host: `otedama-host serve` on the devnet chain (coin LTC, SOLO, one confirmation) credits the blocks
+// its CPU finds to pool.fee_account, a litecoind regtest address, and pays it through pool.payments.wallet:
+// bitcoind. With OTEDAMA_TEST_KILL_AFTER_SEND=1 it kills itself (SIGKILL) right after its first sendmany, before
+// the ledger records it; started again it reconciles that payment with the wallet (found by its comment) and
+// goes on paying: the node's wallet holds exactly one send per payment, and the address received exactly what
+// the ledger says it paid.
+TEST_F(LitecoindWallet, ServeKilledAfterSendmanyReconcilesOnRestart) {
+    const std::string address = node_->must("getnewaddress", "miners");
+    const std::string config = (dir_ / "otedama.yaml").string();
+    std::ofstream(config) << "mining:\n  algorithm: sha256d\n  cpu:\n    threads: 1\n"
+                          << "pool:\n  enable: false\n  fee_account: " << address << "\n"
+                          << "  rewards:\n    system: SOLO\n    confirmations: 1\n"
+                          << "  payments:\n    minimum: 1000\n    interval: 1s\n    wallet: bitcoind\n"
+                          << "    rpc_url: http://127.0.0.1:" << node_->rpc_port() << "\n    rpc_user: u\n    rpc_password: p\n"
+                          << "    wallet_name: pool\n"
+                          << "storage:\n  path: " << db_path_ << "\n"
+                          << "api:\n  enable: false\n"
+                          << "devnet:\n  coin: LTC\n  difficulty: 0.001\n  block_time: 1s\n  refresh: 5s\n  reward: 1000000\n";
+    const int killed = serve(config, dir_ / "serve-1.log", true, 120);
+    ASSERT_TRUE(WIFSIGNALED(killed) && WTERMSIG(killed) == SIGKILL) << "the host did not kill itself after a payment:\n"
+                                                                     << read_text(dir_ / "serve-1.log");
+    {
+        Storage storage = Storage::open(db_path_);
+        const auto open = storage.payments_with_status("intent");
+        ASSERT_FALSE(open.empty()) << "the payment sent before the kill is still an intent in the ledger";
+        const auto sends = sends_by_comment(*node_, "pool");
+        ASSERT_EQ(sends.size(), 1u);
+        EXPECT_EQ(sends.count(open.front().idempotency_key), 1u) << open.front().idempotency_key;
+        EXPECT_EQ(received(*node_, address), open.front().amount);
+    }
+    const int clean = serve(config, dir_ / "serve-2.log", false, 8);
+    const std::string log2 = read_text(dir_ / "serve-2.log");
+    ASSERT_TRUE(WIFEXITED(clean) && WEXITSTATUS(clean) == 0) << log2;
+    EXPECT_NE(log2.find("1 reconciled with the wallet"), std::string::npos) << log2;
+    Storage storage = Storage::open(db_path_);
+    EXPECT_TRUE(storage.payments_with_status("intent").empty());
+    const auto sends = sends_by_comment(*node_, "pool");
+    std::int64_t paid = 0;
+    std::size_t sent = 0;
+    for (const auto& p : storage.payments("LTC", 1000)) {
+        ASSERT_EQ(p.status, "sent") << p.idempotency_key << ": " << p.error;
+        EXPECT_EQ(sends.count(p.idempotency_key) ? sends.at(p.idempotency_key) : 0, 1) << p.idempotency_key;
+        paid += p.amount;
+        ++sent;
+    }
+    EXPECT_GE(sent, 2u) << "the restarted host paid more after the reconciled one:\n" << log2;
+    EXPECT_EQ(sends.size(), sent);
+    EXPECT_EQ(received(*node_, address), paid);
+}
+
 TEST(DecimalAmount, ExactFromIntegers) {
     EXPECT_EQ(otedama::host::decimal_amount(0, 8), "0.00000000");
     EXPECT_EQ(otedama::host::decimal_amount(1, 8), "0.00000001");
