@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include <otedama/bitcoin/address.hpp>
+
 #include "json.hpp"
 
 #include <otedama/common/flat_json.hpp>
@@ -201,7 +203,7 @@ bool read_port(json::Value v, const std::string& path, const VardiffConfig& vard
   }
   Reader r(v, path, error);
   r.only({"address", "dialect", "algorithm", "coin", "difficulty", "extranonce1_size", "extranonce_size", "vardiff", "tls_cert",
-          "tls_key"});
+          "tls_key", "address_network"});
   if (!r.ok()) return false;
   if (!r.string("address", port.address)) {
     if (r.ok()) r.fail("address", "is required (host:port, :port or [v6]:port)");
@@ -247,6 +249,16 @@ bool read_port(json::Value v, const std::string& path, const VardiffConfig& vard
   if (port.vardiff.min == 0) port.vardiff.min = quantize_difficulty(port.difficulty / 64);
   if (port.vardiff.max > 0 && port.difficulty > port.vardiff.max)
     return r.fail("difficulty", "is above vardiff.max");
+  if (r.string("address_network", port.address_network) && !port.address_network.empty()) {
+    std::string known;
+    bool found = false;
+    for (const auto& n : bitcoin::networks()) {
+      known += (known.empty() ? "" : ", ") + std::string(n.name);
+      found = found || port.address_network == n.name;
+    }
+    if (port.dialect != Dialect::bitcoin) return r.fail("address_network", "is for the bitcoin dialect only");
+    if (!found) return r.fail("address_network", "must be one of " + known + ", got \"" + port.address_network + "\"");
+  }
   r.string("tls_cert", port.tls_cert);
   r.string("tls_key", port.tls_key);
   if (r.ok() && port.tls_cert.empty() != port.tls_key.empty())

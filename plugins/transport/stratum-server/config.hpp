@@ -29,6 +29,9 @@ struct PortConfig {
   uint32_t extranonce_size = 8;          ///< total extranonce bytes announced before the first job arrives
   VardiffConfig vardiff;
   std::string tls_cert, tls_key;         ///< both set = TLS (stratum+ssl)
+  /// Bitcoin dialect: the network whose payout addresses accounts must be ("litecoin-main", "bitcoin-regtest" ...;
+  /// lib/otedama/bitcoin/address.hpp networks()); empty = account names are not checked.
+  std::string address_network;
 };
 
 struct BanConfig {

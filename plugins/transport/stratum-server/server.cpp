@@ -1,5 +1,7 @@
 #include "server.hpp"
 
+#include <otedama/bitcoin/address.hpp>
+
 #include "difficulty.hpp"
 
 #include <otedama/common/hex.hpp>
@@ -448,6 +450,19 @@ void Server::bitcoin_authorize(Session& s, const Request& req, Scratch& scratch)
   if (const char* why = worker_problem(worker)) {
     count(Counter::unauthorized);
     return write_error(out, req.id, error_code::kUnauthorized, std::string("Unauthorized worker: ") + why);
+  }
+  if (const std::string& network = ports_[s.port]->cfg.address_network; !network.empty()) {
+    // The account (before the first '.') is where the ledger pays: it must be an address of the port's network.
+    const std::string_view account = std::string_view(worker).substr(0, worker.find('.'));
+    for (const auto& n : bitcoin::networks()) {
+      if (network != n.name) continue;
+      std::string why;
+      if (!bitcoin::decode_address(n, account, &why)) {
+        count(Counter::unauthorized);
+        return write_error(out, req.id, error_code::kUnauthorized,
+                           "Unauthorized worker: '" + std::string(account) + "' is not a " + network + " payout address (" + why + ")");
+      }
+    }
   }
   const bool known = std::find(s.workers.begin(), s.workers.end(), worker) != s.workers.end();
   if (!known && s.workers.size() >= config_.max_workers) {

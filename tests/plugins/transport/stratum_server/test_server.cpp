@@ -428,6 +428,33 @@ TEST(StratumServerBitcoin, PasswordDifficultyIsFixedAndClamped) {
             R"({"id":2,"result":null,"error":[24,"Unauthorized worker: the password's d= is not a number > 0",null]})");
 }
 
+// A port with address_network: the account (before the first '.') must be a payout address of that network,
+// else mining.authorize is refused with the reason. Addresses: BIP 173's test vectors (P2WPKH
+// bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4 on main, tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx on testnet).
+TEST(StratumServerBitcoin, AuthorizeRefusesAccountsThatAreNotPayoutAddressesOfThePortsNetwork) {
+  Pool pool(R"({"ports":[{"address":":0","algorithm":"sha256d","address_network":"bitcoin-main"}]})");
+  auto job = esp_job();
+  pool.server.on_job(job->job);
+  ASSERT_TRUE(pool.open(1));
+  auto lines = pool.ready(1, "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4.rig1");
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_EQ(lines[1], R"({"id":2,"result":true,"error":null})");
+  ASSERT_TRUE(pool.open(2, "10.0.0.2:1"));
+  lines = pool.ready(2, "acct.rig1");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[1].find(R"("error":[24,"Unauthorized worker: 'acct' is not a bitcoin-main payout address ()"), std::string::npos) << lines[1];
+  ASSERT_TRUE(pool.open(3, "10.0.0.3:1"));
+  lines = pool.ready(3, "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[1].find("is not a bitcoin-main payout address"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].find("wrong network"), std::string::npos) << lines[1];
+  // Without address_network any account name is taken (the default).
+  Pool open_pool;
+  open_pool.server.on_job(job->job);
+  ASSERT_TRUE(open_pool.open(1));
+  EXPECT_EQ(open_pool.ready(1, "acct.rig1")[1], R"({"id":2,"result":true,"error":null})");
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Extensions
 

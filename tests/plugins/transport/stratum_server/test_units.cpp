@@ -228,3 +228,15 @@ TEST(StratumDifficulty, UnitsMatchTheAlgorithmPlugins) {
   EXPECT_DOUBLE_EQ(difficulty_from_target(DifficultyUnit::scrypt, *target_from_difficulty(DifficultyUnit::scrypt, 512)), 512);
   EXPECT_FALSE(target_from_difficulty(DifficultyUnit::bitcoin, 0));
 }
+
+TEST(StratumConfig, AddressNetworkIsAKnownBitcoinFamilyNetworkOnABitcoinPort) {
+  std::string error;
+  const auto cfg = parse_config(R"({"ports":[{"address":":3333","algorithm":"scrypt","address_network":"litecoin-regtest"}]})", &error);
+  ASSERT_TRUE(cfg) << error;
+  EXPECT_EQ(cfg->ports.at(0).address_network, "litecoin-regtest");
+  EXPECT_EQ(config_error(R"({"ports":[{"address":":3333","address_network":"dogecoin-main"}]})"),
+            "stratum-server.ports[0].address_network: must be one of bitcoin-main, bitcoin-test, bitcoin-signet, bitcoin-regtest, "
+            "litecoin-main, litecoin-test, litecoin-regtest, got \"dogecoin-main\"");
+  EXPECT_EQ(config_error(R"({"ports":[{"address":":3333","dialect":"monero","address_network":"bitcoin-main"}]})"),
+            "stratum-server.ports[0].address_network: is for the bitcoin dialect only");
+}
