@@ -16,6 +16,7 @@
  * params[0..7]; the PBKDF2 salt's first block is header bytes 0..63 (params[19..34]).
  */
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require  // [[unroll]]: constant indices, arrays in registers
 #include "sha256.glsl"
 
 layout(std430, set = 0, binding = 2) buffer Scratch { uvec4 scratch[]; };
@@ -26,7 +27,7 @@ const uint kN = 1024u;
  * input added back. */
 void otd_salsa20_8(inout uint b[16]) {
     uint x[16] = b;
-    for (uint round = 0u; round < 8u; round += 2u) {
+    [[unroll]] for (uint round = 0u; round < 8u; round += 2u) {
         /* Column round. */
         x[4] ^= otd_rotl(x[0] + x[12], 7u);   x[8] ^= otd_rotl(x[4] + x[0], 9u);
         x[12] ^= otd_rotl(x[8] + x[4], 13u);  x[0] ^= otd_rotl(x[12] + x[8], 18u);
@@ -46,15 +47,15 @@ void otd_salsa20_8(inout uint b[16]) {
         x[12] ^= otd_rotl(x[15] + x[14], 7u); x[13] ^= otd_rotl(x[12] + x[15], 9u);
         x[14] ^= otd_rotl(x[13] + x[12], 13u); x[15] ^= otd_rotl(x[14] + x[13], 18u);
     }
-    for (uint i = 0u; i < 16u; ++i) b[i] += x[i];
+    [[unroll]] for (uint i = 0u; i < 16u; ++i) b[i] += x[i];
 }
 
 /* scryptBlockMix with r = 1 (RFC 7914 section 4) on X = B0 || B1, in place:
  * Y0 = Salsa(B1 ^ B0), Y1 = Salsa(Y0 ^ B1), output Y0 || Y1. */
 void otd_blockmix_r1(inout uint b0[16], inout uint b1[16]) {
-    for (uint i = 0u; i < 16u; ++i) b0[i] ^= b1[i];
+    [[unroll]] for (uint i = 0u; i < 16u; ++i) b0[i] ^= b1[i];
     otd_salsa20_8(b0);
-    for (uint i = 0u; i < 16u; ++i) b1[i] ^= b0[i];
+    [[unroll]] for (uint i = 0u; i < 16u; ++i) b1[i] ^= b0[i];
     otd_salsa20_8(b1);
 }
 
@@ -62,12 +63,12 @@ void otd_blockmix_r1(inout uint b0[16], inout uint b1[16]) {
  * to one block, XORed with ipad (0x36) and opad (0x5c), each compressed once (RFC 2104 section 2). */
 void otd_hmac_states(uint key[8], out uint istate[8], out uint ostate[8]) {
     uint w[16];
-    for (uint i = 0u; i < 8u; ++i) w[i] = key[i] ^ 0x36363636u;
-    for (uint i = 8u; i < 16u; ++i) w[i] = 0x36363636u;
+    [[unroll]] for (uint i = 0u; i < 8u; ++i) w[i] = key[i] ^ 0x36363636u;
+    [[unroll]] for (uint i = 8u; i < 16u; ++i) w[i] = 0x36363636u;
     otd_sha256_init(istate);
     otd_sha256_compress(istate, w);
-    for (uint i = 0u; i < 8u; ++i) w[i] = key[i] ^ 0x5c5c5c5cu;
-    for (uint i = 8u; i < 16u; ++i) w[i] = 0x5c5c5c5cu;
+    [[unroll]] for (uint i = 0u; i < 8u; ++i) w[i] = key[i] ^ 0x5c5c5c5cu;
+    [[unroll]] for (uint i = 8u; i < 16u; ++i) w[i] = 0x5c5c5c5cu;
     otd_sha256_init(ostate);
     otd_sha256_compress(ostate, w);
 }
@@ -75,9 +76,9 @@ void otd_hmac_states(uint key[8], out uint istate[8], out uint ostate[8]) {
 /* The outer hash of HMAC: SHA-256(opad block || inner digest), 64 + 32 bytes = 768 bits. */
 void otd_hmac_finish(uint ostate[8], uint inner[8], out uint result[8]) {
     uint w[16];
-    for (uint i = 0u; i < 8u; ++i) w[i] = inner[i];
+    [[unroll]] for (uint i = 0u; i < 8u; ++i) w[i] = inner[i];
     w[8] = 0x80000000u;
-    for (uint i = 9u; i < 15u; ++i) w[i] = 0u;
+    [[unroll]] for (uint i = 9u; i < 15u; ++i) w[i] = 0u;
     w[15] = 768u;
     result = ostate;
     otd_sha256_compress(result, w);
@@ -94,10 +95,10 @@ void main() {
     /* The HMAC key: SHA-256(header), from the midstate of bytes 0..63, then bytes 64..79 and the padding
      * of an 80-byte message. */
     uint key[8];
-    for (uint i = 0u; i < 8u; ++i) key[i] = params[i];
+    [[unroll]] for (uint i = 0u; i < 8u; ++i) key[i] = params[i];
     w[0] = params[8]; w[1] = params[9]; w[2] = params[10]; w[3] = nonce_be;
     w[4] = 0x80000000u;
-    for (uint i = 5u; i < 15u; ++i) w[i] = 0u;
+    [[unroll]] for (uint i = 5u; i < 15u; ++i) w[i] = 0u;
     w[15] = 640u;
     otd_sha256_compress(key, w);
     uint istate[8], ostate[8];
@@ -107,22 +108,22 @@ void main() {
      * T_i = HMAC(header || INT(i)). The inner hash's first block after the key block is header bytes 0..63,
      * the same for every i. */
     uint salted[8] = istate;
-    for (uint i = 0u; i < 16u; ++i) w[i] = params[19u + i];
+    [[unroll]] for (uint i = 0u; i < 16u; ++i) w[i] = params[19u + i];
     otd_sha256_compress(salted, w);
     uint b0[16], b1[16];
-    for (uint block = 1u; block <= 4u; ++block) {
+    [[unroll]] for (uint block = 1u; block <= 4u; ++block) {
         uint inner[8] = salted;
         /* Header bytes 64..79, INT(i) (big-endian), padding; message length 64 + 80 + 4 bytes = 1184 bits. */
         w[0] = params[8]; w[1] = params[9]; w[2] = params[10]; w[3] = nonce_be;
         w[4] = block;
         w[5] = 0x80000000u;
-        for (uint i = 6u; i < 15u; ++i) w[i] = 0u;
+        [[unroll]] for (uint i = 6u; i < 15u; ++i) w[i] = 0u;
         w[15] = 1184u;
         otd_sha256_compress(inner, w);
         uint t[8];
         otd_hmac_finish(ostate, inner, t);
         /* scrypt reads B as little-endian words; the digest words are big-endian. */
-        for (uint i = 0u; i < 8u; ++i) {
+        [[unroll]] for (uint i = 0u; i < 8u; ++i) {
             const uint v = otd_bswap32(t[i]);
             if (block == 1u) b0[i] = v;
             else if (block == 2u) b0[8u + i] = v;
@@ -134,18 +135,18 @@ void main() {
     /* scryptROMix (RFC 7914 section 5): V_j = X, X = BlockMix(X) for j < N; then N times
      * j = Integerify(X) mod N (the first word of the last 64-byte block: B1[0] for r = 1),
      * X = BlockMix(X ^ V_j). */
-    for (uint j = 0u; j < kN; ++j) {
+    [[dont_unroll]] for (uint j = 0u; j < kN; ++j) {
         const uint base = j * 8u * stride + gid;
-        for (uint k = 0u; k < 4u; ++k) {
+        [[unroll]] for (uint k = 0u; k < 4u; ++k) {
             scratch[base + k * stride] = uvec4(b0[4u * k], b0[4u * k + 1u], b0[4u * k + 2u], b0[4u * k + 3u]);
             scratch[base + (k + 4u) * stride] = uvec4(b1[4u * k], b1[4u * k + 1u], b1[4u * k + 2u], b1[4u * k + 3u]);
         }
         otd_blockmix_r1(b0, b1);
     }
-    for (uint n = 0u; n < kN; ++n) {
+    [[dont_unroll]] for (uint n = 0u; n < kN; ++n) {
         const uint j = b1[0] & (kN - 1u);
         const uint base = j * 8u * stride + gid;
-        for (uint k = 0u; k < 4u; ++k) {
+        [[unroll]] for (uint k = 0u; k < 4u; ++k) {
             const uvec4 p = scratch[base + k * stride];
             const uvec4 q = scratch[base + (k + 4u) * stride];
             b0[4u * k] ^= p.x; b0[4u * k + 1u] ^= p.y; b0[4u * k + 2u] ^= p.z; b0[4u * k + 3u] ^= p.w;
@@ -158,13 +159,13 @@ void main() {
      * blocks, big-endian words of the little-endian X), then INT(1) and the padding of 64 + 128 + 4 bytes
      * = 1568 bits. */
     uint inner[8] = istate;
-    for (uint i = 0u; i < 16u; ++i) w[i] = otd_bswap32(b0[i]);
+    [[unroll]] for (uint i = 0u; i < 16u; ++i) w[i] = otd_bswap32(b0[i]);
     otd_sha256_compress(inner, w);
-    for (uint i = 0u; i < 16u; ++i) w[i] = otd_bswap32(b1[i]);
+    [[unroll]] for (uint i = 0u; i < 16u; ++i) w[i] = otd_bswap32(b1[i]);
     otd_sha256_compress(inner, w);
     w[0] = 1u;
     w[1] = 0x80000000u;
-    for (uint i = 2u; i < 15u; ++i) w[i] = 0u;
+    [[unroll]] for (uint i = 2u; i < 15u; ++i) w[i] = 0u;
     w[15] = 1568u;
     otd_sha256_compress(inner, w);
     uint digest[8];

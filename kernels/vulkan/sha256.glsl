@@ -51,7 +51,7 @@ void otd_sha256_init(out uint s[8]) {
 void otd_sha256_compress(inout uint s[8], inout uint w[16]) {
     uint a = s[0], b = s[1], c = s[2], d = s[3];
     uint e = s[4], f = s[5], g = s[6], h = s[7];
-    for (uint t = 0u; t < 64u; ++t) {
+    [[unroll]] for (uint t = 0u; t < 64u; ++t) {
         uint wt;
         if (t < 16u) {
             wt = w[t];
@@ -82,7 +82,7 @@ uint otd_bswap32(uint x) {
  * (params[11..18], little-endian words, word 7 most significant), comparing the digest bytes as a
  * little-endian 256-bit number the way the host does: hash <= target. */
 bool otd_meets_target(uint digest[8]) {
-    for (int j = 7; j >= 0; --j) {
+    [[unroll]] for (int j = 7; j >= 0; --j) {
         const uint h = otd_bswap32(digest[j]);
         const uint t = params[11 + j];
         if (h < t) return true;
@@ -98,6 +98,6 @@ void otd_report(uint nonce, uint digest[8]) {
     if (slot < pc.capacity) {
         const uint at = 1u + 9u * slot;
         results[at] = nonce;
-        for (uint i = 0u; i < 8u; ++i) results[at + 1u + i] = digest[i];
+        [[unroll]] for (uint i = 0u; i < 8u; ++i) results[at + 1u + i] = digest[i];
     }
 }

@@ -9,6 +9,7 @@
  * 256-bit number, is <= the share target. Interface: sha256.glsl.
  */
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require  // [[unroll]]: constant indices, arrays in registers
 #include "sha256.glsl"
 
 void main() {
@@ -18,21 +19,21 @@ void main() {
 
     /* First hash, second block: header bytes 64..79 then the padding of an 80-byte (640-bit) message. */
     uint state[8];
-    for (uint k = 0u; k < 8u; ++k) state[k] = params[k];
+    [[unroll]] for (uint k = 0u; k < 8u; ++k) state[k] = params[k];
     uint w[16];
     w[0] = params[8];
     w[1] = params[9];
     w[2] = params[10];
     w[3] = otd_bswap32(nonce);
     w[4] = 0x80000000u;
-    for (uint k = 5u; k < 15u; ++k) w[k] = 0u;
+    [[unroll]] for (uint k = 5u; k < 15u; ++k) w[k] = 0u;
     w[15] = 640u;
     otd_sha256_compress(state, w);
 
     /* Second hash: the 32-byte digest and the padding of a 256-bit message, from the initial state. */
-    for (uint k = 0u; k < 8u; ++k) w[k] = state[k];
+    [[unroll]] for (uint k = 0u; k < 8u; ++k) w[k] = state[k];
     w[8] = 0x80000000u;
-    for (uint k = 9u; k < 15u; ++k) w[k] = 0u;
+    [[unroll]] for (uint k = 9u; k < 15u; ++k) w[k] = 0u;
     w[15] = 256u;
     uint digest[8];
     otd_sha256_init(digest);
