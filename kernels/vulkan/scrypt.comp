@@ -9,9 +9,12 @@
  * dkLen = 32), hash bytes compared as a little-endian number, nonce = header bytes 76..79 little-endian.
  *
  * Interface: sha256.glsl, plus
- *   set 0, binding 2  Scratch: ROMix's V, 1024 x 128 bytes per invocation; pc.stride invocations are
- *                     interleaved (uvec4 k of V[j] for invocation i at (j * 8 + k) * stride + i), so
- *                     neighbouring invocations touch neighbouring words. stride >= the dispatch's size.
+ *   set 0, binding 2  Scratch: ROMix's V, 1024 x 128 bytes per invocation: uvec4 k of V[j] for invocation
+ *                     i at (j * 8 + k) * word_stride + i * item_stride. The backend picks the layout per
+ *                     device: interleaved for GPUs (word_stride = invocations of the buffer, item_stride 1:
+ *                     neighbouring invocations touch neighbouring words, coalesced), contiguous for CPU
+ *                     devices such as lavapipe (word_stride 1, item_stride 8192: each invocation's V_j is
+ *                     128 contiguous bytes, two cache lines, where interleaving would touch eight).
  * The HMAC key is SHA-256(header) (the header is longer than a block), which starts from the midstate
  * params[0..7]; the PBKDF2 salt's first block is header bytes 0..63 (params[19..34]).
  */
@@ -89,7 +92,8 @@ void main() {
     if (gid >= pc.count) return;
     const uint nonce = pc.nonce_base + gid;
     const uint nonce_be = otd_bswap32(nonce);
-    const uint stride = pc.stride;
+    const uint ws = pc.word_stride;
+    const uint own = gid * pc.item_stride;
     uint w[16];
 
     /* The HMAC key: SHA-256(header), from the midstate of bytes 0..63, then bytes 64..79 and the padding
@@ -136,19 +140,19 @@ void main() {
      * j = Integerify(X) mod N (the first word of the last 64-byte block: B1[0] for r = 1),
      * X = BlockMix(X ^ V_j). */
     [[dont_unroll]] for (uint j = 0u; j < kN; ++j) {
-        const uint base = j * 8u * stride + gid;
+        const uint base = j * 8u * ws + own;
         [[unroll]] for (uint k = 0u; k < 4u; ++k) {
-            scratch[base + k * stride] = uvec4(b0[4u * k], b0[4u * k + 1u], b0[4u * k + 2u], b0[4u * k + 3u]);
-            scratch[base + (k + 4u) * stride] = uvec4(b1[4u * k], b1[4u * k + 1u], b1[4u * k + 2u], b1[4u * k + 3u]);
+            scratch[base + k * ws] = uvec4(b0[4u * k], b0[4u * k + 1u], b0[4u * k + 2u], b0[4u * k + 3u]);
+            scratch[base + (k + 4u) * ws] = uvec4(b1[4u * k], b1[4u * k + 1u], b1[4u * k + 2u], b1[4u * k + 3u]);
         }
         otd_blockmix_r1(b0, b1);
     }
     [[dont_unroll]] for (uint n = 0u; n < kN; ++n) {
         const uint j = b1[0] & (kN - 1u);
-        const uint base = j * 8u * stride + gid;
+        const uint base = j * 8u * ws + own;
         [[unroll]] for (uint k = 0u; k < 4u; ++k) {
-            const uvec4 p = scratch[base + k * stride];
-            const uvec4 q = scratch[base + (k + 4u) * stride];
+            const uvec4 p = scratch[base + k * ws];
+            const uvec4 q = scratch[base + (k + 4u) * ws];
             b0[4u * k] ^= p.x; b0[4u * k + 1u] ^= p.y; b0[4u * k + 2u] ^= p.z; b0[4u * k + 3u] ^= p.w;
             b1[4u * k] ^= q.x; b1[4u * k + 1u] ^= q.y; b1[4u * k + 2u] ^= q.z; b1[4u * k + 3u] ^= q.w;
         }

@@ -13,7 +13,7 @@
  *                     as big-endian words
  *   set 0, binding 1  Results: results[0] counter, entry i at results[1 + 9 i] = nonce, 8 digest words
  *   push constants    nonce_base, count (invocations past it do nothing), capacity (entries the result
- *                     buffer holds), stride (scrypt: invocations whose scratchpads are interleaved)
+ *                     buffer holds), word_stride and item_stride (scrypt's scratchpad layout, scrypt.comp)
  */
 
 layout(local_size_x = 64, local_size_y = 1, local_size_z = 1) in;
@@ -24,7 +24,8 @@ layout(push_constant) uniform Push {
     uint nonce_base;
     uint count;
     uint capacity;
-    uint stride;
+    uint word_stride;
+    uint item_stride;
 } pc;
 
 const uint otd_sha256_k[64] = uint[64](

@@ -307,8 +307,11 @@ otd_status_t Device::run(uint32_t lane, const otd_work_unit_t& work, uint64_t& h
         Slot& s = slots_[index];
         std::memset(s.results.mapped, 0, sizeof(uint32_t));  // the counter; the slot is idle (its fence waited)
         const uint64_t groups = (range.count + kGroupSize - 1) / kGroupSize;
+        // scrypt's scratchpad: contiguous per invocation on CPU devices, interleaved on GPUs (scrypt.comp).
+        const bool contiguous = runtime_.desc().cpu;
         const PushConstants pc{static_cast<uint32_t>(range.start), static_cast<uint32_t>(range.count), kResultCapacity,
-                               static_cast<uint32_t>(algorithm.scrypt ? scratch_items_ : 0)};
+                               algorithm.scrypt ? (contiguous ? 1u : static_cast<uint32_t>(scratch_items_)) : 0u,
+                               algorithm.scrypt ? (contiguous ? static_cast<uint32_t>(kScryptBytesPerItem / 16) : 1u) : 0u};
         check(vkResetCommandBuffer(s.command, 0), where_, "vkResetCommandBuffer");
         VkCommandBufferBeginInfo begin{};
         begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;

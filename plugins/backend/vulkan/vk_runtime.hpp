@@ -133,7 +133,8 @@ struct PushConstants {
     uint32_t nonce_base;
     uint32_t count;
     uint32_t capacity;
-    uint32_t stride;
+    uint32_t word_stride;
+    uint32_t item_stride;
 };
 
 }  // namespace otedama::vulkan_backend
