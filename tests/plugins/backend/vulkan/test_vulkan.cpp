@@ -683,6 +683,28 @@ TEST_F(Vulkan, SpirvDirLoadsShaderFilesAndRefusesOnesThatAreNotSpirv) {
     fs::remove_all(dir);
 }
 
+// A shader that hashes wrongly (a single SHA-256 where sha256d is double) fails the self-test at open with
+// OTD_ERR_SELF_TEST naming the device, the nonce and both hashes; the failure is remembered for the next open.
+
+TEST_F(Vulkan, TheSelfTestRefusesToOpenADeviceWhoseShaderHashesWrongly) {
+    th::FakeHost host(std::string("{\"spirv_dir\":\"") + OTEDAMA_VULKAN_WRONG_SPIRV_DIR + "\"}");
+    th::CreateResult r = th::create_instance(kPlugin, kPluginId, OTD_BACKEND_INTERFACE_ID, host);
+    ASSERT_TRUE(r.ok()) << r.describe();
+    const otd_backend_t& b = r.instance.table<otd_backend_t>();
+    const otd_device_limits_t l = limits(10);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        SCOPED_TRACE(attempt);
+        th::ErrorBuffer err;
+        otd_device_t* d = nullptr;
+        EXPECT_EQ(b.open_device(r.instance.plugin(), 0, &l, &d, err.text, sizeof err.text), OTD_ERR_SELF_TEST);
+        EXPECT_EQ(d, nullptr);
+        EXPECT_NE(err.str().find(std::string(infos_[0].id) + " ("), std::string::npos) << err.str();
+        EXPECT_NE(err.str().find("self-test failed: sha256d (Bitcoin genesis) nonce "), std::string::npos) << err.str();
+        EXPECT_NE(err.str().find("the CPU reference "), std::string::npos) << err.str();
+    }
+    EXPECT_TRUE(host.logged("self-test failed", OTD_LOG_ERROR));
+}
+
 // ---------------------------------------------------------------------------------------------------
 // The host's --list-devices shows every device the plugin enumerates (lavapipe in CI).
 
