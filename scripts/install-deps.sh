@@ -38,6 +38,9 @@ PACKAGES=(
   ocl-icd-opencl-dev      # OpenCL backend: the ICD loader (libOpenCL.so, OpenCL.pc; meson feature `opencl`)
   opencl-headers          # OpenCL backend: CL/cl.h
   pocl-opencl-icd         # OpenCL on the CPU (PoCL): the OpenCL backend's tests run on it where no GPU is present
+  libvulkan-dev           # Vulkan backend: the loader (libvulkan.so, vulkan.pc; meson feature `vulkan`) and vulkan/vulkan.h
+  glslc                   # Vulkan backend: compiles kernels/vulkan/*.comp (GLSL) to SPIR-V at build time
+  mesa-vulkan-drivers     # Vulkan on the CPU (Mesa's lavapipe): the Vulkan backend's tests run on it where no GPU is present
   # coin nodes for the integration tests (suite `nodes`)
   monero                  # monerod 0.18: tests/plugins/transport/monerod runs a --regtest --offline node on loopback
 )

@@ -573,9 +573,9 @@ TEST_F(OpenCl, HostListDevicesShowsTheOpenClDevices) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// The whole host: `serve` on the built-in devnet with only GPUs enabled mines blocks on the OpenCL device,
-// every one re-verified on the CPU by the host (a nonce failing that is logged as "failed CPU
-// re-verification"), and the devnet accepts them.
+// The whole host: `serve` on the built-in devnet with only GPUs enabled (the Vulkan backend, a GPU backend
+// too, disabled) mines blocks on the OpenCL device, every one re-verified on the CPU by the host (a nonce
+// failing that is logged as "failed CPU re-verification"), and the devnet accepts them.
 
 TEST_F(OpenCl, TheHostMinesDevnetBlocksOnTheOpenClDevice) {
     struct Case {
@@ -590,7 +590,9 @@ TEST_F(OpenCl, TheHostMinesDevnetBlocksOnTheOpenClDevice) {
         fs::create_directories(dir);
         std::ofstream(dir / "otedama.yaml") << "mining:\n  algorithm: " << c.algorithm
                                             << "\n  enable_cpu: false\n  enable_gpu: true\n  gpu:\n    devices: [0]\n    intensity: "
-                                            << c.intensity << "\npool:\n  enable: false\nstorage:\n  path: " << (dir / "ledger.db").string()
+                                            << c.intensity << "\npool:\n  enable: false\nplugins:\n  disable: [org.otedama.backend.vulkan]"
+                                            << "\nstorage:\n  path: "
+                                            << (dir / "ledger.db").string()
                                             << "\ndevnet:\n  algorithm: " << c.algorithm << "\n  difficulty: " << c.difficulty
                                             << "\n  block_time: 0\n  refresh: 1s\n";
         std::string out;

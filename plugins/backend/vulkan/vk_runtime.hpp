@@ -1,0 +1,140 @@
+// Vulkan plumbing of the vulkan backend: result names, the instance and physical-device enumeration (with
+// memory heaps), and the per-device runtime: logical device, compute queue, descriptor/pipeline layouts,
+// compute pipelines built once per algorithm from SPIR-V and kept for the plugin's life, and buffers.
+#pragma once
+
+#include <vulkan/vulkan.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <otedama/sdk/backend.hpp>
+
+namespace otedama::vulkan_backend {
+
+/// "VK_ERROR_DEVICE_LOST (-4)" for a VkResult.
+[[nodiscard]] std::string vk_result_name(VkResult code);
+
+/// Throws sdk::Error("<where>: <what> failed: <VK_...>") unless code is VK_SUCCESS; OTD_ERR_NO_MEMORY for the
+/// out-of-memory results, OTD_ERR_IO otherwise.
+void check(VkResult code, const std::string& where, const char* what);
+
+/// One memory heap of a physical device.
+struct Heap {
+    uint64_t size = 0;
+    bool device_local = false;
+};
+
+/// One physical device as enumerated (index i: id "vulkan<i>").
+struct DeviceDesc {
+    VkPhysicalDevice physical = VK_NULL_HANDLE;
+    std::string id;           // "vulkan0"
+    std::string name;         // VkPhysicalDeviceProperties::deviceName
+    std::string type;         // "cpu", "discrete GPU", "integrated GPU", "virtual GPU", "other"
+    std::string driver;       // driver name and info (Vulkan 1.2 driver properties), "" when unknown
+    std::string api_version;  // "1.3.230"
+    std::vector<Heap> heaps;
+    uint64_t device_local_bytes = 0;  // sum of the device-local heaps
+    uint32_t compute_units = 0;       // CPU devices: hardware threads; 0 = unknown
+    uint32_t queue_family = UINT32_MAX;  // a family with compute, UINT32_MAX = none
+    uint32_t max_groups_x = 0;           // maxComputeWorkGroupCount[0]
+    uint64_t max_storage_range = 0;      // maxStorageBufferRange
+    uint64_t max_allocation = 0;         // maxMemoryAllocationSize (Vulkan 1.1), else max_storage_range
+    bool cpu = false;
+};
+
+/// The loader's instance (Vulkan 1.1 when the loader has it). No loader driver (no ICD) is no instance and
+/// no devices, not an error.
+class Instance {
+ public:
+    /// `notes` gets a line for an instance that could not be created and each device that cannot compute.
+    explicit Instance(std::vector<std::string>& notes);
+    Instance(const Instance&) = delete;
+    Instance& operator=(const Instance&) = delete;
+    ~Instance();
+
+    [[nodiscard]] VkInstance handle() const noexcept { return instance_; }
+    [[nodiscard]] const std::vector<DeviceDesc>& devices() const noexcept { return devices_; }
+
+ private:
+    VkInstance instance_ = VK_NULL_HANDLE;
+    uint32_t api_ = VK_API_VERSION_1_0;
+    std::vector<DeviceDesc> devices_;
+};
+
+/// A buffer with its own memory, mapped when host-visible.
+struct Buffer {
+    VkBuffer buffer = VK_NULL_HANDLE;
+    VkDeviceMemory memory = VK_NULL_HANDLE;
+    VkDeviceSize size = 0;
+    void* mapped = nullptr;
+};
+
+/// The compute pipeline of one algorithm.
+struct Pipeline {
+    VkShaderModule module = VK_NULL_HANDLE;
+    VkPipeline pipeline = VK_NULL_HANDLE;
+    std::string error;  // the build failure, reported again on every later request
+};
+
+/// A device's logical device, queue, layouts and pipelines (built on first use per algorithm, cached, a
+/// failure too). Lives as long as the plugin instance, so a reopened device does not build again.
+class Runtime {
+ public:
+    Runtime(const sdk::Host& host, const DeviceDesc& desc);
+    Runtime(const Runtime&) = delete;
+    Runtime& operator=(const Runtime&) = delete;
+    ~Runtime();
+
+    [[nodiscard]] const DeviceDesc& desc() const noexcept { return desc_; }
+    [[nodiscard]] const std::string& where() const noexcept { return where_; }
+    [[nodiscard]] VkDevice device() const noexcept { return device_; }
+    [[nodiscard]] VkQueue queue() const noexcept { return queue_; }
+    [[nodiscard]] VkDescriptorSetLayout set_layout() const noexcept { return set_layout_; }
+    [[nodiscard]] VkPipelineLayout pipeline_layout() const noexcept { return pipeline_layout_; }
+    [[nodiscard]] uint32_t queue_family() const noexcept { return desc_.queue_family; }
+
+    /// The compute pipeline for `algorithm`, from the SPIR-V words spirv() returns, built on first use.
+    /// @throws sdk::Error(OTD_ERR_STATE) naming the device and the algorithm when the build fails, and
+    /// whatever spirv() throws (before anything is cached).
+    VkPipeline pipeline(const std::string& algorithm, const std::function<std::vector<uint32_t>()>& spirv);
+
+    /// Forgets failed builds, so that reopening the device (after fixing `spirv_dir`) builds again. [control]
+    void forget_failures();
+
+    /// A storage buffer of `size` bytes: host-visible and coherent (mapped) when `host_visible`, else
+    /// device-local when the device has such memory. @throws sdk::Error(OTD_ERR_NO_MEMORY) saying what for.
+    Buffer make_buffer(VkDeviceSize size, bool host_visible, const char* what);
+    void free_buffer(Buffer& b) noexcept;
+
+    /// The self-test result, once it ran: "" = passed. Guarded by the caller (open_device, [control]).
+    bool self_tested = false;
+    std::string self_test_error;
+
+ private:
+    sdk::Host host_;
+    DeviceDesc desc_;
+    std::string where_;
+    VkDevice device_ = VK_NULL_HANDLE;
+    VkQueue queue_ = VK_NULL_HANDLE;
+    VkDescriptorSetLayout set_layout_ = VK_NULL_HANDLE;
+    VkPipelineLayout pipeline_layout_ = VK_NULL_HANDLE;
+    VkPhysicalDeviceMemoryProperties memory_{};
+    std::mutex mutex_;  // guards pipelines_
+    std::map<std::string, Pipeline> pipelines_;
+};
+
+/// Push constants of both shaders (kernels/vulkan/sha256.glsl).
+struct PushConstants {
+    uint32_t nonce_base;
+    uint32_t count;
+    uint32_t capacity;
+    uint32_t word_stride;
+    uint32_t item_stride;
+};
+
+}  // namespace otedama::vulkan_backend
