@@ -24,10 +24,16 @@ __kernel void otd_ethash_dag(__global const uint* cache, uint cache_items, __glo
     for (int w = 0; w < 16; ++w) mix[w] = seed_item[w];
     mix[0] ^= index;
     otd_keccak512_64(mix);
-    for (uint j = 0; j < parents; ++j) {
-        const uint parent = OTD_FNV(index ^ j, mix[j % 16]) % cache_items;
-        __global const uint* p = cache + (size_t)parent * 16;
-        for (int w = 0; w < 16; ++w) mix[w] = OTD_FNV(mix[w], p[w]);
+    /* Parents in steps of 16 with the inner loop unrolled: mix[j % 16] is then a fixed register, not an
+     * indexed private array (parents is a multiple of 16 for every member of the family). */
+    for (uint j0 = 0; j0 < parents; j0 += 16) {
+#pragma unroll
+        for (uint k = 0; k < 16; ++k) {
+            const uint parent = OTD_FNV(index ^ (j0 + k), mix[k]) % cache_items;
+            __global const uint* p = cache + (size_t)parent * 16;
+#pragma unroll
+            for (int w = 0; w < 16; ++w) mix[w] = OTD_FNV(mix[w], p[w]);
+        }
     }
     otd_keccak512_64(mix);
     __global uint* out = dag + (size_t)index * 16;

@@ -98,7 +98,16 @@ bool Device::ensure_dataset(const Algorithm& algorithm, const otd_work_unit_t& w
     cl_kernel dag_kernel = runtime_.kernel("ethash", [&] { return kernel_source(settings_, "ethash"); }, "otd_ethash_dag");
     // Launches of about 1/64 of the DAG, at least 4096 items: the abort flag is seen between them.
     const auto chunk = static_cast<uint32_t>(std::clamp<uint64_t>(dataset_->items() / 64, 4096, 1u << 20));
-    if (!dataset_->generate(dag_kernel, work.abort_flag, chunk)) return false;
+    auto last_log = std::chrono::steady_clock::now();
+    const auto progress = [&](uint64_t done, uint64_t total) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_log < std::chrono::seconds(10) || done == total) return;
+        last_log = now;
+        host_.info(where_ + ": DAG " + std::to_string(done * 100 / total) + "% (" + std::to_string(done) + " of " + std::to_string(total) +
+                   " items, " + std::to_string(static_cast<uint64_t>(static_cast<double>(done) / dataset_->generation_seconds())) +
+                   " items/s)");
+    };
+    if (!dataset_->generate(dag_kernel, work.abort_flag, chunk, progress)) return false;
     host_.info(where_ + ": DAG of " + std::to_string(dataset_->items()) + " items generated in " +
                std::to_string(dataset_->generation_seconds()).substr(0, 6) + " s");
     return true;

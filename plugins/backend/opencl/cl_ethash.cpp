@@ -43,6 +43,10 @@ void check_dataset_fits(const DeviceDesc& desc, uint64_t cache_bytes, uint64_t d
 
 DeviceDataset::DeviceDataset(Runtime& runtime, std::shared_ptr<const ethash::LightCache> cache, uint32_t parents, std::string what)
     : runtime_(runtime), cache_(std::move(cache)), parents_(parents), where_(runtime.desc().id + " (" + runtime.desc().name + ")") {
+    if (parents_ == 0 || parents_ % 16 != 0) {
+        throw sdk::Error(OTD_ERR_INVALID_ARG, where_ + ": " + std::to_string(parents_) +
+                                                  " dataset parents: the DAG kernel takes a positive multiple of 16");
+    }
     items_ = cache_->dataset_bytes() / 64;
     check_dataset_fits(runtime_.desc(), cache_->bytes(), bytes(), what);
     cl_int st = CL_SUCCESS;
@@ -81,7 +85,8 @@ void DeviceDataset::generate_items(cl_kernel dag_kernel, uint64_t first_item, ui
     check(clFinish(queue), where_, "generating DAG items");
 }
 
-bool DeviceDataset::generate(cl_kernel dag_kernel, const volatile uint32_t* abort, uint32_t chunk) {
+bool DeviceDataset::generate(cl_kernel dag_kernel, const volatile uint32_t* abort, uint32_t chunk,
+                             const std::function<void(uint64_t, uint64_t)>& progress) {
     cl_command_queue queue = runtime_.queue();
     const cl_uint cache_items = cache_->item_count();
     while (generated_ < items_) {
@@ -101,6 +106,7 @@ bool DeviceDataset::generate(cl_kernel dag_kernel, const volatile uint32_t* abor
         check(clFinish(queue), where_, "generating the DAG");
         generated_ += count;
         seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        if (progress) progress(generated_, items_);
     }
     return true;
 }

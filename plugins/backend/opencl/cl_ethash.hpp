@@ -10,6 +10,7 @@
 #include <CL/cl.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,8 +40,9 @@ class DeviceDataset {
 
     /// Generates the items not yet generated with `dag_kernel` (otd_ethash_dag), `chunk` items per launch;
     /// reads `abort` between launches and returns false when it is set (the next call continues). true when
-    /// the whole DAG is on the device.
-    bool generate(cl_kernel dag_kernel, const volatile uint32_t* abort, uint32_t chunk = 1u << 16);
+    /// the whole DAG is on the device. `progress` (optional) is called after every launch with the items done.
+    bool generate(cl_kernel dag_kernel, const volatile uint32_t* abort, uint32_t chunk = 1u << 16,
+                  const std::function<void(uint64_t done, uint64_t total)>& progress = {});
 
     /// Generates items [first, first + count) only, whatever generate() did (known-answer checks on a real
     /// epoch without its whole DAG: the items one hash reads). Blocking.

@@ -248,6 +248,7 @@ TEST(OpenClBinaryCache, StoresLoadsAndRejectsCorruptOrTruncatedFiles) {
 TEST_F(OpenClEthash, TinyDagItemsAreByteIdenticalToTheCpuWith256And512Parents) {
     const std::shared_ptr<const eth::LightCache> cache = tiny_cache(1);
     const uint64_t items = kTinyDatasetBytes / 64;
+    EXPECT_THROW(ocl::DeviceDataset(*runtime_, cache, 100, "a tiny DAG"), otedama::sdk::Error) << "parents: multiples of 16";
     for (const uint32_t parents : {256u, 512u}) {
         SCOPED_TRACE(parents);
         ocl::DeviceDataset dataset(*runtime_, cache, parents, "a tiny DAG");
