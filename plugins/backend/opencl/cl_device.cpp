@@ -70,16 +70,23 @@ struct Event {
 
 }  // namespace
 
+std::vector<std::string> kernel_files(const std::string& algorithm) {
+    if (algorithm == "ethash" || algorithm == "etchash") return {"keccak.cl", "ethash.cl"};
+    if (algorithm == "kawpow") return {"keccak.cl", "ethash.cl", "kawpow.cl"};
+    return {"sha256.cl", algorithm + ".cl"};
+}
+
+std::string kernel_file(const Settings& settings, const std::string& file) {
+    if (!settings.kernel_dir.empty()) return read_kernel_file(std::filesystem::path(settings.kernel_dir) / file);
+    const std::string_view text = embedded(file);
+    if (text.empty()) throw sdk::Error(OTD_ERR_NOT_FOUND, "opencl: no embedded kernel " + file);
+    return std::string(text);
+}
+
 std::string kernel_source(const Settings& settings, const std::string& algorithm) {
-    const std::string file = algorithm + ".cl";
-    if (!settings.kernel_dir.empty()) {
-        const std::filesystem::path dir(settings.kernel_dir);
-        return read_kernel_file(dir / "sha256.cl") + "\n" + read_kernel_file(dir / file);
-    }
-    const std::string_view common = embedded("sha256.cl");
-    const std::string_view own = embedded(file);
-    if (common.empty() || own.empty()) throw sdk::Error(OTD_ERR_NOT_FOUND, "opencl: no embedded kernel " + file);
-    return std::string(common) + "\n" + std::string(own);
+    std::string out;
+    for (const std::string& file : kernel_files(algorithm)) out += kernel_file(settings, file) + "\n";
+    return out;
 }
 
 Device::Device(const sdk::Host& host, Runtime& runtime, uint32_t intensity, const Settings& settings)
@@ -90,6 +97,11 @@ Device::Device(const sdk::Host& host, Runtime& runtime, uint32_t intensity, cons
       intensity_(intensity) {
     algorithms_.push_back(Algorithm{"sha256d", "otd_sha256d_scan", false});
     algorithms_.push_back(Algorithm{"scrypt", "otd_scrypt_scan", true});
+    algorithms_.push_back(Algorithm{"ethash", "otd_ethash_search", false, 0, &ethash::kEthash});
+    algorithms_.push_back(Algorithm{"etchash", "otd_ethash_search", false, 0, &ethash::kEtchash});
+    algorithms_.push_back(Algorithm{"kawpow", "otd_kawpow_search", false, 0, &ethash::kKawpow});
+    // KawPow: 16 work-items per hash, 4 hashes per work-group where the device allows 64.
+    kawpow_group_ = static_cast<uint32_t>(std::clamp<size_t>(runtime_.desc().max_work_group / 16 * 16, 16, 64));
     cl_int st = CL_SUCCESS;
     try {
         params_ = clCreateBuffer(runtime_.context(), CL_MEM_READ_ONLY, kParamWords * sizeof(cl_uint), nullptr, &st);
@@ -111,6 +123,11 @@ Device::Device(const sdk::Host& host, Runtime& runtime, uint32_t intensity, cons
 
 Device::~Device() {
     clFinish(runtime_.queue());
+    release_period_programs();
+    dataset_.reset();
+    for (cl_mem m : eth_results_)
+        if (m != nullptr) clReleaseMemObject(m);
+    if (eth_params_ != nullptr) clReleaseMemObject(eth_params_);
     if (scratch_ != nullptr) clReleaseMemObject(scratch_);
     for (cl_mem m : results_)
         if (m != nullptr) clReleaseMemObject(m);
@@ -192,6 +209,7 @@ otd_status_t Device::run(uint32_t lane, const otd_work_unit_t& work, uint64_t& h
                                                   " lacks the callback fields");
     }
     Algorithm& algorithm = algorithm_for(work);
+    if (algorithm.variant != nullptr) return run_ethash(algorithm, work, hashes_done);
     if (work.blob == nullptr || work.blob_size != 80 || work.nonce_offset != 76 || work.nonce_size != 4) {
         throw sdk::Error(OTD_ERR_INVALID_ARG, where_ + ": " + algorithm.name +
                                                   " work must be an 80-byte header with a 4-byte nonce at offset 76 (got " +

@@ -15,27 +15,47 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include <otedama/ethash/ethash.hpp>
 #include <otedama/sdk/backend.hpp>
 
+#include "cl_ethash.hpp"
 #include "cl_runtime.hpp"
 
 namespace otedama::opencl_backend {
+
+/// Where an Ethash-family device gets the light cache of a variant's epoch (built on the host's CPU; the DAG
+/// is then generated on the device from it). Tests hand in caches of explicit, tiny geometry.
+using LightCacheSource =
+    std::function<std::shared_ptr<const ethash::LightCache>(const ethash::Variant& variant, uint64_t epoch)>;
 
 /// The plugin's settings (plugins.settings."org.otedama.backend.opencl").
 struct Settings {
     std::string kernel_dir;  ///< read kernels/opencl/*.cl from here instead of the embedded copies ("" = embedded)
     uint32_t launch_ms = 50;  ///< target duration of one launch
+    /// Built KawPow period programs are kept here ("program_cache"; "" = none). Default BinaryCache::default_dir().
+    std::string program_cache_dir = BinaryCache::default_dir();
+    /// Not a setting: the light cache of an epoch (empty = ethash::LightCache(variant, epoch), the last one kept).
+    LightCacheSource light_cache_source;
 };
 
 /// The algorithms this backend has kernels for, as the device info lists them.
-inline constexpr const char* kAlgorithms = "sha256d,scrypt";
+inline constexpr const char* kAlgorithms = "sha256d,scrypt,ethash,etchash,kawpow";
 
-/// The OpenCL source of `algorithm`'s program (sha256.cl followed by <algorithm>.cl), from `kernel_dir` when
-/// set, else embedded at build time. @throws sdk::Error(OTD_ERR_NOT_FOUND / OTD_ERR_IO) naming the file.
+/// The files of `algorithm`'s program in order: sha256.cl + <algorithm>.cl (sha256d, scrypt); keccak.cl +
+/// ethash.cl (ethash, etchash); keccak.cl + ethash.cl + kawpow.cl (kawpow, whose period loop goes in front
+/// of kawpow.cl).
+[[nodiscard]] std::vector<std::string> kernel_files(const std::string& algorithm);
+/// One kernel file's text, from `kernel_dir` when set, else embedded at build time.
+/// @throws sdk::Error(OTD_ERR_NOT_FOUND / OTD_ERR_IO) naming the file.
+[[nodiscard]] std::string kernel_file(const Settings& settings, const std::string& file);
+/// The OpenCL source of `algorithm`'s program: its kernel_files() joined.
 [[nodiscard]] std::string kernel_source(const Settings& settings, const std::string& algorithm);
 
 class Device {
@@ -62,13 +82,23 @@ class Device {
     /// [any] Launch-size bookkeeping, for tests: launches and re-searched (overflowed) launches so far.
     [[nodiscard]] uint64_t launches() const noexcept { return launches_.load(std::memory_order_relaxed); }
     [[nodiscard]] uint64_t overflows() const noexcept { return overflows_.load(std::memory_order_relaxed); }
+    /// [worker-side, tests] The Ethash-family dataset on the device now (nullptr before the first such work).
+    [[nodiscard]] const DeviceDataset* dataset() const noexcept { return dataset_.get(); }
+    /// [tests] KawPow programs built from source / loaded from the binary cache so far.
+    [[nodiscard]] uint64_t programs_compiled() const noexcept { return programs_compiled_; }
+    [[nodiscard]] uint64_t programs_from_cache() const noexcept { return programs_from_cache_; }
 
  private:
     struct Algorithm {
-        std::string name;          // "sha256d", "scrypt"
+        std::string name;          // "sha256d", "scrypt", "ethash", "etchash", "kawpow"
         const char* kernel_name;   // entry point in the .cl
         bool scrypt;               // needs the scratch buffer
         double items_per_second = 0;  // measured; 0 = not yet
+        const ethash::Variant* variant = nullptr;  // the Ethash family
+    };
+    struct PeriodProgram {
+        cl_program program = nullptr;
+        cl_kernel kernel = nullptr;
     };
     struct Range {
         uint64_t start;
@@ -80,6 +110,13 @@ class Device {
     void ensure_scratch(uint64_t items);
     void write_params(const otd_work_unit_t& work);
 
+    // The Ethash family (cl_device_ethash.cpp).
+    otd_status_t run_ethash(Algorithm& algorithm, const otd_work_unit_t& work, uint64_t& hashes_done);
+    /// The dataset of the work's epoch on the device, generated; false when aborted meanwhile.
+    bool ensure_dataset(const Algorithm& algorithm, const otd_work_unit_t& work);
+    /// The search kernel of KawPow's period `period` (built, or loaded from the binary cache).
+    cl_kernel kawpow_kernel(const otd_work_unit_t& work, uint64_t period);
+    void release_period_programs() noexcept;
     sdk::Host host_;
     Runtime& runtime_;
     Settings settings_;
@@ -93,6 +130,17 @@ class Device {
     std::array<std::vector<cl_uint>, 2> host_results_;
     cl_mem scratch_ = nullptr;
     uint64_t scratch_items_ = 0;
+    std::unique_ptr<DeviceDataset> dataset_;
+    std::string dataset_key_;  // "<variant>:<seed hex>:<parents>"
+    std::shared_ptr<const ethash::LightCache> last_cache_;  // the default light-cache source's last cache
+    const ethash::Variant* last_cache_variant_ = nullptr;
+    cl_mem eth_params_ = nullptr;
+    std::array<cl_mem, 2> eth_results_{};
+    std::array<std::vector<cl_uint>, 2> eth_host_results_;
+    std::map<uint64_t, PeriodProgram> periods_;  // KawPow programs by period (the current and the one before)
+    uint32_t kawpow_group_ = 64;
+    uint64_t programs_compiled_ = 0;
+    uint64_t programs_from_cache_ = 0;
 
     std::atomic<uint64_t> hashes_{0};
     std::atomic<uint64_t> hardware_errors_{0};

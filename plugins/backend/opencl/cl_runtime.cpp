@@ -149,7 +149,7 @@ Runtime::Runtime(const sdk::Host& host, const DeviceDesc& desc) : host_(host), d
 Runtime::~Runtime() {
     if (queue_ != nullptr) clFinish(queue_);
     for (auto& [name, program] : programs_) {
-        if (program.kernel != nullptr) clReleaseKernel(program.kernel);
+        for (auto& [entry, k] : program.kernels) clReleaseKernel(k);
         if (program.program != nullptr) clReleaseProgram(program.program);
     }
     if (queue_ != nullptr) clReleaseCommandQueue(queue_);
@@ -161,45 +161,78 @@ void Runtime::forget_failures() {
     std::erase_if(programs_, [](const auto& entry) { return !entry.second.error.empty(); });
 }
 
+cl_program Runtime::build(const std::string& what, const std::string& source, const std::string& options,
+                          const std::vector<unsigned char>* binary) {
+    const std::string where = desc_.id + " (" + desc_.name + ")";
+    cl_int st = CL_SUCCESS;
+    cl_program program = nullptr;
+    if (binary != nullptr && !binary->empty()) {
+        const unsigned char* bytes = binary->data();
+        const size_t size = binary->size();
+        cl_int binary_status = CL_SUCCESS;
+        program = clCreateProgramWithBinary(context_, 1, &desc_.device, &size, &bytes, &binary_status, &st);
+        if (st != CL_SUCCESS || binary_status != CL_SUCCESS) {
+            if (program != nullptr) clReleaseProgram(program);
+            throw sdk::Error(OTD_ERR_STATE, where + ": the cached binary of the " + what + " program was refused (" +
+                                                cl_error_name(st != CL_SUCCESS ? st : binary_status) + ")");
+        }
+    } else {
+        const char* text = source.c_str();
+        const size_t length = source.size();
+        program = clCreateProgramWithSource(context_, 1, &text, &length, &st);
+        check(st, where, "clCreateProgramWithSource");
+    }
+    const auto started = std::chrono::steady_clock::now();
+    st = clBuildProgram(program, 1, &desc_.device, options.c_str(), nullptr, nullptr);
+    const std::string log = info_string([&](size_t n, void* p, size_t* r) {
+        return clGetProgramBuildInfo(program, desc_.device, CL_PROGRAM_BUILD_LOG, n, p, r);
+    });
+    if (st != CL_SUCCESS) {
+        clReleaseProgram(program);
+        host_.error(where + ": building the " + what + " kernel failed (" + cl_error_name(st) + "); build log:\n" +
+                    (log.empty() ? std::string("(empty)") : log));
+        // The error buffer is short: the start of the log names the first problem; the whole log is logged.
+        throw sdk::Error(OTD_ERR_STATE, where + ": building the " + what + " kernel failed (" + cl_error_name(st) +
+                                            "): " + (log.empty() ? std::string("(empty build log)") : log));
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    host_.info(where + ": built the " + what + " kernel" + (binary != nullptr && !binary->empty() ? " from its cached binary" : "") +
+               " in " + std::to_string(seconds).substr(0, 5) + " s");
+    return program;
+}
+
+std::vector<unsigned char> Runtime::binary_of(cl_program program) const {
+    size_t size = 0;
+    if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, nullptr) != CL_SUCCESS || size == 0) return {};
+    std::vector<unsigned char> out(size);
+    unsigned char* ptr = out.data();
+    if (clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof ptr, &ptr, nullptr) != CL_SUCCESS) return {};
+    return out;
+}
+
 cl_kernel Runtime::kernel(const std::string& algorithm, const std::function<std::string()>& source_of, const char* kernel_name) {
     const std::lock_guard lock(mutex_);
     auto it = programs_.find(algorithm);
-    if (it != programs_.end()) {
-        if (!it->second.error.empty()) throw sdk::Error(OTD_ERR_STATE, it->second.error);
-        return it->second.kernel;
-    }
-    std::string source = source_of();  // a missing kernel file throws here, before anything is cached
-    Program& program = programs_[algorithm];
     const std::string where = desc_.id + " (" + desc_.name + ")";
-    try {
-        cl_int st = CL_SUCCESS;
-        const char* text = source.c_str();
-        const size_t length = source.size();
-        program.program = clCreateProgramWithSource(context_, 1, &text, &length, &st);
-        check(st, where, "clCreateProgramWithSource");
-        const auto started = std::chrono::steady_clock::now();
-        st = clBuildProgram(program.program, 1, &desc_.device, "", nullptr, nullptr);
-        const std::string log = info_string([&](size_t n, void* p, size_t* r) {
-            return clGetProgramBuildInfo(program.program, desc_.device, CL_PROGRAM_BUILD_LOG, n, p, r);
-        });
-        if (st != CL_SUCCESS) {
-            host_.error(where + ": building the " + algorithm + " kernel failed (" + cl_error_name(st) + "); build log:\n" +
-                        (log.empty() ? std::string("(empty)") : log));
-            // The error buffer is short: the start of the log names the first problem; the whole log is logged.
-            throw sdk::Error(OTD_ERR_STATE, where + ": building the " + algorithm + " kernel failed (" + cl_error_name(st) +
-                                                "): " + (log.empty() ? std::string("(empty build log)") : log));
+    if (it == programs_.end()) {
+        std::string source = source_of();  // a missing kernel file throws here, before anything is cached
+        Program& program = programs_[algorithm];
+        try {
+            program.program = build(algorithm, source, "");
+        } catch (const sdk::Error& e) {
+            program.error = e.what();
+            throw;
         }
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        host_.info(where + ": built the " + algorithm + " kernel in " + std::to_string(seconds).substr(0, 5) + " s");
-        program.kernel = clCreateKernel(program.program, kernel_name, &st);
-        check(st, where, (std::string("clCreateKernel(") + kernel_name + ")").c_str());
-        return program.kernel;
-    } catch (const sdk::Error& e) {
-        program.error = e.what();
-        if (program.program != nullptr) clReleaseProgram(program.program);
-        program.program = nullptr;
-        throw;
+        it = programs_.find(algorithm);
     }
+    Program& program = it->second;
+    if (!program.error.empty()) throw sdk::Error(OTD_ERR_STATE, program.error);
+    if (auto k = program.kernels.find(kernel_name); k != program.kernels.end()) return k->second;
+    cl_int st = CL_SUCCESS;
+    cl_kernel k = clCreateKernel(program.program, kernel_name, &st);
+    check(st, where, (std::string("clCreateKernel(") + kernel_name + ")").c_str());
+    program.kernels.emplace(kernel_name, k);
+    return k;
 }
 
 }  // namespace otedama::opencl_backend

@@ -63,10 +63,20 @@ class Runtime {
     /// Forgets failed builds, so that reopening the device (after fixing `kernel_dir`) builds again. [control]
     void forget_failures();
 
+    /// Builds `source` with `options` for this device, uncached (the caller owns the program). With a
+    /// non-empty `binary` the program is created from it instead (clCreateProgramWithBinary); a binary that
+    /// the driver refuses is reported as such (the caller then builds from source). [worker]
+    /// @throws sdk::Error(OTD_ERR_STATE) naming the device, `what` and the compiler's log when the build fails.
+    cl_program build(const std::string& what, const std::string& source, const std::string& options,
+                     const std::vector<unsigned char>* binary = nullptr);
+
+    /// The device's binary of a built program (CL_PROGRAM_BINARIES). Empty when the driver gives none.
+    [[nodiscard]] std::vector<unsigned char> binary_of(cl_program program) const;
+
  private:
     struct Program {
         cl_program program = nullptr;
-        cl_kernel kernel = nullptr;
+        std::map<std::string, cl_kernel> kernels;  // by entry point
         std::string error;  // the build failure, reported again on every later request
     };
 

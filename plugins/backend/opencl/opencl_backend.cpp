@@ -3,7 +3,8 @@
 // kernels/opencl (embedded at build time). See README.md for what it does and does not do yet.
 //
 // Device info: name = "<device name> (<vendor>; <platform>)", memory_bytes = CL_DEVICE_GLOBAL_MEM_SIZE,
-// compute_units = CL_DEVICE_MAX_COMPUTE_UNITS, max_lanes 1, nonce_size_max 4, algorithms "sha256d,scrypt".
+// compute_units = CL_DEVICE_MAX_COMPUTE_UNITS, max_lanes 1, nonce_size_max 8, algorithms
+// "sha256d,scrypt,ethash,etchash,kawpow".
 // Which devices mine is the host's choice (mining.enable_gpu, mining.gpu.devices as enumeration indices);
 // limits.intensity (mining.gpu.intensity) bounds the work items of one launch to 2^intensity.
 //
@@ -40,8 +41,14 @@ Settings parse_settings(const std::string& json) {
             const auto v = common::json_integer(m.value, 5, 1000);
             if (!v) throw sdk::Error(OTD_ERR_INVALID_ARG, "opencl: launch_ms must be an integer from 5 to 1000, not " + m.value.text);
             s.launch_ms = static_cast<uint32_t>(*v);
+        } else if (m.key == "program_cache") {
+            if (m.value.kind != common::JsonValue::Kind::string) {
+                throw sdk::Error(OTD_ERR_INVALID_ARG, std::string("opencl: program_cache must be a string (a folder, or \"\" for none), not ") +
+                                                          m.value.kind_name());
+            }
+            s.program_cache_dir = m.value.text;
         } else {
-            throw sdk::Error(OTD_ERR_INVALID_ARG, "opencl: unknown setting '" + m.key + "' (known: kernel_dir, launch_ms)");
+            throw sdk::Error(OTD_ERR_INVALID_ARG, "opencl: unknown setting '" + m.key + "' (known: kernel_dir, launch_ms, program_cache)");
         }
     }
     return s;
@@ -85,7 +92,7 @@ class OpenClBackend final : public sdk::Backend<OpenClBackend> {
             info.max_lanes = 1;
             info.queue_depth = 0;
             info.numa_node = -1;
-            info.nonce_size_max = 4;
+            info.nonce_size_max = 8;  // the Ethash family's 8-byte nonce
             out.push_back(info);
         }
         return out;
@@ -149,7 +156,7 @@ class OpenClBackend final : public sdk::Backend<OpenClBackend> {
 
 constexpr otd_plugin_descriptor_t kDescriptor = sdk::descriptor(
     OTD_KIND_BACKEND, "org.otedama.backend.opencl", "opencl", "0.1.0", "Otedama",
-    "OpenCL backend: sha256d and scrypt kernels on every OpenCL device (GPUs, PoCL on CPUs)", "", OTD_BACKEND_INTERFACE_ID);
+    "OpenCL backend: sha256d, scrypt, ethash/etchash and kawpow kernels on every OpenCL device (GPUs, PoCL on CPUs)", "", OTD_BACKEND_INTERFACE_ID);
 
 }  // namespace
 }  // namespace otedama::opencl_backend

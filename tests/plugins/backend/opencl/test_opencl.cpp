@@ -222,12 +222,12 @@ TEST_F(OpenCl, EnumeratesScanDevicesWithOneLaneAndItsAlgorithms) {
         SCOPED_TRACE(d.id);
         EXPECT_EQ(d.style, OTD_DEVICE_SCAN);
         EXPECT_EQ(std::string(d.id).rfind("opencl", 0), 0u);
-        EXPECT_STREQ(d.algorithms, "sha256d,scrypt");
+        EXPECT_STREQ(d.algorithms, "sha256d,scrypt,ethash,etchash,kawpow");
         EXPECT_GT(d.memory_bytes, 0u);
         EXPECT_GT(d.compute_units, 0u);
         EXPECT_EQ(d.max_lanes, 1u);
         EXPECT_EQ(d.queue_depth, 0u);
-        EXPECT_EQ(d.nonce_size_max, 4u);
+        EXPECT_EQ(d.nonce_size_max, 8u);  // the Ethash family's 8-byte nonce
         EXPECT_GT(std::strlen(d.name), 0u);
         EXPECT_TRUE(host_->logged(std::string("opencl: ") + d.id)) << "init logs each device";
     }
@@ -269,10 +269,14 @@ TEST_F(OpenCl, BadWorkUnitsAreRefusedNamingTheDevice) {
     std::string message;
     uint64_t hashes = 1;
 
-    otd_work_unit_t w = work_unit("ethash", header, 0, 100, easy_target(), found);
+    otd_work_unit_t w = work_unit("randomx", header, 0, 100, easy_target(), found);
     EXPECT_EQ(run(w, &hashes, &message), OTD_ERR_UNSUPPORTED);
     EXPECT_NE(message.find(id + " "), std::string::npos) << message;
-    EXPECT_NE(message.find("no OpenCL kernel for algorithm 'ethash'"), std::string::npos) << message;
+    EXPECT_NE(message.find("no OpenCL kernel for algorithm 'randomx'"), std::string::npos) << message;
+
+    w = work_unit("ethash", header, 0, 100, easy_target(), found);  // an 80-byte header is not Ethash work
+    EXPECT_EQ(run(w, &hashes, &message), OTD_ERR_INVALID_ARG);
+    EXPECT_NE(message.find("32-byte header hash with an 8-byte nonce at offset 32"), std::string::npos) << message;
 
     w = work_unit("sha256d", header, 0, 100, easy_target(), found);
     w.blob_size = 76;
@@ -569,7 +573,7 @@ TEST_F(OpenCl, HostListDevicesShowsTheOpenClDevices) {
         const std::string line = std::string("{\"backend\":\"") + kPluginId + "\",\"id\":\"" + d.id + "\",\"name\":\"" + d.name + "\"";
         EXPECT_NE(out.find(line), std::string::npos) << line << "\n" << out;
     }
-    EXPECT_NE(out.find("\"algorithms\":\"sha256d,scrypt\""), std::string::npos) << out;
+    EXPECT_NE(out.find("\"algorithms\":\"sha256d,scrypt,ethash,etchash,kawpow\""), std::string::npos) << out;
 }
 
 // ---------------------------------------------------------------------------------------------------
