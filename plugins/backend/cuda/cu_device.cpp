@@ -54,7 +54,8 @@ Device::Device(const sdk::Host& host, const Driver& driver, const DeviceDesc& de
   last_sample_ = std::chrono::steady_clock::now();
 }
 
-Device::~Device() { close_context(false); }
+// A device a fault left broken is reset, not synchronised: a hung launch would never let a sync return.
+Device::~Device() { close_context(broken_); }
 
 void Device::open_context() {
   CUdevice dev = 0;

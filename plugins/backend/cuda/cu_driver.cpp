@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <cstdlib>
 #include <mutex>
 
 #include <otedama/sdk/plugin.hpp>
@@ -57,7 +58,12 @@ DriverStatus load_driver(const std::string& library) {
   if (!library.empty()) return load(library);
   static std::once_flag once;
   static DriverStatus status;
-  std::call_once(once, [] { status = load(""); });
+  std::call_once(once, [] {
+    // OTEDAMA_CUDA_DRIVER names another driver library (an unusual install, or the test suite's CPU
+    // stand-in, tests/plugins/backend/cuda/fake_driver.cpp).
+    const char* env = std::getenv("OTEDAMA_CUDA_DRIVER");
+    status = load(env != nullptr ? env : "");
+  });
   return status;
 }
 

@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 
+#include <cstdlib>
+
 namespace otedama::cuda_backend {
 namespace {
 constexpr int kNvmlSuccess = 0;
@@ -16,10 +18,13 @@ Nvml& Nvml::instance() {
 }
 
 Nvml::Nvml() {
-  void* lib = ::dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
+  // OTEDAMA_CUDA_NVML names another library (the test suite's stand-in, like OTEDAMA_CUDA_DRIVER).
+  const char* env = std::getenv("OTEDAMA_CUDA_NVML");
+  const std::string name = env != nullptr ? env : "libnvidia-ml.so.1";
+  void* lib = ::dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (lib == nullptr) {
     const char* e = ::dlerror();
-    why_ = std::string("NVML not available (libnvidia-ml.so.1: ") + (e != nullptr ? e : "not found") + ")";
+    why_ = "NVML not available (" + name + ": " + (e != nullptr ? e : "not found") + ")";
     return;
   }
   auto init = reinterpret_cast<Fn0>(::dlsym(lib, "nvmlInit_v2"));

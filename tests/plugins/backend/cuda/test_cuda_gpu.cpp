@@ -2,6 +2,12 @@
 // device the program prints "SKIP: no CUDA device: <the plugin's reason>" and exits 77, which meson counts
 // as a skipped test (protocol 'exitcode').
 //
+// The same program also runs against fake_driver.cpp, a CPU stand-in for libcuda and NVML (test
+// 'plugin-cuda-fake-driver', OTEDAMA_CUDA_DRIVER / OTEDAMA_CUDA_NVML set), so that the plugin's host side
+// (launch sizing, double buffering, result overflow, abort, watchdog and reset, throttling) is exercised on
+// machines without a GPU. Under the fake the ranges are smaller (the kernels run on one CPU core) and the
+// misbehaving launches and temperatures are switched through the fake's test controls.
+//
 // Known answers as in test_cuda.cpp (Bitcoin genesis and block 1, Litecoin genesis and Litecoin's
 // scrypt_tests.cpp vectors 0 and 1; sources cited there): each kernel must find exactly the real nonce in a
 // range around it at the block's own target and report the block's hash. At an easy target every nonce the
@@ -9,6 +15,7 @@
 // plugin's own hash says meets the target.
 #include <gtest/gtest.h>
 
+#include <dlfcn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +25,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -38,6 +46,20 @@ namespace fs = std::filesystem;
 constexpr const char* kPlugin = OTEDAMA_CUDA_PLUGIN;
 constexpr const char* kPluginId = "org.otedama.backend.cuda";
 constexpr uint32_t kTrapBase = 0xdead0000u;  // misbehaving_kernel.cu
+
+/// The fake driver's library when the test runs against it, else nullptr.
+const char* fake_driver() { return std::getenv("OTEDAMA_CUDA_DRIVER"); }
+/// A range size: `gpu` on a GPU, `fake` under the CPU stand-in.
+uint64_t sized(uint64_t gpu, uint64_t fake) { return fake_driver() != nullptr ? fake : gpu; }
+/// Calls the fake driver's test control `name` with `value` (no-op on a real driver).
+void fake_control(const char* name, unsigned value) {
+  if (fake_driver() == nullptr) return;
+  void* lib = ::dlopen(fake_driver(), RTLD_NOW | RTLD_LOCAL);  // the same handle the plugin holds
+  ASSERT_NE(lib, nullptr) << ::dlerror();
+  auto* fn = reinterpret_cast<void (*)(unsigned)>(::dlsym(lib, name));
+  ASSERT_NE(fn, nullptr) << name;
+  fn(value);
+}
 
 std::vector<uint8_t> from_hex(std::string_view hex) {
   std::vector<uint8_t> out;
@@ -256,7 +278,9 @@ TEST_F(Cuda, Sha256dKernelFindsTheBitcoinGenesisAndBlock1Nonces) {
        "00000000839a8e6886ab5951d76f411475428afc90947ee320161bbf18eb6048", 2573394689u},
   };
   // 50 M nonces: many launches, the real one somewhere inside one of them.
-  for (const Block& b : blocks) expect_finds_exactly(*this, backend(), plugin(), device_, "sha256d", b, 23'456'789, 50'000'000);
+  for (const Block& b : blocks) {
+    expect_finds_exactly(*this, backend(), plugin(), device_, "sha256d", b, sized(23'456'789, 123'457), sized(50'000'000, 300'000));
+  }
 }
 
 TEST_F(Cuda, ScryptKernelFindsTheLitecoinNonces) {
@@ -275,7 +299,7 @@ TEST_F(Cuda, ScryptKernelFindsTheLitecoinNonces) {
        "6331ad56414f9072506a77f8c6faf551eac7471b00389d01",
        "00000000003a0d11bdd5eb634e08b7feddcfbbf228ed35d250daf19f1c88fc94", 27080704u},
   };
-  for (const Block& b : blocks) expect_finds_exactly(*this, backend(), plugin(), device_, "scrypt", b, 50'000, 200'000);
+  for (const Block& b : blocks) expect_finds_exactly(*this, backend(), plugin(), device_, "scrypt", b, sized(50'000, 37), sized(200'000, 300));
 }
 
 struct AlgoPlugin {
@@ -291,10 +315,10 @@ std::vector<AlgoPlugin> algorithm_plugins() {
 #ifdef OTEDAMA_SHA256D_PLUGIN
   // 200,000 nonces at 1/4: ~50,000 found, far more than one launch's 1024-entry result buffer: launches
   // overflow and are searched again in smaller ones.
-  v.push_back({"sha256d", OTEDAMA_SHA256D_PLUGIN, "org.otedama.algorithm.sha256d", 200'000, 24});
+  v.push_back({"sha256d", OTEDAMA_SHA256D_PLUGIN, "org.otedama.algorithm.sha256d", sized(200'000, 30'000), 24});
 #endif
 #ifdef OTEDAMA_SCRYPT_PLUGIN
-  v.push_back({"scrypt", OTEDAMA_SCRYPT_PLUGIN, "org.otedama.algorithm.scrypt", 20'000, 16});
+  v.push_back({"scrypt", OTEDAMA_SCRYPT_PLUGIN, "org.otedama.algorithm.scrypt", sized(20'000, 1'500), 16});
 #endif
   return v;
 }
@@ -463,6 +487,7 @@ TEST_F(Cuda, AHungOrFaultingKernelIsResetAndTheDeviceMinesAgain) {
     uint8_t header[80] = {};
     Found found;
     uint64_t hashes = 0;
+    fake_control("otd_fake_cuda_misbehave", c.status == OTD_ERR_TIMEOUT ? 1 : 2);
     const otd_work_unit_t bad = work_unit("sha256d", header, kTrapBase, 4096, easy_target(), found);
     const otd_status_t st = b.run(r.instance.plugin(), d, 0, &bad, &hashes, err.text, sizeof err.text);
     EXPECT_EQ(st, c.status) << err.str();
@@ -480,8 +505,52 @@ TEST_F(Cuda, AHungOrFaultingKernelIsResetAndTheDeviceMinesAgain) {
     ASSERT_EQ(b.get_telemetry(r.instance.plugin(), d, &t), OTD_OK);
     EXPECT_EQ(t.hardware_errors, 1u);
     b.close_device(r.instance.plugin(), d);
+    fake_control("otd_fake_cuda_misbehave", 0);
     fs::remove_all(dir);
   }
+}
+
+// mining.gpu.temperature_limit: at the limit the device throttles (telemetry says so, a warning names the
+// temperature), and 3 °C under it runs at full speed again. Needs a temperature the test can set: only
+// under the fake driver's NVML.
+TEST_F(Cuda, ThrottlesAtTheTemperatureLimitAndRecoversUnderIt) {
+  if (fake_driver() == nullptr) GTEST_SKIP() << "a real GPU's temperature cannot be set by the test";
+  open(20);
+  uint8_t header[80] = {};
+  std::array<uint8_t, 32> impossible{};
+  const auto mine_for_a_while = [&] {
+    Found found;
+    uint64_t hashes = 0;
+    std::string message;
+    // Long enough for the once-a-second sensor reading to come round.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2500);
+    uint64_t start = 0;
+    while (std::chrono::steady_clock::now() < until) {
+      const otd_work_unit_t w = work_unit("sha256d", header, start, 200'000, impossible, found);
+      ASSERT_EQ(run(w, &hashes, &message), OTD_OK) << message;
+      start += 200'000;
+    }
+  };
+  fake_control("otd_fake_nvml_set_temperature", 90);
+  mine_for_a_while();
+  otd_device_telemetry_t t{};
+  t.struct_size = sizeof t;
+  ASSERT_EQ(backend().get_telemetry(plugin(), device_, &t), OTD_OK);
+  EXPECT_EQ(t.throttled, 1u);
+  EXPECT_EQ(t.temperature_c, 90);
+  EXPECT_EQ(t.power_w, 123.456);
+  EXPECT_EQ(t.fan_percent, -1) << "no fan reading: unknown";
+  EXPECT_TRUE(host_->logged("90 °C reaches the limit of 85 °C: throttling", OTD_LOG_WARN));
+  fake_control("otd_fake_nvml_set_temperature", 83);  // inside the hysteresis: still throttled
+  mine_for_a_while();
+  ASSERT_EQ(backend().get_telemetry(plugin(), device_, &t), OTD_OK);
+  EXPECT_EQ(t.throttled, 1u);
+  fake_control("otd_fake_nvml_set_temperature", 70);
+  mine_for_a_while();
+  ASSERT_EQ(backend().get_telemetry(plugin(), device_, &t), OTD_OK);
+  EXPECT_EQ(t.throttled, 0u);
+  EXPECT_TRUE(host_->logged("70 °C, back under the limit: full speed"));
+  fake_control("otd_fake_nvml_set_temperature", 60);
 }
 
 int host_command(const std::string& args, std::string& out) {
@@ -511,7 +580,8 @@ TEST_F(Cuda, TheHostMinesDevnetBlocksOnTheCudaDevice) {
     const char* algorithm;
     const char* difficulty;
   };
-  for (const Case& c : {Case{"sha256d", "0.01"}, Case{"scrypt", "0.01"}}) {
+  // Devnet units: about 430,000 (sha256d) and 330 (scrypt) hashes a block.
+  for (const Case& c : {Case{"sha256d", "0.0001"}, Case{"scrypt", "0.005"}}) {
     SCOPED_TRACE(c.algorithm);
     const fs::path dir = fs::temp_directory_path() / ("otedama-cuda-serve-" + std::to_string(::getpid()) + "-" + c.algorithm);
     fs::remove_all(dir);
