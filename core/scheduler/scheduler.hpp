@@ -163,6 +163,8 @@ class Scheduler {
     otd_device_telemetry_t telemetry{};
   };
   [[nodiscard]] std::vector<DeviceStatus> devices() const;
+  /// Failed runs in a row after which a single-lane device is restarted (closed and opened again).
+  static constexpr uint32_t kRestartAfterFailures = 3;
   [[nodiscard]] std::shared_ptr<const Job> current_job() const;
   [[nodiscard]] uint64_t accepted_shares() const noexcept { return accepted_.load(); }
   [[nodiscard]] uint64_t blocks_found() const noexcept { return blocks_.load(); }
@@ -183,7 +185,6 @@ class Scheduler {
   /// with (the device-restart path of the watchdog: after kRestartAfterFailures failed runs in a row).
   /// Counted in otedama_device_restarts_total and DeviceStatus::restarts. false when it could not reopen.
   bool restart_device(Device& dev);
-  static constexpr uint32_t kRestartAfterFailures = 3;
   void queued_loop(Device& dev);
   void queued_loop_body(Device& dev);
   static otd_status_t OTD_CALL on_found(void* user, const otd_found_t* found);
