@@ -252,6 +252,9 @@ int list_devices(const Args& args) {
     std::vector<otd_device_info_t> infos(count);
     for (auto& i : infos) i.struct_size = sizeof i;
     if (count > 0 && t->enumerate(rec->instance, infos.data(), count, &count) != OTD_OK) continue;
+    // A loaded backend without devices (a GPU backend on a machine without that GPU) is named, so that an
+    // empty list is not mistaken for a backend that did not load; the backend logged why at start.
+    if (count == 0 && !json) out += rec->id + ": no devices\n";
     for (const auto& d : infos) {
       if (json) {
         out += (n == 0 ? "\n" : ",\n");

@@ -140,6 +140,9 @@ struct Scheduler::Device {
   const otd_backend_t* table = nullptr;
   otd_device_info_t info{};
   otd_device_t* handle = nullptr;
+  otd_device_limits_t limits{};  ///< what it was opened with (a restart opens it again with the same)
+  uint32_t index = 0;            ///< its index in the backend's enumeration
+  uint64_t restarts = 0;         ///< restart_device() calls that reopened it
   uint32_t lanes = 1;
   std::vector<std::thread> threads;
   std::atomic<uint64_t> hashes{0}, shares{0}, errors{0}, mismatches{0};
@@ -179,6 +182,7 @@ Scheduler::Scheduler(loader::Loader& loader, router::EventBus& events, router::M
       context_pool_(1) {
   using D = router::Metrics::Desc;
   m_shares_ = *metrics_.add(D{OTD_METRIC_COUNTER, "otedama_shares_total", "Shares by result", {"result"}, {}});
+  m_restarts_ = *metrics_.add(D{OTD_METRIC_COUNTER, "otedama_device_restarts_total", "Local devices closed and reopened after failing runs", {"device"}, {}});
   m_hashes_ = *metrics_.add(D{OTD_METRIC_COUNTER, "otedama_device_hashes_total", "Hashes computed by local devices", {"device"}, {}});
   m_hashrate_ = *metrics_.add(D{OTD_METRIC_GAUGE, "otedama_device_hashrate_hashes_per_second", "Local device hashrate", {"device"}, {}});
   m_mismatch_ = *metrics_.add(D{OTD_METRIC_COUNTER, "otedama_device_verify_mismatches_total",
@@ -485,6 +489,8 @@ void Scheduler::start_devices() {
       dev->backend = rec;
       dev->table = table;
       dev->info = infos[i];
+      dev->limits = limits;
+      dev->index = i;
       char err[OTD_ERROR_CAP] = {};
       if (table->open_device(rec->instance, i, &limits, &dev->handle, err, sizeof err) != OTD_OK || dev->handle == nullptr) {
         logger->error("backend {}: cannot open device {} ({}): {}", rec->id, i, dev->info.id, err);
@@ -539,7 +545,8 @@ void Scheduler::stop() {
   }
   {
     std::lock_guard lock(devices_mutex_);
-    for (auto& dev : devices_) dev->table->close_device(dev->backend->instance, dev->handle);
+    for (auto& dev : devices_)
+      if (dev->handle != nullptr) dev->table->close_device(dev->backend->instance, dev->handle);
     devices_closed_ = true;
   }
   verify_pool_.join();
@@ -707,6 +714,12 @@ void Scheduler::lane_loop_body(Device& dev, uint32_t lane) {
     }
     // A job may have switched between next_work and registering: do not mine it blindly.
     if (current_job() != work->job) work->abort.store(1);
+    if (dev.handle == nullptr) {
+      // A restart closed the device and could not reopen it: try again after a pause, never run on NULL.
+      std::this_thread::sleep_for(std::chrono::seconds(5));
+      if (!stopping_) restart_device(dev);
+      continue;
+    }
     uint64_t hashes = 0;
     char err[OTD_ERROR_CAP] = {};
     const otd_status_t st = dev.table->run(dev.backend->instance, dev.handle, lane, &work->c, &hashes, err, sizeof err);
@@ -722,9 +735,36 @@ void Scheduler::lane_loop_body(Device& dev, uint32_t lane) {
     // Back off so a failing device cannot spin; the next work unit starts fresh.
     work = nullptr;
     std::this_thread::sleep_for(std::chrono::milliseconds(std::min<uint32_t>(5000, 100U << std::min<uint32_t>(consecutive_errors, 6))));
+    // The watchdog's restart: a device whose runs keep failing (a hung launch the backend timed out, a
+    // kernel fault, a lost device) is closed and opened again, as at start, so the backend rebuilds
+    // whatever state the fault left behind. Only for single-lane devices (the GPU backends): with one lane
+    // no other thread can be inside run() while this one closes it.
+    if (consecutive_errors % kRestartAfterFailures == 0 && dev.lanes == 1 && !stopping_) restart_device(dev);
   }
   std::lock_guard lock(dev.work_mutex);
   dev.current[lane] = nullptr;
+}
+
+bool Scheduler::restart_device(Device& dev) {
+  auto logger = log::get("scheduler");
+  std::lock_guard lock(devices_mutex_);  // tick() and devices() reach the handle only under this lock
+  if (devices_closed_) return false;
+  dev.table->close_device(dev.backend->instance, dev.handle);
+  dev.handle = nullptr;
+  char err[OTD_ERROR_CAP] = {};
+  otd_device_t* handle = nullptr;
+  if (dev.table->open_device(dev.backend->instance, dev.index, &dev.limits, &handle, err, sizeof err) != OTD_OK || handle == nullptr) {
+    // Closed and not reopened: keep a handle the other paths can use by trying again at the next restart;
+    // until then the lane's runs fail fast on the NULL device (the backend refuses it by name).
+    logger->error("device {}: restart failed, cannot reopen it: {}", dev.info.id, err);
+    return false;
+  }
+  dev.handle = handle;
+  ++dev.restarts;
+  metrics_.update(m_restarts_, {dev.info.id}, 1.0);
+  logger->warn("device {}: restarted (closed and reopened) after {} failed runs in a row; restart {}", dev.info.id, kRestartAfterFailures,
+               dev.restarts);
+  return true;
 }
 
 void Scheduler::queued_loop_body(Device& dev) {
@@ -1149,7 +1189,7 @@ void Scheduler::tick() {
     otd_device_telemetry_t t{};
     t.struct_size = sizeof t;
     t.temperature_c = t.fan_percent = t.power_w = -1;
-    dev->table->get_telemetry(dev->backend->instance, dev->handle, &t);
+    if (dev->handle != nullptr) dev->table->get_telemetry(dev->backend->instance, dev->handle, &t);
     otd_event_telemetry_t ev{};
     ev.header.size = sizeof ev;
     ev.header.type = OTD_EVENT_TELEMETRY;
@@ -1197,7 +1237,8 @@ std::vector<Scheduler::DeviceStatus> Scheduler::devices() const {
     s.mismatches = dev->mismatches.load();
     s.telemetry.struct_size = sizeof s.telemetry;
     s.telemetry.temperature_c = s.telemetry.fan_percent = s.telemetry.power_w = -1;
-    dev->table->get_telemetry(dev->backend->instance, dev->handle, &s.telemetry);
+    if (dev->handle != nullptr) dev->table->get_telemetry(dev->backend->instance, dev->handle, &s.telemetry);
+    s.restarts = dev->restarts;
     out.push_back(s);
   }
   return out;

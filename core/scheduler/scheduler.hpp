@@ -159,9 +159,12 @@ class Scheduler {
     uint32_t lanes = 0;
     double hashrate = 0;
     uint64_t hashes = 0, shares = 0, errors = 0, mismatches = 0;
+    uint64_t restarts = 0;  ///< watchdog restarts (restart_device)
     otd_device_telemetry_t telemetry{};
   };
   [[nodiscard]] std::vector<DeviceStatus> devices() const;
+  /// Failed runs in a row after which a single-lane device is restarted (closed and opened again).
+  static constexpr uint32_t kRestartAfterFailures = 3;
   [[nodiscard]] std::shared_ptr<const Job> current_job() const;
   [[nodiscard]] uint64_t accepted_shares() const noexcept { return accepted_.load(); }
   [[nodiscard]] uint64_t blocks_found() const noexcept { return blocks_.load(); }
@@ -178,6 +181,10 @@ class Scheduler {
   std::shared_ptr<LaneWork> next_work(Device& dev, uint32_t lane, std::shared_ptr<LaneWork> previous);
   void lane_loop(Device& dev, uint32_t lane);
   void lane_loop_body(Device& dev, uint32_t lane);
+  /// [worker, the device's only lane] Closes the device and opens it again with the limits it was opened
+  /// with (the device-restart path of the watchdog: after kRestartAfterFailures failed runs in a row).
+  /// Counted in otedama_device_restarts_total and DeviceStatus::restarts. false when it could not reopen.
+  bool restart_device(Device& dev);
   void queued_loop(Device& dev);
   void queued_loop_body(Device& dev);
   static otd_status_t OTD_CALL on_found(void* user, const otd_found_t* found);
@@ -239,7 +246,7 @@ class Scheduler {
   std::atomic<uint64_t> accepted_{0}, blocks_{0};
   std::atomic<double> auto_share_difficulty_{0};  ///< local_share_rate: the difficulty tick() measured (0 = none yet)
   double smoothed_hashrate_ = 0;  ///< tick(): local devices' hashrate, averaged over ~5 ticks (devices_mutex_)
-  uint32_t m_shares_ = 0, m_hashes_ = 0, m_hashrate_ = 0, m_mismatch_ = 0, m_blocks_ = 0;
+  uint32_t m_restarts_ = 0, m_shares_ = 0, m_hashes_ = 0, m_hashrate_ = 0, m_mismatch_ = 0, m_blocks_ = 0;
 };
 
 }  // namespace otedama::scheduler

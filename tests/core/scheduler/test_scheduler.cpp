@@ -17,6 +17,7 @@
 #include <cstring>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -28,7 +29,9 @@ class SchedulerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     otedama::config::Config cfg = otedama::config::defaults();
-    cfg.plugins.dirs = {CONTEXT_ALGO_DIR};  // the test-only context algorithm
+    // The test-only context algorithm, and a backend that fails until reopened (started only with ASIC
+    // mining on: enable_asic_).
+    cfg.plugins.dirs = {CONTEXT_ALGO_DIR, FLAKY_BACKEND_DIR};
     host_ = std::make_unique<otedama::host::Host>(cfg);
     host_->load_plugins();
     algo_ = host_->plugins().find_algorithm("sha256d");
@@ -42,6 +45,7 @@ class SchedulerTest : public ::testing::Test {
     sched::Options o;
     o.mining_algorithm = mining_algorithm;
     o.enable_cpu = cpu;  // mostly no local devices: only submissions are tested here
+    o.enable_asic = enable_asic_;
     o.cpu_limits.struct_size = sizeof(otd_device_limits_t);
     o.cpu_limits.lanes = 1;
     o.local_share_difficulty = local_share_difficulty;
@@ -164,6 +168,7 @@ class SchedulerTest : public ::testing::Test {
   std::vector<std::vector<uint8_t>> block_headers_, block_coinbases_;
   bool store_ok_ = true;
   bool defer_store_ = false;
+  bool enable_asic_ = false;
   std::vector<sched::Sinks::Stored> held_;
 };
 
@@ -262,6 +267,39 @@ TEST_F(SchedulerTest, LocalDevicesScanOnlyTheTemplatesNonceRange) {
     extranonces.insert(share.extranonce);
   }
   EXPECT_GE(extranonces.size(), 2u) << "a used-up range moves on to a fresh extranonce";
+}
+
+// The watchdog's device restart: a device whose runs keep failing is closed and opened again (after
+// kRestartAfterFailures failures in a row), counted, and mines once the reopened device works.
+TEST_F(SchedulerTest, ADeviceWhoseRunsKeepFailingIsRestartedAndMinesAgain) {
+  enable_asic_ = true;  // the flaky test backend is not a CPU or GPU backend
+  make_scheduler("sha256d");
+  std::promise<void> started;
+  boost::asio::post(strand_, [&] {
+    scheduler_->start_devices();
+    started.set_value();
+  });
+  started.get_future().wait();
+  post_template(1e9, true);
+  const auto flaky = [&]() -> std::optional<sched::Scheduler::DeviceStatus> {
+    for (const auto& d : scheduler_->devices())
+      if (d.id == "flaky0") return d;
+    return std::nullopt;
+  };
+  ASSERT_TRUE(flaky().has_value()) << "the flaky backend's device was not started";
+  // Failures back off 200 + 400 + 800 ms before the restart: generous guard.
+  bool mined = false;
+  for (int i = 0; i < 300 && !mined; ++i) {
+    const auto d = flaky();
+    mined = d && d->restarts >= 1 && d->hashes > 0;
+    if (!mined) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(mined) << "the device was not restarted, or did not mine after it";
+  const auto d = *flaky();
+  EXPECT_EQ(d.restarts, 1u) << "the reopened device works: no second restart";
+  EXPECT_EQ(d.errors, sched::Scheduler::kRestartAfterFailures);
+  EXPECT_EQ(d.telemetry.hardware_errors, 0u) << "telemetry comes from the reopened device";
+  EXPECT_EQ(metrics_.value("otedama_device_restarts_total", {"flaky0"}).value_or(0), 1.0);
 }
 
 TEST_F(SchedulerTest, ABlockIsAssembledForItsSource) {
