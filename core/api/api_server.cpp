@@ -81,11 +81,12 @@ int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+/// A hash as the host's log and block explorers show it: the bytes reversed (the leading zeros first).
 std::string hex(const uint8_t* p, size_t n) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string s;
   s.reserve(n * 2);
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = n; i-- > 0;) {
     s.push_back(kHex[p[i] >> 4]);
     s.push_back(kHex[p[i] & 15]);
   }
@@ -176,7 +177,7 @@ std::vector<std::string> split_path(const std::string& path) {
 /// One WebSocket client: its topic set and the messages waiting for it.
 struct WsClient {
   std::mutex mutex;
-  std::deque<std::shared_ptr<const std::string>> queue;
+  std::deque<std::pair<uint32_t, std::shared_ptr<const std::string>>> queue;  // (topic, message)
   uint32_t topics = kAllTopics;
   bool overflow = false;
   std::string peer;
@@ -324,7 +325,7 @@ struct ApiServer::Impl {
         c->overflow = true;  // its own thread drops it; nobody waits for it here
         continue;
       }
-      c->queue.push_back(msg);
+      c->queue.emplace_back(topic, msg);
     }
   }
 
@@ -1023,7 +1024,8 @@ struct ApiServer::Impl {
     {
       std::lock_guard lock(c.mutex);
       c.topics = mask;
-      // Queued messages of topics no longer wanted stay; they were current when queued.
+      // From the answer on, only the topics asked for: what is queued of the others goes.
+      std::erase_if(c.queue, [mask](const auto& m) { return (m.first & mask) == 0U; });
     }
     data->set("topics", names);
     return message("subscribed", now_ms(), data);
@@ -1039,7 +1041,7 @@ struct ApiServer::Impl {
     std::vector<char> buf(static_cast<size_t>(kWsMaxFrame) + 1);
     try {
       while (!stopping.load()) {
-        std::deque<std::shared_ptr<const std::string>> out;
+        std::deque<std::pair<uint32_t, std::shared_ptr<const std::string>>> out;
         bool overflow = false;
         {
           std::lock_guard lock(c.mutex);
@@ -1054,7 +1056,7 @@ struct ApiServer::Impl {
           }
           return "slow";
         }
-        for (const auto& m : out) ws_send(ws, *m);
+        for (const auto& m : out) ws_send(ws, *m.second);
         if (!ws.poll(Poco::Timespan(0, 50'000), Poco::Net::Socket::SELECT_READ | Poco::Net::Socket::SELECT_ERROR)) continue;
         int flags = 0;
         const int n = ws.receiveFrame(buf.data(), static_cast<int>(buf.size()), flags);
