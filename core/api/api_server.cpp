@@ -14,6 +14,7 @@
 #include <otedama/otedama.h>
 
 #include <Poco/Dynamic/Var.h>
+#include <Poco/Exception.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -28,6 +29,7 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/WebSocket.h>
+#include <Poco/String.h>
 #include <Poco/ThreadPool.h>
 #include <Poco/URI.h>
 
@@ -755,6 +757,17 @@ struct ApiServer::Impl {
     return r;
   }
 
+  /// No Origin (not a browser), the page's own origin (Origin's host:port is the Host header), or an origin
+  /// api.cors_origins allows.
+  [[nodiscard]] bool same_origin_or_allowed(const HTTPServerRequest& req) const {
+    const std::string origin = req.get("Origin", "");
+    if (origin.empty()) return true;
+    if (!allowed_origin(origin).empty()) return true;
+    const auto sep = origin.find("://");
+    const std::string host_port = sep == std::string::npos ? origin : origin.substr(sep + 3);
+    return !req.getHost().empty() && Poco::icompare(host_port, req.getHost()) == 0;
+  }
+
   [[nodiscard]] std::string allowed_origin(const std::string& origin) const {
     if (origin.empty()) return "";
     for (const auto& o : cfg.api.cors_origins) {
@@ -772,6 +785,13 @@ struct ApiServer::Impl {
     int code = 500;
     try {
       code = dispatch(req, resp, endpoint);
+    } catch (const Poco::TimeoutException& e) {
+      log::get("api")->debug("{} {}: client timed out: {}", req.getMethod(), endpoint, e.displayText());
+      code = 499;
+    } catch (const Poco::IOException& e) {
+      // The client went away or stalled past the socket timeout: its loss, nobody else's.
+      log::get("api")->debug("{} {}: client I/O failed: {}", req.getMethod(), endpoint, e.displayText());
+      code = 499;
     } catch (const std::exception& e) {
       log::get("api")->error("{} {} failed: {}", req.getMethod(), endpoint, e.what());
       if (!resp.sent()) code = send(resp, Reply::error(500, std::string("internal error: ") + e.what()), "");
@@ -821,6 +841,12 @@ struct ApiServer::Impl {
       Reply r = Reply::error(429, "rate limited: more than " + std::to_string(cfg.api.rate_limit) + " requests a second from " + client + " (api.rate_limit)");
       r.headers.emplace_back("Retry-After", std::to_string(static_cast<int>(std::ceil(std::max(retry, 1.0)))));
       return send(resp, r, origin);
+    }
+    // A browser page of another origin may not drive the API: state changes and the WebSocket (which
+    // browsers open cross-origin without asking) are refused unless api.cors_origins lets that origin in.
+    if ((method == "POST" || path == "/api/ws") && !same_origin_or_allowed(req)) {
+      endpoint = "cross_origin";
+      return send(resp, Reply::error(403, "cross-origin request from " + req.get("Origin").substr(0, 200) + " refused (api.cors_origins)"), origin);
     }
     const bool head = method == "HEAD";
     const bool get = method == "GET" || head;
@@ -907,6 +933,11 @@ struct ApiServer::Impl {
     if (parts.size() == 3 && p1 == "mining" && (parts[2] == "start" || parts[2] == "stop")) {
       endpoint = "/api/mining/" + parts[2];
       if (!post) return wrong_method("POST");
+      {
+        // No body is needed; one that came is read, so the connection can carry the next request.
+        std::string ignored;
+        if (!read_body(req, &ignored)) resp.setKeepAlive(false);
+      }
       if (auto refused = authorize(req, query, true)) return send(resp, *refused, origin);
       return send(resp, set_mining(parts[2] == "start"), origin);
     }

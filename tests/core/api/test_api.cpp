@@ -430,6 +430,15 @@ TEST(Api, EveryEndpointAuthWebSocketAndStatusAgainstARunningHost) {
   EXPECT_EQ(cors.code, 200);
   EXPECT_FALSE(cors.has("Access-Control-Allow-Origin"));
 
+  // Another origin's page may not change state or open the WebSocket; the page's own origin may.
+  const std::string self_origin = "http://127.0.0.1:" + std::to_string(port);
+  const Http cross_post = request(port, "POST", "/api/mining/stop", "", {{"Origin", "http://elsewhere.example"}});
+  EXPECT_EQ(cross_post.code, 403);
+  EXPECT_NE(cross_post.json()->getValue<std::string>("error").find("cross-origin"), std::string::npos);
+  EXPECT_EQ(request(port, "GET", "/api/ws", "", {{"Origin", "http://elsewhere.example"}}).code, 403);
+  EXPECT_EQ(request(port, "GET", "/api/ws", "", {{"Origin", self_origin}}).code, 400);  // no upgrade, but not refused
+  EXPECT_EQ(request(port, "POST", "/api/mining/stop", "", {{"Origin", self_origin}}).code, 401);
+
   // Auth: state-changing endpoints need a token.
   const Http no_token = request(port, "POST", "/api/mining/stop");
   EXPECT_EQ(no_token.code, 401);
@@ -642,6 +651,9 @@ TEST(Api, PrivateReadsExpiryRateLimitAndCors) {
   EXPECT_EQ(preflight.code, 204);
   EXPECT_EQ(preflight.headers.at("Access-Control-Allow-Origin"), "http://dash.example");
   EXPECT_NE(preflight.headers.at("Access-Control-Allow-Headers").find("Authorization"), std::string::npos);
+  // The allowed origin may POST (then needs a token like anyone); another may not.
+  EXPECT_EQ(patient(port, "POST", "/api/mining/stop", "", {{"Origin", "http://dash.example"}}).code, 401);
+  EXPECT_EQ(patient(port, "POST", "/api/mining/stop", "", {{"Origin", "http://elsewhere.example"}}).code, 403);
 
   // The rate limit: a burst far over 5 a second (bursts of 10) meets 429 with Retry-After.
   Http limited;
