@@ -38,6 +38,10 @@ PACKAGES=(
   ocl-icd-opencl-dev      # OpenCL backend: the ICD loader (libOpenCL.so, OpenCL.pc; meson feature `opencl`)
   opencl-headers          # OpenCL backend: CL/cl.h
   pocl-opencl-icd         # OpenCL on the CPU (PoCL): the OpenCL backend's tests run on it where no GPU is present
+  # the dashboard's browser test (suite `browser`, tests/browser/test_dashboard.py)
+  chromium                # headless Chromium (--headless=new) that opens the dashboard of a running devnet pool
+  chromium-driver         # chromedriver: the W3C WebDriver server the test drives Chromium through (python3 urllib)
+  fonts-dejavu-core       # a font for Chromium (it recommends none), so the kept screenshot is readable
   # coin nodes for the integration tests (suite `nodes`)
   monero                  # monerod 0.18: tests/plugins/transport/monerod runs a --regtest --offline node on loopback
 )

@@ -35,6 +35,7 @@
     series: { t: [], local: [], pool: [] },
     shareTimes: [],         // time_ms of accepted shares seen over the WebSocket, for the share rate
     lastMessageAt: 0,
+    loadedAt: Date.now(),
     token: null,
   };
 
@@ -75,7 +76,7 @@
     if (t === null || t <= 0) return '–';
     const s = Math.max(0, Math.round((Date.now() - t) / 1000));
     if (s < 60) return `${s}s ago`;
-    if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s ago`;
+    if (s < 3600) return `${Math.floor(s / 60)}m ago`;
     if (s < 86400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m ago`;
     return `${Math.floor(s / 86400)}d ago`;
   }
@@ -104,7 +105,7 @@
     const atomic = typeof v === 'string' ? v : (num(v) === null ? null : String(Math.trunc(num(v))));
     if (atomic === null || !/^-?\d+$/.test(atomic)) return { shown: '–', title: '' };
     const decimals = COIN_DECIMALS[text(coin).toLowerCase()];
-    if (decimals === undefined) return { shown: `${atomic}`, title: `${atomic} atomic units` };
+    if (decimals === undefined) return { shown: atomic.replace(/\B(?=(\d{3})+(?!\d))/g, '\u202f'), title: `${atomic} atomic units` };
     // Exact decimal shift on the digit string: amounts can exceed 2^53 atomic units.
     const neg = atomic.startsWith('-');
     const digits = (neg ? atomic.slice(1) : atomic).padStart(decimals + 1, '0');
@@ -337,23 +338,27 @@
       const fan = num(d.fan_percent);
       const power = num(d.power_w);
       const errors = (num(d.errors) || 0) + (num(d.mismatches) || 0);
-      const nameCell = el('td', { cls: 'ellipsis', title: `${text(d.id)} ${text(d.name)}` }, [
-        el('span', { cls: `kind kind-${text(d.kind)}`, text: text(d.kind).toUpperCase() || '?' }),
-        el('span', { text: d.name || d.id }),
+      const nameCell = el('td', { title: `${text(d.id)}: ${text(d.name)} (${text(d.backend)})\nerrors ${integer(d.errors)}, mismatches ${integer(d.mismatches)}` }, [
+        el('div', { cls: 'device-cell' }, [
+          el('span', { cls: `kind kind-${text(d.kind)}`, text: text(d.kind).toUpperCase() || '?' }),
+          el('div', { cls: 'device-name' }, [
+            el('div', { cls: 'ellipsis', text: d.name || d.id }),
+            el('div', { cls: 'ellipsis mono small muted', text: `${text(d.id)} · ${text(d.backend)}` }),
+          ]),
+        ]),
+        errors > 0 ? el('div', { cls: 'small bad', text: `${integer(d.errors)} errors, ${integer(d.mismatches)} mismatches` }) : null,
       ]);
       const tr = el('tr', { data: { device: d.id } });
       tr.append(
         nameCell,
-        td(d.backend, 'muted'),
         td(hashrate(d.hashrate), 'num'),
         td(t === null ? '–' : `${t.toFixed(0)} °C`, `num ${tempClass(t)}`),
         td(fan === null ? '–' : `${fan.toFixed(0)} %`, 'num'),
         td(power === null ? '–' : `${power.toFixed(0)} W`, 'num'),
-        td(String(errors), errors > 0 ? 'num bad' : 'num muted', `errors ${integer(d.errors)}, mismatches ${integer(d.mismatches)}`),
       );
       rows.push(tr);
     }
-    fillBody('devices-table', rows, 'No devices', 7);
+    fillBody('devices-table', rows, 'No devices', 5);
     setText('devices-summary', state.devices.size ? `${state.devices.size} · ${hashrate(total)}` : '');
   }
 
@@ -378,7 +383,7 @@
       const tr = el('tr');
       tr.append(td(shortHash(p.address, 8), 'mono', p.address), td(a.shown, 'num', a.title),
         el('td', {}, [pill(p.status, p.status === 'failed' ? 'bad' : (p.status === 'sent' || p.status === 'confirmed' ? 'good' : 'warn'))]),
-        td(shortHash(p.txid, 6), 'mono muted', p.txid), td(ago(p.time_ms), 'num muted ago', clock(p.time_ms)));
+        td(shortHash(p.txid, 5), 'mono muted', p.txid), td(ago(p.time_ms), 'num muted ago', clock(p.time_ms)));
       tr.lastChild.dataset.ms = text(p.time_ms);
       return tr;
     });
@@ -393,10 +398,11 @@
         el('div', { text: p.name || p.id }),
         el('div', { cls: 'mono small muted', text: p.id }),
       ]);
-      tr.append(name, td(p.kind, 'muted'), td(p.version, 'mono'), td(p.abi, 'mono muted'), el('td', {}, [pill(p.status, ok ? 'good' : 'warn')]));
+      const version = el('td', {}, [el('div', { cls: 'mono', text: p.version }), el('div', { cls: 'mono small muted', text: p.abi !== undefined && p.abi !== null && p.abi !== '' ? `ABI ${text(p.abi)}` : '' })]);
+      tr.append(name, td(p.kind, 'muted'), version, el('td', {}, [pill(p.status, ok ? 'good' : 'warn')]));
       return tr;
     });
-    fillBody('plugins-table', rows, 'No plugins', 5);
+    fillBody('plugins-table', rows, 'No plugins', 4);
     setText('plugins-summary', `${state.plugins.length} loaded`);
   }
 
@@ -460,7 +466,9 @@
     const pw = w - left - right, ph = h - top - bottom;
     const s = state.series;
     const now = s.t.length ? s.t[s.t.length - 1] : Date.now();
-    const t0 = now - CHART_SECONDS * 1000;
+    // The window grows with the data from one minute to CHART_SECONDS, so a fresh page is not mostly empty.
+    const spanMs = Math.min(CHART_SECONDS * 1000, Math.max(60000, s.t.length ? now - s.t[0] : 0));
+    const t0 = now - spanMs;
     const max = niceMax(Math.max(0, ...s.local, ...s.pool) * 1.1);
 
     g.font = '11px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
@@ -476,11 +484,14 @@
     }
     g.textAlign = 'center';
     g.textBaseline = 'top';
-    for (let m = 0; m <= 10; m += 2) {
-      const x = Math.round(left + (pw * m) / 10) + 0.5;
+    const stepMs = [10000, 15000, 30000, 60000, 120000, 300000].find((x) => spanMs / x <= 6) || 300000;
+    for (let back = 0; back <= spanMs; back += stepMs) {
+      const x = Math.round(left + pw - (back / spanMs) * pw) + 0.5;
       g.beginPath(); g.moveTo(x, top); g.lineTo(x, top + ph); g.stroke();
-      g.fillText(m === 10 ? 'now' : `-${10 - m}m`, x, top + ph + 6);
+      const label = back === 0 ? 'now' : (back % 60000 === 0 ? `-${back / 60000}m` : `-${back / 1000}s`);
+      if (x - left > 14) g.fillText(label, x, top + ph + 6);
     }
+    setText('chart-window', `last ${spanMs >= 60000 && spanMs % 60000 === 0 ? `${spanMs / 60000} min` : `${Math.round(spanMs / 1000)} s`}`);
 
     const xOf = (t) => left + ((t - t0) / (now - t0)) * pw;
     const yOf = (v) => top + ph - (v / max) * ph;
@@ -547,7 +558,8 @@
   // Per-worker hashrate between REST loads: the pool's estimate split by each worker's share of the
   // accepted difficulty seen in the last five minutes (algorithm independent).
   function estimateWorkerHashrates(poolRate) {
-    if (poolRate === null) return;
+    // Until the page has watched a minute of shares, the REST figures are better than an estimate.
+    if (poolRate === null || Date.now() - state.loadedAt < 60000) return;
     const cutoff = Date.now() - WORKER_WINDOW_MS;
     let total = 0;
     const sums = new Map();
