@@ -356,8 +356,6 @@ devnet:
 api:
   enable: true
   address: 127.0.0.1:{api_port}
-  auth:
-    enabled: false
 monitoring:
   metrics:
     enable: false

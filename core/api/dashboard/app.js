@@ -392,14 +392,15 @@
 
   function renderPlugins() {
     const rows = state.plugins.map((p) => {
-      const ok = ['loaded', 'running', 'active', 'ok', 'started'].includes(text(p.status).toLowerCase());
+      const st = text(p.status).toLowerCase();
+      const kind = ['loaded', 'running', 'active', 'ok', 'started'].includes(st) ? 'good' : (st === 'disabled' ? '' : (st === 'rejected' || st === 'failed' ? 'bad' : 'warn'));
       const tr = el('tr', { data: { plugin: p.id } });
       const name = el('td', { cls: 'ellipsis', title: `${text(p.id)}\n${text(p.file)}` }, [
         el('div', { text: p.name || p.id }),
         el('div', { cls: 'mono small muted', text: p.id }),
       ]);
       const version = el('td', {}, [el('div', { cls: 'mono', text: p.version }), el('div', { cls: 'mono small muted', text: p.abi !== undefined && p.abi !== null && p.abi !== '' ? `ABI ${text(p.abi)}` : '' })]);
-      tr.append(name, td(p.kind, 'muted'), version, el('td', {}, [pill(p.status, ok ? 'good' : 'warn')]));
+      tr.append(name, td(p.kind, 'muted'), version, el('td', {}, [pill(p.status, kind)]));
       return tr;
     });
     fillBody('plugins-table', rows, 'No plugins', 4);
