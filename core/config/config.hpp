@@ -150,11 +150,15 @@ struct Config {
         struct Auth {
             bool enabled = false;
             std::chrono::milliseconds token_expiry{};
+            std::string secret;
+            bool public_read = true;
             bool operator==(const Auth&) const = default;
         };
         bool enable = false;
         Address address;
         Auth auth;
+        std::int64_t rate_limit = 0;
+        std::vector<std::string> cors_origins;
         bool operator==(const Api&) const = default;
     };
     struct Monitoring {

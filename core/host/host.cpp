@@ -1,6 +1,8 @@
 #include "host/host.hpp"
 #include "host/ledger.hpp"
 
+#include "api/api_server.hpp"
+
 #include "log/log.hpp"
 #include "scheduler/scheduler.hpp"
 #include "services/memory.hpp"
@@ -303,6 +305,7 @@ Host::Host(config::Config config)
       net_(std::make_unique<services::NetService>(net_options(config_))) {}
 
 Host::~Host() {
+  if (api_) api_->stop();
   // Plugins first (they may still call services while they stop), then what they used. The network
   // service stops before the plugins go, so no [io] callback reaches a plugin being destroyed.
   if (scheduler_) scheduler_->stop();
@@ -485,6 +488,18 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
       if (b->state == OTD_BLOCK_ORPHANED || b->state == OTD_BLOCK_REJECTED) ledger_->block_lost({b->hash, b->hash + OTD_HASH_SIZE});
     }
   });
+  // The admin API counts shares and pushes events from the bus: subscribed before the bus starts.
+  if (config_.api.enable) {
+    api::Sources as;
+    as.config = &config_;
+    as.metrics = &metrics_;
+    as.loader = loader_.get();
+    as.scheduler = scheduler_.get();
+    as.storage = storage_.get();
+    as.version = OTEDAMA_VERSION;
+    api_ = std::make_unique<api::ApiServer>(std::move(as));
+    events_.subscribe([api = api_.get()](const router::Event& e) { api->on_event(e); });
+  }
   events_.start();
 
   // Transports: the configured job source must start; others are best effort.
@@ -546,6 +561,12 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
     logger->error("start-up failed: {}", e.what());
     rc = 4;
   }
+  if (rc == 0 && api_) {
+    // The API is for watching the host: one that cannot listen is an error in the log, not a reason to
+    // stop mining or serving miners.
+    std::string why;
+    if (!api_->start(&why)) logger->error("api: {} (api.address; the host goes on without its API)", why);
+  }
   if (rc == 0) {
     logger->info("serving: job source {}, mining {} (cpu {}, gpu {}, asic {}), storage {}", config_.pool.source, config_.mining.algorithm,
                  config_.mining.enable_cpu, config_.mining.enable_gpu, config_.mining.enable_asic, config_.storage.path);
@@ -563,6 +584,8 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
     }
     logger->info("stopping: {} shares accepted, {} blocks found", scheduler_->accepted_shares(), scheduler_->blocks_found());
   }
+  // The API first: it reads the scheduler and storage that go below.
+  if (api_) api_->stop();
   // Orderly stop: devices, then transports on the control strand (each one's sockets closed after its
   // stop(), in case it forgot net shutdown()), then the network loops, then the I/O threads.
   scheduler_->stop();

@@ -32,6 +32,9 @@ class ShareCommitter;
 namespace otedama::services {
 class NetService;
 }
+namespace otedama::api {
+class ApiServer;
+}
 
 namespace otedama::host {
 class LedgerKeeper;
@@ -71,6 +74,8 @@ class Host {
   /// otedama.net/1: its own event loops (net.io_threads), started by serve() before the transports and
   /// stopped after them, before the control strand drains.
   [[nodiscard]] services::NetService& net() { return *net_; }
+  /// The admin API while serve() runs with api.enable (null otherwise, or when it could not listen).
+  [[nodiscard]] api::ApiServer* api() { return api_.get(); }
 
  private:
   /// Closes what `plugin_id` still has open on the network service and waits for its handlers (a transport
@@ -92,6 +97,7 @@ class Host {
   std::unique_ptr<storage::ShareCommitter> committer_;  // group commit of accepted shares (after storage_)
   std::unique_ptr<LedgerKeeper> ledger_;                 // confirmations, crediting (after storage_)
   std::unique_ptr<scheduler::Scheduler> scheduler_;
+  std::unique_ptr<api::ApiServer> api_;  // reads the scheduler, storage, loader: stopped before they go
   std::unique_ptr<loader::Loader> loader_;  // destroyed first: plugins go before the services they use
 };
 

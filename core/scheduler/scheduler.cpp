@@ -565,7 +565,7 @@ std::shared_ptr<Scheduler::LaneWork> Scheduler::next_work(Device& dev, uint32_t 
   std::shared_ptr<const Job> job;
   {
     std::unique_lock lock(mutex_);
-    job_cv_.wait(lock, [&] { return stopping_.load() || current_ != nullptr; });
+    job_cv_.wait(lock, [&] { return stopping_.load() || (current_ != nullptr && !paused_.load()); });
     if (stopping_) return nullptr;
     job = current_;
   }
@@ -706,7 +706,7 @@ void Scheduler::lane_loop_body(Device& dev, uint32_t lane) {
       dev.current[lane] = work;
     }
     // A job may have switched between next_work and registering: do not mine it blindly.
-    if (current_job() != work->job) work->abort.store(1);
+    if (current_job() != work->job || paused_.load()) work->abort.store(1);
     uint64_t hashes = 0;
     char err[OTD_ERROR_CAP] = {};
     const otd_status_t st = dev.table->run(dev.backend->instance, dev.handle, lane, &work->c, &hashes, err, sizeof err);
@@ -973,6 +973,30 @@ double hashes_per_difficulty_one(const Job& job) {
 }
 }  // namespace
 
+double Scheduler::difficulty_one_hashes() const {
+  const auto job = current_job();
+  return job ? otedama::scheduler::hashes_per_difficulty_one(*job) : 0;
+}
+
+bool Scheduler::set_mining(bool on) {
+  {
+    // Under the mutex the lanes wait on, so no lane can check the predicate and then miss the notify.
+    std::lock_guard lock(mutex_);
+    paused_.store(!on);
+  }
+  if (!on) {
+    std::lock_guard devices_lock(devices_mutex_);
+    for (auto& dev : devices_) {
+      std::lock_guard lock(dev->work_mutex);
+      for (auto& w : dev->current)
+        if (w) w->abort.store(1);
+    }
+  }
+  job_cv_.notify_all();
+  log::get("scheduler")->info("local mining {}", on ? "resumed" : "paused");
+  return on;
+}
+
 void Scheduler::set_share_target(LaneWork& w) const {
   const Job& job = *w.job;
   std::memcpy(w.c.share_target, job.share_target.data(), OTD_HASH_SIZE);
@@ -1033,13 +1057,27 @@ void Scheduler::verify_submission(std::string source_id, otd_candidate_t c, std:
   result.job_id = c.job_id;
   result.connection_id = c.connection_id;
   result.submission_id = c.submission_id;
+  std::shared_ptr<const Job> job;
   auto finish = [&](otd_share_verdict_t verdict, const std::string& reason, const char* metric) {
     result.verdict = verdict;
     set_chars(result.reason, reason);
     count_share(metric);
+    // A rejected share is an event too (the API's per-worker counts, the WebSocket's share topic).
+    otd_event_share_t ev{};
+    ev.header.size = sizeof ev;
+    ev.header.type = OTD_EVENT_SHARE;
+    ev.verdict = verdict;
+    ev.job_id = c.job_id;
+    set_chars(ev.worker, worker);
+    if (job) set_chars(ev.coin, job->tmpl->coin);
+    ev.difficulty = 0;
+    if (job) job->algo->difficulty_from_target(job->algorithm->instance, c.share_target, &ev.difficulty);
+    ev.share_difficulty = result.share_difficulty;
+    set_chars(ev.reason, reason);
+    events_.post(&ev.header, "core", mono_ns());
     answer(source_id, result);
   };
-  const auto job = find_job(c.job_id);
+  job = find_job(c.job_id);
   if (!job) return finish(OTD_SHARE_STALE, "job " + std::to_string(c.job_id) + " not found", "stale");
   {
     std::lock_guard lock(mutex_);

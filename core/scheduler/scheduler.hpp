@@ -167,6 +167,12 @@ class Scheduler {
   [[nodiscard]] uint64_t blocks_found() const noexcept { return blocks_.load(); }
   /// [control] Refresh hashrates and post telemetry events; the host calls it every second.
   void tick();
+  /// [any] Pause (false) or resume (true) local mining: paused lanes abort their work unit and wait for a
+  /// resume; downstream shares and jobs go on. Returns whether local mining is now on.
+  bool set_mining(bool on);
+  [[nodiscard]] bool mining() const noexcept { return !paused_.load(); }
+  /// Hashes a share of difficulty 1 takes on average for the current job's algorithm (0 = no job).
+  [[nodiscard]] double difficulty_one_hashes() const;
 
  private:
   struct Device;
@@ -227,6 +233,7 @@ class Scheduler {
   std::atomic<uint64_t> next_extranonce_{1};
   std::atomic<uint64_t> next_context_id_{1};
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> paused_{false};  ///< set_mining(false): lanes wait in next_work
 
   std::vector<std::unique_ptr<Device>> devices_;
   /// tick() and devices() run on other threads than stop(): they may touch an open device only under this

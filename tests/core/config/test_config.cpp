@@ -687,7 +687,7 @@ TEST(Node, ErrorsNameTheElementAndTheField) {
 
 TEST(Schema, DescribesEveryKey) {
     const auto keys = describe_schema();
-    ASSERT_EQ(keys.size(), 57u);
+    ASSERT_EQ(keys.size(), 61u);
     EXPECT_EQ(keys.front().path, "app.name");
     EXPECT_EQ(keys.back().path, "devnet");
     for (const KeyInfo& key : keys) {
