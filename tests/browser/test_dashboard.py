@@ -461,8 +461,9 @@ def run_test(args, workdir, artifacts):
             if text_of(sel) is None:
                 raise TestFailure(f"{sel} is missing")
 
-        # Let the chart gather some points, then keep the picture.
-        wait_until("a few hashrate points on the chart", lambda: (accepted() or 0) >= later + 3, guard_s=60)
+        # Let the chart gather half a minute of points, then keep the picture.
+        wait_until("30 hashrate points on the chart",
+                   lambda: int(driver.js("return document.getElementById('hashrate-chart').dataset.points || '0';")) >= 30, guard_s=120)
         errors = [e for e in driver.console() if e.get("level") == "SEVERE"]
         if errors:
             raise TestFailure("the browser console has errors: " + json.dumps(errors)[:2000])

@@ -15,6 +15,9 @@
   const BACKOFF_MIN_MS = 1000;
   const BACKOFF_MAX_MS = 30000;
   const TOKEN_KEY = 'otedama.api.token';
+  // Devices report hashes in batches, so one second's rate jumps between zero and twice the real one: the
+  // figures and the chart show the mean of the last SMOOTH_MS of `hashrate` messages.
+  const SMOOTH_MS = 10000;
 
   // Decimal places of the atomic unit of the coins the host knows; others are shown in atomic units.
   const COIN_DECIMALS = { xmr: 12, monero: 12, btc: 8, bitcoin: 8, ltc: 8, litecoin: 8, eth: 18, etc: 18, ethereum: 18 };
@@ -257,7 +260,7 @@
     const shares = s.shares || {};
     setCounters(shares.accepted, shares.rejected);
     setText('workers-count', integer(s.workers));
-    setText('connections', `${integer(s.connections)} connections`);
+    setConnections(s.connections);
     setText('blocks-found', integer(s.blocks && s.blocks.found));
     const js = s.job_source || {};
     setText('job-source', `${text(js.plugin) || 'job source'} ${js.up ? 'up' : 'down'}`);
@@ -434,6 +437,7 @@
     s.local.push(num(local) || 0);
     s.pool.push(num(pool) || 0);
     while (s.t.length > CHART_SECONDS) { s.t.shift(); s.local.shift(); s.pool.shift(); }
+    chart.canvas.dataset.points = String(s.t.length);
     chart.dirty = true;
   }
 
@@ -470,7 +474,9 @@
     // The window grows with the data from one minute to CHART_SECONDS, so a fresh page is not mostly empty.
     const spanMs = Math.min(CHART_SECONDS * 1000, Math.max(60000, s.t.length ? now - s.t[0] : 0));
     const t0 = now - spanMs;
-    const max = niceMax(Math.max(0, ...s.local, ...s.pool) * 1.1);
+    const local = s.local.map((_, i) => smoothed(s.local, i));
+    const pool = s.pool.map((_, i) => smoothed(s.pool, i));
+    const max = niceMax(Math.max(0, ...local, ...pool) * 1.1);
 
     g.font = '11px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
     g.lineWidth = 1;
@@ -525,8 +531,8 @@
     };
     g.save();
     g.beginPath(); g.rect(left, top - 2, pw + 2, ph + 4); g.clip();
-    line(s.pool, cPool, null);
-    line(s.local, cLocal, 'rgba(79,195,247,0.25)');
+    line(pool, cPool, null);
+    line(local, cLocal, 'rgba(79,195,247,0.25)');
     g.restore();
     if (s.t.length === 0) {
       g.fillStyle = muted;
@@ -546,14 +552,28 @@
 
   // ---------------------------------------------------------------- WebSocket topics
 
+  // Mean of values[i] over the samples of the SMOOTH_MS before and at index i.
+  function smoothed(values, i) {
+    const t = state.series.t;
+    let sum = 0, n = 0;
+    for (let j = i; j >= 0 && t[i] - t[j] < SMOOTH_MS; j -= 1) { sum += values[j]; n += 1; }
+    return n ? sum / n : 0;
+  }
+
   function onHashrate(d, t) {
-    setText('hashrate', hashrate(d.hashrate), num(d.hashrate) || 0);
-    setText('pool-hashrate', hashrate(d.pool_hashrate), num(d.pool_hashrate) || 0);
+    pushPoint(t, d.hashrate, d.pool_hashrate);
+    const s = state.series, last = s.t.length - 1;
+    const local = smoothed(s.local, last), pool = smoothed(s.pool, last);
+    setText('hashrate', hashrate(local), local);
+    setText('pool-hashrate', hashrate(pool), pool);
     setCounters(d.shares_accepted, d.shares_rejected);
     if (num(d.workers) !== null) setText('workers-count', integer(d.workers));
-    if (num(d.connections) !== null) setText('connections', `${integer(d.connections)} connections`);
-    pushPoint(t, d.hashrate, d.pool_hashrate);
-    estimateWorkerHashrates(num(d.pool_hashrate));
+    if (num(d.connections) !== null) setConnections(d.connections);
+    estimateWorkerHashrates(pool);
+  }
+
+  function setConnections(n) {
+    setText('connections', `${integer(n)} connection${num(n) === 1 ? '' : 's'}`);
   }
 
   // Per-worker hashrate between REST loads: the pool's estimate split by each worker's share of the
@@ -600,9 +620,14 @@
     scheduleRender('shares', renderShares);
   }
 
-  function onDevice(d) {
+  function onDevice(d, t) {
     if (d.id === undefined || d.id === null) return;
-    state.devices.set(text(d.id), Object.assign(state.devices.get(text(d.id)) || {}, d));
+    const dev = Object.assign(state.devices.get(text(d.id)) || {}, d);
+    // The mean of the last SMOOTH_MS of this device's rates (see SMOOTH_MS).
+    dev.samples = (dev.samples || []).filter((x) => t - x[0] < SMOOTH_MS);
+    dev.samples.push([t, num(d.hashrate) || 0]);
+    dev.hashrate = dev.samples.reduce((a, x) => a + x[1], 0) / dev.samples.length;
+    state.devices.set(text(d.id), dev);
     scheduleRender('devices', renderDevices);
   }
 
@@ -610,10 +635,13 @@
     if (state.coin && d.coin && text(d.coin) !== text(state.coin)) return;
     const status = d.status === 'found' ? 'pending' : text(d.status);
     const existing = state.blocks.find((b) => text(b.hash) === text(d.hash) || (num(b.height) === num(d.height) && !b.hash));
+    const reward = num(d.reward) > 0 ? d.reward : null;  // 0: not known to the event
     if (existing) {
       existing.status = status;
+      if (reward !== null) existing.reward = reward;
+      if (d.finder) existing.finder = d.finder;
     } else if (d.status !== 'rejected') {
-      state.blocks.unshift({ height: d.height, hash: d.hash, status, reward: null, time_ms: t, finder: d.finder || '' });
+      state.blocks.unshift({ height: d.height, hash: d.hash, status, reward, time_ms: t, finder: d.finder || '' });
       if (state.blocks.length > BLOCKS_SHOWN) state.blocks.length = BLOCKS_SHOWN;
     }
     if (d.status === 'found') {
