@@ -97,6 +97,14 @@ std::string field(const char (&s)[N]) {
   return std::string(s, strnlen(s, N));
 }
 
+/// A storage path as the host opens it (relative to its working directory); ":memory:" as is.
+std::string absolute_path(const std::string& p) {
+  if (p.empty() || p == ":memory:") return p;
+  std::error_code ec;
+  const auto a = std::filesystem::absolute(p, ec);
+  return ec ? p : a.lexically_normal().string();
+}
+
 std::string error_json(const std::string& message) {
   JObject o = obj();
   o->set("error", message);
@@ -186,7 +194,7 @@ struct Reply {
 
 }  // namespace
 
-std::string resolve_admin_secret(const config::Config& config, std::string* note) {
+std::string resolve_admin_secret(const config::Config& config, std::string* note, bool generate) {
   if (const char* env = std::getenv("OTEDAMA_API_SECRET"); env != nullptr && *env != '\0') {
     if (note != nullptr) *note = "the admin secret is taken from $OTEDAMA_API_SECRET";
     return env;
@@ -212,6 +220,10 @@ std::string resolve_admin_secret(const config::Config& config, std::string* note
       if (note != nullptr) *note = "the admin secret is read from " + file.string();
       return s;
     }
+  }
+  if (!generate) {
+    if (note != nullptr) *note = "no admin secret: neither $OTEDAMA_API_SECRET, api.auth.secret nor " + file.string();
+    return "";
   }
   const std::string secret = random_hex(32);
   {
@@ -266,6 +278,7 @@ struct ApiServer::Impl {
   const int64_t started_ms;
   const std::chrono::steady_clock::time_point started_steady;
   std::string secret_note;
+  std::string storage_path = absolute_path(cfg.storage.path);
   LiveStats stats;
   TokenStore tokens;
   RateLimiter limiter;
@@ -430,7 +443,7 @@ struct ApiServer::Impl {
     rates->set("pool_difficulty_per_s", num(snap.pool_difficulty_per_s));
     o->set("share_rates", rates);
     JObject st = obj();
-    st->set("path", cfg.storage.path);
+    st->set("path", storage_path);
     if (src.storage != nullptr) {
       try {
         st->set("shares", static_cast<Poco::Int64>(src.storage->count_shares()));

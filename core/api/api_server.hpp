@@ -65,7 +65,8 @@ class ApiServer {
 /// The admin secret api.auth.enabled uses: $OTEDAMA_API_SECRET, else api.auth.secret, else the one stored in
 /// <storage.path>.api-secret (generated there, mode 0600, on first use). Empty when none can be had (storage
 /// in memory): `note` then says why; otherwise it says where the secret came from (never the secret).
-std::string resolve_admin_secret(const config::Config& config, std::string* note);
+/// `generate` false (a client such as `otedama-host status`): never creates the file.
+std::string resolve_admin_secret(const config::Config& config, std::string* note, bool generate = true);
 
 /// The OpenAPI 3.0 document of the API, and a readable HTML page of it.
 const std::string& openapi_json();

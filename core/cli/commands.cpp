@@ -1,5 +1,6 @@
 #include "cli/commands.hpp"
 
+#include "api/api_server.hpp"
 #include "config/config.hpp"
 #include "host/host.hpp"
 #include "log/log.hpp"
@@ -11,6 +12,13 @@
 
 #include <otedama/otedama.h>
 
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -19,6 +27,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -61,7 +70,8 @@ commands:
                                             --verify: verifications per second (on the light
                                             context; --dataset full: on the full dataset/DAG,
                                             as a pool with pool.verify_dataset: full)
-  status [--json] [--config FILE]           summary of the ledger: share count and the newest shares
+  status [--json] [--config FILE]           summary of a running host from its admin API (api.address);
+                                            without one, of the ledger: share count and the newest shares
   ledger balances|blocks|payments [--coin C] [--limit N] [--json] [--config FILE]
                                             the ledger's balances (largest first), blocks or payments
                                             (newest first, 100 unless --limit); amounts in atomic units
@@ -1105,15 +1115,167 @@ int mine(int argc, char** argv) {
   return rc;
 }
 
+/// One request to a running host's admin API; nullopt (and `error`) when nothing answered.
+struct ApiAnswer {
+  int code = 0;
+  std::string body;
+};
+std::optional<ApiAnswer> api_request(const config::Address& a, const std::string& method, const std::string& path, const std::string& body,
+                                     const std::string& token, std::string* error) {
+  try {
+    // A host listening on every address answers on loopback.
+    const std::string host = a.host.empty() || a.host == "0.0.0.0" ? "127.0.0.1" : a.host == "::" ? "::1" : a.host;
+    Poco::Net::HTTPClientSession session(host, a.port);
+    session.setTimeout(Poco::Timespan(3, 0));
+    Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+    if (!token.empty()) req.set("Authorization", "Bearer " + token);
+    if (!body.empty()) {
+      req.setContentType("application/json");
+      req.setContentLength(static_cast<std::streamsize>(body.size()));
+    }
+    session.sendRequest(req) << body;
+    Poco::Net::HTTPResponse resp;
+    std::istream& in = session.receiveResponse(resp);
+    ApiAnswer out;
+    out.code = static_cast<int>(resp.getStatus());
+    Poco::StreamCopier::copyToString(in, out.body);
+    return out;
+  } catch (const Poco::Exception& e) {
+    if (error != nullptr) *error = e.displayText();
+  } catch (const std::exception& e) {
+    if (error != nullptr) *error = e.what();
+  }
+  return std::nullopt;
+}
+
+std::string human_rate(double hs) {
+  static constexpr const char* kUnits[] = {"H/s", "kH/s", "MH/s", "GH/s", "TH/s", "PH/s", "EH/s"};
+  size_t u = 0;
+  while (hs >= 1000 && u + 1 < std::size(kUnits)) {
+    hs /= 1000;
+    ++u;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f %s", hs, kUnits[u]);
+  return buf;
+}
+
+/// The running host's /api/stats for this config: nullopt (and `note`) when no host answers, or when
+/// the one that answers serves another ledger than this config's storage.path.
+std::optional<std::string> fetch_live_stats(const config::Config& cfg, std::string* note) {
+  const std::string where = cfg.api.address.to_string();
+  if (!cfg.api.enable) {
+    *note = "api.enable is false";
+    return std::nullopt;
+  }
+  std::string error;
+  auto r = api_request(cfg.api.address, "GET", "/api/stats", "", "", &error);
+  if (!r) {
+    *note = "no host answered at " + where + " (" + error + ")";
+    return std::nullopt;
+  }
+  if (r->code == 401) {
+    // Reads need a token (api.auth.public_read false): get one with the admin secret, if this user has it.
+    std::string why;
+    const std::string secret = api::resolve_admin_secret(cfg, &why, /*generate=*/false);
+    if (secret.empty()) {
+      *note = "the host at " + where + " wants a token and " + why;
+      return std::nullopt;
+    }
+    Poco::JSON::Object body;
+    body.set("secret", secret);
+    std::ostringstream b;
+    body.stringify(b);
+    auto t = api_request(cfg.api.address, "POST", "/api/auth/token", b.str(), "", &error);
+    if (!t || t->code != 200) {
+      *note = "the host at " + where + " refused the admin secret" + (t ? " (HTTP " + std::to_string(t->code) + ")" : ": " + error);
+      return std::nullopt;
+    }
+    try {
+      Poco::JSON::Parser parser;
+      const auto token = parser.parse(t->body).extract<Poco::JSON::Object::Ptr>()->getValue<std::string>("token");
+      r = api_request(cfg.api.address, "GET", "/api/stats", "", token, &error);
+    } catch (const std::exception& e) {
+      *note = std::string("the host at " + where + " answered the token request with something else: ") + e.what();
+      return std::nullopt;
+    }
+    if (!r) {
+      *note = "no host answered at " + where + " (" + error + ")";
+      return std::nullopt;
+    }
+  }
+  if (r->code != 200) {
+    *note = "the host at " + where + " answered HTTP " + std::to_string(r->code) + ": " + r->body.substr(0, 200);
+    return std::nullopt;
+  }
+  try {
+    Poco::JSON::Parser parser;
+    const auto o = parser.parse(r->body).extract<Poco::JSON::Object::Ptr>();
+    const std::string theirs = o->getObject("storage")->getValue<std::string>("path");
+    std::string ours = cfg.storage.path;
+    if (ours != ":memory:" && !ours.empty()) ours = std::filesystem::absolute(ours).lexically_normal().string();
+    if (theirs != ours) {
+      *note = "the host at " + where + " serves another ledger (" + theirs + ")";
+      return std::nullopt;
+    }
+  } catch (const std::exception& e) {
+    *note = "the host at " + where + " answered something that is not its status: " + e.what();
+    return std::nullopt;
+  }
+  return r->body;
+}
+
+void print_live_status(const std::string& json, const config::Config& cfg) {
+  Poco::JSON::Parser parser;
+  const auto o = parser.parse(json).extract<Poco::JSON::Object::Ptr>();
+  const auto shares = o->getObject("shares");
+  const auto blocks = o->getObject("blocks");
+  const auto source = o->getObject("job_source");
+  const auto up = o->getValue<int64_t>("uptime_s");
+  std::cout << "otedama-host " << o->getValue<std::string>("version") << " (" << o->getValue<std::string>("mode") << ", "
+            << o->getValue<std::string>("algorithm") << ", " << o->optValue<std::string>("coin", "") << "), up " << up / 3600 << "h "
+            << (up / 60) % 60 << "m " << up % 60 << "s, API " << cfg.api.address.to_string() << "\n"
+            << "  mining      " << (o->getValue<bool>("mining") ? "on" : "paused") << ", local " << human_rate(o->getValue<double>("hashrate")) << "\n"
+            << "  pool        " << human_rate(o->getValue<double>("pool_hashrate")) << ", " << o->getValue<int64_t>("workers") << " worker(s), "
+            << o->getValue<int64_t>("connections") << " connection(s)\n"
+            << "  shares      " << shares->getValue<uint64_t>("accepted") << " accepted, " << shares->getValue<uint64_t>("rejected") << " rejected\n"
+            << "  blocks      " << blocks->getValue<uint64_t>("found") << " found\n"
+            << "  job source  " << source->getValue<std::string>("plugin") << " " << (source->getValue<bool>("up") ? "up" : "DOWN") << ", height "
+            << source->getValue<uint64_t>("height") << "\n";
+  if (o->has("rejected_by_reason")) {
+    const auto rej = o->getObject("rejected_by_reason");
+    for (const auto& [reason, n] : *rej) std::cout << "    rejected: " << reason << " " << n.toString() << "\n";
+  }
+  if (o->has("storage")) {
+    const auto st = o->getObject("storage");
+    std::cout << "  storage     " << st->getValue<std::string>("path") << ": " << st->optValue<int64_t>("shares", 0) << " share(s)\n";
+  }
+}
+
 int status(const Args& args) {
   auto cfg = load_config(args, false);
   if (!cfg) return kUsage;
+  std::string note;
+  if (const auto live = fetch_live_stats(*cfg, &note)) {
+    try {
+      if (args.has("--json")) {
+        std::cout << *live << "\n";
+      } else {
+        print_live_status(*live, *cfg);
+      }
+      return kOk;
+    } catch (const std::exception& e) {
+      note = std::string("the host's status could not be read: ") + e.what();
+    }
+  }
+  // No running host for this config: what the ledger says.
+  if (!args.has("--json")) std::cout << "note: " << note << "; showing the ledger only\n";
   try {
     auto db = storage::Storage::open(cfg->storage.path);
     const auto shares = db.count_shares();
     const auto recent = db.recent_shares(10);
     if (args.has("--json")) {
-      std::string out = "{\"storage\":" + q(cfg->storage.path) + ",\"shares\":" + std::to_string(shares) + ",\"recent\":[";
+      std::string out = "{\"live\":false,\"note\":" + q(note) + ",\"storage\":" + q(cfg->storage.path) + ",\"shares\":" + std::to_string(shares) + ",\"recent\":[";
       for (size_t i = 0; i < recent.size(); ++i) {
         const auto& s = recent[i];
         out += (i != 0 ? "," : "") + std::string("{\"time_ms\":") + std::to_string(s.created_at_ms) + ",\"coin\":" + q(s.coin) +
