@@ -299,6 +299,18 @@ class WebDriver:
             raise TestFailure(f"WebDriver {method} {path} failed ({status}): {json.dumps(r)[:2000]}")
         return r.get("value")
 
+    def element(self, css):
+        found = self.cmd("POST", "/element", {"using": "css selector", "value": css})
+        return next(iter(found.values()))  # {"element-6066-11e4-a4ee-4ad7-...": id}
+
+    def type_into(self, css, text):
+        element = self.element(css)
+        self.cmd("POST", f"/element/{element}/clear", {})
+        self.cmd("POST", f"/element/{element}/value", {"text": text})
+
+    def click(self, css):
+        self.cmd("POST", f"/element/{self.element(css)}/click", {})
+
     def js(self, script, *args):
         return self.cmd("POST", "/execute/sync", {"script": script, "args": list(args)})
 
@@ -339,7 +351,12 @@ def find_browser():
     return usable(chromium), usable(driver)
 
 
-def write_config(path, workdir, api_port):
+def write_config(path, workdir, api_port, secret=None):
+    """The pool's configuration; with `secret`, reads need a token too (api.auth.public_read off)."""
+    auth = f"""  auth:
+    secret: "{secret}"
+    public_read: false
+""" if secret else ""
     with open(path, "w") as fh:
         fh.write(f"""app:
   mode: pool
@@ -357,7 +374,7 @@ devnet:
 api:
   enable: true
   address: 127.0.0.1:{api_port}
-monitoring:
+{auth}monitoring:
   metrics:
     enable: false
   health:
@@ -479,7 +496,8 @@ def run_test(args, workdir, artifacts):
             raise TestFailure(f"the stratum client failed: {miner.error}")
 
         # Reconnect: the host goes away (the page says so and retries with back-off) and comes back on the
-        # same API port; the same document goes live again and reads the REST endpoints once more.
+        # same API port, now with reads behind a token. The same document asks for the admin secret, refuses
+        # a wrong one, signs in with the right one, goes live again and reads the REST endpoints once more.
         def uptime_s():
             m = re.fullmatch(r"up (?:(\d+)h )?(\d+)m (\d+)s", text_of("#uptime") or "")
             return int(m.group(1) or 0) * 3600 + int(m.group(2)) * 60 + int(m.group(3)) if m else None
@@ -493,9 +511,23 @@ def run_test(args, workdir, artifacts):
             raise TestFailure(f"otedama-host exited with {rc} when stopped:\n{host.output()[-4000:]}")
         wait_until("#ws-state to leave 'live' once the host stopped", lambda: text_of("#ws-state") not in ("live", None) and text_of("#ws-state"), guard_s=60)
         log("#ws-state without a host:", text_of("#ws-state"))
+        secret = "s" + base64.b16encode(os.urandom(16)).decode().lower()
+        write_config(config, workdir, api_port, secret=secret)
         host = Host(args.host, workdir, config, name="host-restarted")
-        wait_until("the restarted host's API", lambda: host.alive() and http_json("GET", base + "/api/status", timeout=5)[0] == 200, guard_s=120)
+        wait_until("the restarted host's API (401 without a token)", lambda: host.alive() and http_json("GET", base + "/api/status", timeout=5)[0] == 401, guard_s=120)
+        wait_until("the sign-in form", lambda: driver.js("return !document.getElementById('login').hidden;"), guard_s=90)
+        driver.type_into("#login-secret", "not-the-secret")
+        driver.click("#login button[type=submit]")
+        refused = wait_until("the wrong secret refused", lambda: text_of("#login-error"), guard_s=30)
+        if "401" not in refused:
+            raise TestFailure(f"a wrong secret gave {refused!r}")
+        log("wrong secret:", refused)
+        driver.type_into("#login-secret", secret)
+        driver.click("#login button[type=submit]")
+        wait_until("the sign-in form to close", lambda: driver.js("return document.getElementById('login').hidden;"), guard_s=30)
         wait_until("#ws-state to read 'live' again after the restart", lambda: text_of("#ws-state") == "live", guard_s=90)
+        if secret in (driver.js("return document.documentElement.outerHTML;") or ""):
+            raise TestFailure("the admin secret is left in the page")
         wait_until(f"#uptime to restart below {before}s (the REST endpoints read again)", lambda: (uptime_s() or before) < before, guard_s=30)
         if driver.js("return window.__otedamaTestMarker;") != "same-document":
             raise TestFailure("the page reloaded while reconnecting")

@@ -185,6 +185,12 @@
     const res = await fetch(path, { method: options.method || 'GET', headers, body: options.body, cache: 'no-store' });
     let body = null;
     try { body = await res.json(); } catch (_) { body = null; }
+    if (res.status === 401 && state.token && !options.retried) {
+      // A kept token that expired: forget it and try once without (reads may be public).
+      state.token = null;
+      try { window.localStorage.removeItem(TOKEN_KEY); } catch (_) { /* private mode */ }
+      return api(path, Object.assign({}, options, { retried: true }));
+    }
     if (!res.ok) {
       const why = body && typeof body.error === 'string' ? body.error : res.statusText;
       throw new HttpError(res.status, `${path}: ${res.status} ${why}`);
@@ -725,10 +731,22 @@
     };
     ws.onmessage = onMessage;
     ws.onerror = () => { /* onclose follows and schedules the reconnect */ };
+    let opened = false;
+    ws.addEventListener('open', () => { opened = true; });
     ws.onclose = () => {
       if (conn.ws !== ws) return;
       conn.ws = null;
       scheduleReconnect();
+      // Refused before opening: if the API now wants a token (the browser cannot see the WebSocket's
+      // 401), one REST read tells, and the sign-in form appears.
+      if (!opened) {
+        api('/api/status').then(() => {}, (e) => {
+          if (e instanceof HttpError && e.status === 401) {
+            $('login').hidden = false;
+            banner(e.message);
+          }
+        });
+      }
     };
   }
 
@@ -771,7 +789,12 @@
       $('login-secret').value = '';
       $('login').hidden = true;
       await loadAll();
-      if (conn.ws) conn.ws.close(); else connect();
+      // Reconnect now with the token, not after the back-off.
+      const old = conn.ws;
+      conn.ws = null;
+      conn.attempt = 0;
+      if (old) old.close();
+      connect();
     } catch (e) {
       setText('login-error', e.message);
     }
