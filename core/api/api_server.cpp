@@ -14,6 +14,7 @@
 #include <otedama/otedama.h>
 
 #include <Poco/Dynamic/Var.h>
+#include <Poco/Exception.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -28,6 +29,7 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/WebSocket.h>
+#include <Poco/String.h>
 #include <Poco/ThreadPool.h>
 #include <Poco/URI.h>
 
@@ -81,11 +83,12 @@ int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+/// A hash as the host's log and block explorers show it: the bytes reversed (the leading zeros first).
 std::string hex(const uint8_t* p, size_t n) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string s;
   s.reserve(n * 2);
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = n; i-- > 0;) {
     s.push_back(kHex[p[i] >> 4]);
     s.push_back(kHex[p[i] & 15]);
   }
@@ -176,7 +179,7 @@ std::vector<std::string> split_path(const std::string& path) {
 /// One WebSocket client: its topic set and the messages waiting for it.
 struct WsClient {
   std::mutex mutex;
-  std::deque<std::shared_ptr<const std::string>> queue;
+  std::deque<std::pair<uint32_t, std::shared_ptr<const std::string>>> queue;  // (topic, message)
   uint32_t topics = kAllTopics;
   bool overflow = false;
   std::string peer;
@@ -324,7 +327,7 @@ struct ApiServer::Impl {
         c->overflow = true;  // its own thread drops it; nobody waits for it here
         continue;
       }
-      c->queue.push_back(msg);
+      c->queue.emplace_back(topic, msg);
     }
   }
 
@@ -754,6 +757,17 @@ struct ApiServer::Impl {
     return r;
   }
 
+  /// No Origin (not a browser), the page's own origin (Origin's host:port is the Host header), or an origin
+  /// api.cors_origins allows.
+  [[nodiscard]] bool same_origin_or_allowed(const HTTPServerRequest& req) const {
+    const std::string origin = req.get("Origin", "");
+    if (origin.empty()) return true;
+    if (!allowed_origin(origin).empty()) return true;
+    const auto sep = origin.find("://");
+    const std::string host_port = sep == std::string::npos ? origin : origin.substr(sep + 3);
+    return !req.getHost().empty() && Poco::icompare(host_port, req.getHost()) == 0;
+  }
+
   [[nodiscard]] std::string allowed_origin(const std::string& origin) const {
     if (origin.empty()) return "";
     for (const auto& o : cfg.api.cors_origins) {
@@ -771,6 +785,13 @@ struct ApiServer::Impl {
     int code = 500;
     try {
       code = dispatch(req, resp, endpoint);
+    } catch (const Poco::TimeoutException& e) {
+      log::get("api")->debug("{} {}: client timed out: {}", req.getMethod(), endpoint, e.displayText());
+      code = 499;
+    } catch (const Poco::IOException& e) {
+      // The client went away or stalled past the socket timeout: its loss, nobody else's.
+      log::get("api")->debug("{} {}: client I/O failed: {}", req.getMethod(), endpoint, e.displayText());
+      code = 499;
     } catch (const std::exception& e) {
       log::get("api")->error("{} {} failed: {}", req.getMethod(), endpoint, e.what());
       if (!resp.sent()) code = send(resp, Reply::error(500, std::string("internal error: ") + e.what()), "");
@@ -820,6 +841,12 @@ struct ApiServer::Impl {
       Reply r = Reply::error(429, "rate limited: more than " + std::to_string(cfg.api.rate_limit) + " requests a second from " + client + " (api.rate_limit)");
       r.headers.emplace_back("Retry-After", std::to_string(static_cast<int>(std::ceil(std::max(retry, 1.0)))));
       return send(resp, r, origin);
+    }
+    // A browser page of another origin may not drive the API: state changes and the WebSocket (which
+    // browsers open cross-origin without asking) are refused unless api.cors_origins lets that origin in.
+    if ((method == "POST" || path == "/api/ws") && !same_origin_or_allowed(req)) {
+      endpoint = "cross_origin";
+      return send(resp, Reply::error(403, "cross-origin request from " + req.get("Origin").substr(0, 200) + " refused (api.cors_origins)"), origin);
     }
     const bool head = method == "HEAD";
     const bool get = method == "GET" || head;
@@ -906,6 +933,11 @@ struct ApiServer::Impl {
     if (parts.size() == 3 && p1 == "mining" && (parts[2] == "start" || parts[2] == "stop")) {
       endpoint = "/api/mining/" + parts[2];
       if (!post) return wrong_method("POST");
+      {
+        // No body is needed; one that came is read, so the connection can carry the next request.
+        std::string ignored;
+        if (!read_body(req, &ignored)) resp.setKeepAlive(false);
+      }
       if (auto refused = authorize(req, query, true)) return send(resp, *refused, origin);
       return send(resp, set_mining(parts[2] == "start"), origin);
     }
@@ -1023,7 +1055,8 @@ struct ApiServer::Impl {
     {
       std::lock_guard lock(c.mutex);
       c.topics = mask;
-      // Queued messages of topics no longer wanted stay; they were current when queued.
+      // From the answer on, only the topics asked for: what is queued of the others goes.
+      std::erase_if(c.queue, [mask](const auto& m) { return (m.first & mask) == 0U; });
     }
     data->set("topics", names);
     return message("subscribed", now_ms(), data);
@@ -1039,7 +1072,7 @@ struct ApiServer::Impl {
     std::vector<char> buf(static_cast<size_t>(kWsMaxFrame) + 1);
     try {
       while (!stopping.load()) {
-        std::deque<std::shared_ptr<const std::string>> out;
+        std::deque<std::pair<uint32_t, std::shared_ptr<const std::string>>> out;
         bool overflow = false;
         {
           std::lock_guard lock(c.mutex);
@@ -1054,7 +1087,7 @@ struct ApiServer::Impl {
           }
           return "slow";
         }
-        for (const auto& m : out) ws_send(ws, *m);
+        for (const auto& m : out) ws_send(ws, *m.second);
         if (!ws.poll(Poco::Timespan(0, 50'000), Poco::Net::Socket::SELECT_READ | Poco::Net::Socket::SELECT_ERROR)) continue;
         int flags = 0;
         const int n = ws.receiveFrame(buf.data(), static_cast<int>(buf.size()), flags);

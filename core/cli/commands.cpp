@@ -1408,8 +1408,13 @@ int config_cmd(const Args& args) {
     }
     cfg = std::move(*r.config);
   }
-  if (check) std::cout << args.positional[1] << ": ok\n";
-  else std::cout << config::to_yaml(cfg);
+  if (check) {
+    std::cout << args.positional[1] << ": ok\n";
+  } else {
+    // The admin secret is not repeated on a terminal or in a pasted config.
+    if (!cfg.api.auth.secret.empty()) cfg.api.auth.secret = "(set; not shown)";
+    std::cout << config::to_yaml(cfg);
+  }
   return kOk;
 }
 

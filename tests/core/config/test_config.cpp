@@ -319,7 +319,7 @@ TEST(Errors, UnknownKeyWithSuggestion) {
 
 TEST(Errors, UnknownKeyListsTheValidOnes) {
     EXPECT_EQ(load_one_error("api:\n  auth:\n    password: hunter2\n").to_string(),
-              "test.yaml:3:5: api.auth.password: unknown key 'password' (valid keys: enabled, token_expiry)");
+              "test.yaml:3:5: api.auth.password: unknown key 'password' (valid keys: enabled, token_expiry, secret, public_read)");
     EXPECT_EQ(load_one_error("wallet: x\n").message,
               "unknown key 'wallet' (valid keys: app, mining, pool, miner, node, api, monitoring, net, log, storage, plugins, devnet)");
 }
