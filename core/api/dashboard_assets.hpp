@@ -1,5 +1,5 @@
-// The dashboard's files, embedded in the binary at build time (the dashboard's meson custom_target
-// generates the definition; core/api/dashboard_assets_fallback.cpp stands in until it is built).
+// The dashboard's files, embedded in the binary at build time: core/api/dashboard/meson.build runs
+// scripts/embed-assets.py, which generates the definition (dashboard_assets.cpp in the build tree).
 #pragma once
 
 #include <span>
