@@ -337,7 +337,9 @@ otd_status_t Device::scan(Algorithm& algorithm, const otd_work_unit_t& work, uin
   };
 
   const auto fill = [&] {
-    while (inflight.size() < 2 && !stop) {
+    // Throttled: one launch at a time, so the pause after it (below) leaves the GPU idle.
+    const size_t depth = throttled_.load(std::memory_order_relaxed) != 0 ? 1 : 2;
+    while (inflight.size() < depth && !stop) {
       if (aborted()) {
         stop = true;
         break;
