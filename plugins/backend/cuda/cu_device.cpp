@@ -80,8 +80,22 @@ void Device::open_context() {
 void Device::close_context(bool reset) {
   if (ctx_ == nullptr) return;
   (void)cu_.cuCtxSetCurrent(ctx_);
-  if (!reset && stream_ != nullptr) (void)cu_.cuStreamSynchronize(stream_);
-  // After a fault these calls may fail; the reset below frees whatever they could not.
+  if (reset) {
+    // After a hung launch or a sticky fault nothing is freed one by one: cuMemFree and cuModuleUnload
+    // synchronise with the device, which a hung kernel never lets return. cuDevicePrimaryCtxReset below
+    // destroys the context with every allocation, module, stream and event in it.
+    for (Algorithm& a : algorithms_) {
+      a.module = nullptr;
+      a.function = nullptr;
+    }
+    scratch_ = 0;
+    scratch_items_ = 0;
+    results_.fill(0);
+    host_results_.fill(nullptr);
+    events_.fill(nullptr);
+    stream_ = nullptr;
+  }
+  if (stream_ != nullptr) (void)cu_.cuStreamSynchronize(stream_);
   for (Algorithm& a : algorithms_) {
     if (a.module != nullptr) (void)cu_.cuModuleUnload(a.module);
     a.module = nullptr;
@@ -323,7 +337,9 @@ otd_status_t Device::scan(Algorithm& algorithm, const otd_work_unit_t& work, uin
   };
 
   const auto fill = [&] {
-    while (inflight.size() < 2 && !stop) {
+    // Throttled: one launch at a time, so the pause after it (below) leaves the GPU idle.
+    const size_t depth = throttled_.load(std::memory_order_relaxed) != 0 ? 1 : 2;
+    while (inflight.size() < depth && !stop) {
       if (aborted()) {
         stop = true;
         break;

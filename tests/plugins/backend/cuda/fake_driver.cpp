@@ -217,9 +217,15 @@ FAKE_API CUresult cuDevicePrimaryCtxRelease_v2(CUdevice) {
   return CUDA_SUCCESS;
 }
 FAKE_API CUresult cuDevicePrimaryCtxReset_v2(CUdevice) {
-  // Destroys the context: its sticky error goes, hung launches end.
-  state().generation.fetch_add(1);
-  state().sticky.store(CUDA_SUCCESS);
+  // Destroys the context: its sticky error goes, hung launches end (work queued on its streams is dropped:
+  // enqueue()), and its device memory is freed.
+  State& s = state();
+  s.generation.fetch_add(1);
+  s.sticky.store(CUDA_SUCCESS);
+  std::lock_guard lock(s.mu);
+  for (const auto& [base, size] : s.allocations) std::free(reinterpret_cast<void*>(base));
+  s.allocations.clear();
+  s.allocated = 0;
   return CUDA_SUCCESS;
 }
 FAKE_API CUresult cuCtxSetCurrent(CUcontext c) {

@@ -589,9 +589,12 @@ TEST_F(Cuda, TheHostMinesDevnetBlocksOnTheCudaDevice) {
     std::ofstream(dir / "otedama.yaml") << "mining:\n  algorithm: " << c.algorithm
                                         << "\n  enable_cpu: false\n  enable_gpu: true\n  gpu:\n    devices: [0]\npool:\n  enable: false\nstorage:\n  path: "
                                         << (dir / "ledger.db").string() << "\ndevnet:\n  algorithm: " << c.algorithm << "\n  difficulty: " << c.difficulty
-                                        << "\n  block_time: 0\n  refresh: 1s\n";
+                                        << "\n  block_time: 0\n  refresh: 10s\n"
+                                        // Only the CUDA device: gpu.devices indexes every GPU backend's own list.
+                                        << "plugins:\n  disable: [org.otedama.backend.opencl]\n";
     std::string out;
-    ASSERT_EQ(host_command("serve --config '" + (dir / "otedama.yaml").string() + "' --run-for 8", out), 0) << out;
+    const std::string seconds = fake_driver() != nullptr ? "20" : "8";
+    ASSERT_EQ(host_command("serve --config '" + (dir / "otedama.yaml").string() + "' --run-for " + seconds, out), 0) << out;
     EXPECT_NE(out.find("by local:cuda0"), std::string::npos) << "no block found on cuda0\n" << out;
     EXPECT_NE(out.find("block 1 accepted"), std::string::npos) << out;
     EXPECT_EQ(out.find("failed CPU re-verification"), std::string::npos) << out;
