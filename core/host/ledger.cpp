@@ -59,8 +59,17 @@ std::uint32_t LedgerKeeper::fee_ppm(double fee_percentage) noexcept {
     return static_cast<std::uint32_t>(std::llround(fee_percentage * 10'000.0));
 }
 
-LedgerKeeper::LedgerKeeper(storage::Storage& storage, const loader::Loader& loader, const config::Config& config)
-    : storage_(storage), config_(config), fee_ppm_(fee_ppm(config.pool.fee_percentage)) {
+LedgerKeeper::LedgerKeeper(storage::Storage& storage, const loader::Loader& loader, const config::Config& config,
+                           router::Metrics* metrics)
+    : storage_(storage), config_(config), fee_ppm_(fee_ppm(config.pool.fee_percentage)), metrics_(metrics) {
+    if (metrics_ != nullptr) {
+        using D = router::Metrics::Desc;
+        m_confirmed_ = *metrics_->add(D{OTD_METRIC_COUNTER, "otedama_blocks_confirmed_total",
+                                        "Blocks of the pool that reached pool.rewards.confirmations", {"coin"}, {}});
+        m_payments_ = *metrics_->add(D{OTD_METRIC_COUNTER, "otedama_payments_total", "Payments sent to miners", {"coin"}, {}});
+        m_paid_ = *metrics_->add(D{OTD_METRIC_COUNTER, "otedama_payments_amount_atomic_units_total",
+                                   "Amount of the payments sent, in the coin's atomic units", {"coin"}, {}});
+    }
     scheme_name_ = std::string(config::to_string(config.pool.rewards.system));
     for (const auto* rec : loader.loaded(OTD_KIND_PAYOUT)) {
         const auto* t = static_cast<const otd_payout_t*>(rec->table);
@@ -73,7 +82,13 @@ LedgerKeeper::LedgerKeeper(storage::Storage& storage, const loader::Loader& load
     if (config.pool.payments.minimum > 0) {
         if (config.pool.payments.wallet == "devnet" && config.storage.path != ":memory:") {
             wallet_ = std::make_unique<DevnetWallet>(config.storage.path + ".devnet-wallet");
-            payments_ = std::make_unique<PaymentRunner>(storage_, *wallet_);
+            std::function<void(const storage::PaymentRow&)> sent;
+            if (metrics_ != nullptr)
+                sent = [this](const storage::PaymentRow& p) {
+                    metrics_->update(m_payments_, {p.coin}, 1);
+                    metrics_->update(m_paid_, {p.coin}, static_cast<double>(p.amount));
+                };
+            payments_ = std::make_unique<PaymentRunner>(storage_, *wallet_, std::move(sent));
             try {
                 // A restart: intents written before a crash are settled first (found in the wallet, or sent).
                 const auto r = payments_->settle();
@@ -127,6 +142,7 @@ void LedgerKeeper::tick(const std::string& coin, std::int64_t next_height, std::
         if (!coin.empty()) {
             const auto confirmed = storage_.advance_confirmations(coin, next_height, config_.pool.rewards.confirmations);
             if (confirmed > 0) logger->info("{} {} block(s) confirmed", confirmed, coin);
+            if (confirmed > 0 && metrics_ != nullptr) metrics_->update(m_confirmed_, {coin}, static_cast<double>(confirmed));
         }
         if (scheme_ != nullptr) {
             credit_blocks();

@@ -32,13 +32,17 @@
 #include "config/config.hpp"
 #include "host/payments.hpp"
 #include "loader/loader.hpp"
+#include "router/metrics.hpp"
 #include "storage/storage.hpp"
 
 namespace otedama::host {
 
 class LedgerKeeper {
 public:
-    LedgerKeeper(storage::Storage& storage, const loader::Loader& loader, const config::Config& config);
+    /// `metrics` (optional): otedama_blocks_confirmed_total{coin}, otedama_payments_total{coin} and
+    /// otedama_payments_amount_atomic_units_total{coin} are counted there.
+    LedgerKeeper(storage::Storage& storage, const loader::Loader& loader, const config::Config& config,
+                 router::Metrics* metrics = nullptr);
     ~LedgerKeeper();
 
     /// One round of bookkeeping. `coin` and `next_height`: the newest template's (empty coin: none yet).
@@ -68,6 +72,8 @@ private:
     std::unique_ptr<Wallet> wallet_;
     std::unique_ptr<PaymentRunner> payments_;
     std::chrono::system_clock::time_point last_payments_{};
+    router::Metrics* metrics_ = nullptr;
+    uint32_t m_confirmed_ = 0, m_payments_ = 0, m_paid_ = 0;
 };
 
 }  // namespace otedama::host
