@@ -2,6 +2,7 @@
 #include "host/ledger.hpp"
 
 #include "log/log.hpp"
+#include "monitoring/monitoring.hpp"
 #include "scheduler/scheduler.hpp"
 #include "services/memory.hpp"
 #include "services/net.hpp"
@@ -401,6 +402,7 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
     try {
       storage::CommitterOptions co;
       co.spill_path = config_.storage.path + ".spill";
+      co.on_commit = monitoring::storage_commit_observer(metrics_);
       committer_ = std::make_unique<storage::ShareCommitter>(*storage_, co);
     } catch (const std::exception& e) {
       logger->error("storage: cannot start the share committer: {}", e.what());
@@ -408,7 +410,7 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
     }
   }
 
-  ledger_ = std::make_unique<LedgerKeeper>(*storage_, *loader_, config_);
+  ledger_ = std::make_unique<LedgerKeeper>(*storage_, *loader_, config_, &metrics_);
 
   scheduler::Options so;
   so.mining_algorithm = config_.mining.algorithm;
@@ -485,6 +487,24 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
       if (b->state == OTD_BLOCK_ORPHANED || b->state == OTD_BLOCK_REJECTED) ledger_->block_lost({b->hash, b->hash + OTD_HASH_SIZE});
     }
   });
+  // Monitoring (core/monitoring, docs/monitoring.md): /metrics and /livez, /readyz, up before the job source
+  // starts so that /readyz answers 503 until it has work; stopped first below. A port that cannot be bound
+  // is logged naming the address, and the host goes on without that server.
+  {
+    std::string source_id;
+    for (const auto* rec : loader_->loaded(OTD_KIND_TRANSPORT))
+      if (rec->name == config_.pool.source) source_id = rec->id;
+    monitoring::HealthChecks checks;
+    checks.control_answers = [this](std::chrono::milliseconds bound) {
+      auto ran = std::make_shared<std::promise<void>>();
+      auto done = ran->get_future();
+      boost::asio::post(control_, [ran] { ran->set_value(); });
+      return done.wait_for(bound) == std::future_status::ready;
+    };
+    checks.source_has_work = [this] { return scheduler_->has_live_job(); };
+    checks.storage_writable = [this] { return storage_->writable(std::chrono::milliseconds(500)); };
+    monitoring_ = std::make_unique<monitoring::Monitoring>(config_.monitoring, metrics_, events_, source_id, std::move(checks));
+  }
   events_.start();
 
   // Transports: the configured job source must start; others are best effort.
@@ -563,8 +583,10 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
     }
     logger->info("stopping: {} shares accepted, {} blocks found", scheduler_->accepted_shares(), scheduler_->blocks_found());
   }
-  // Orderly stop: devices, then transports on the control strand (each one's sockets closed after its
-  // stop(), in case it forgot net shutdown()), then the network loops, then the I/O threads.
+  // Orderly stop: monitoring (nothing probes what is stopping), devices, then transports on the control
+  // strand (each one's sockets closed after its stop(), in case it forgot net shutdown()), then the network
+  // loops, then the I/O threads.
+  monitoring_.reset();
   scheduler_->stop();
   // Shares the strand still holds reach the committer in this drain; then the committer commits (or spills)
   // everything queued. Their answers go nowhere (stopping); a share after stop() is refused, never answered.

@@ -32,6 +32,9 @@ class ShareCommitter;
 namespace otedama::services {
 class NetService;
 }
+namespace otedama::monitoring {
+class Monitoring;
+}
 
 namespace otedama::host {
 class LedgerKeeper;
@@ -93,6 +96,7 @@ class Host {
   std::unique_ptr<LedgerKeeper> ledger_;                 // confirmations, crediting (after storage_)
   std::unique_ptr<scheduler::Scheduler> scheduler_;
   std::unique_ptr<loader::Loader> loader_;  // destroyed first: plugins go before the services they use
+  std::unique_ptr<monitoring::Monitoring> monitoring_;  // /metrics, /livez, /readyz; serve() starts and stops it
 };
 
 }  // namespace otedama::host
