@@ -1,7 +1,7 @@
 // Monitoring (issue 8) over real HTTP on loopback, against a running `otedama-host serve`:
-//  - a devnet pool with local CPU mining: /metrics has the expected families, the share counters rise as
-//    shares are accepted, and `promtool check metrics` (Debian's prometheus package) passes on the scraped
-//    text; /livez answers 200; /readyz 200 once the devnet delivered a template, 503 while another
+//  - a devnet pool with local CPU mining (one confirmation, payments every second): /metrics has the
+//    expected families, the share counters rise as shares are accepted, blocks are confirmed and payments
+//    sent, and `promtool check metrics` (Debian's prometheus package) passes on the scraped text; /livez answers 200; /readyz 200 once the devnet delivered a template, 503 while another
 //    connection holds the ledger's write lock, and 200 again when it lets go;
 //  - a miner whose pool is not there: its job source never delivers a template, so /readyz answers 503 and
 //    says why, /livez 200; the metrics port is taken by the test, so the host logs that address and goes on.
@@ -216,6 +216,7 @@ TEST(MonitoringServe, DevnetPoolMetricsPromtoolAndHealth) {
   // local share is a block candidate in pool mode) every second or few.
   std::ofstream(dir / "otedama.yaml") << "mining:\n  enable_cpu: true\n  cpu: {threads: 1}\n"
                                       << "pool:\n  address: 127.0.0.1:" << pool_port << "\n"
+                                      << "  rewards: {confirmations: 1}\n  payments: {minimum: 1, interval: 1s, wallet: devnet}\n"
                                       << "api:\n  enable: false\n"
                                       << "monitoring:\n  metrics: {enable: true, address: 127.0.0.1:" << metrics_port << "}\n"
                                       << "  health: {enable: true, address: 127.0.0.1:" << health_port << "}\n"
@@ -245,9 +246,12 @@ TEST(MonitoringServe, DevnetPoolMetricsPromtoolAndHealth) {
   const double first = accepted_shares(r.body);
   r = poll(metrics, [&](const Reply& x) { return x.status == 200 && accepted_shares(x.body) > first; });
   EXPECT_GT(accepted_shares(r.body), first) << r.body;
-  // Wait for a scrape with a storage commit and a pool hashrate measured, then check the families.
+  // Wait for a scrape with a storage commit, a pool hashrate measured, a block confirmed (one confirmation)
+  // and a payment sent (the pool's balance, from the local shares' credits), then check the families.
   r = poll(metrics, [](const Reply& x) {
     return sample(x.body, "otedama_storage_commit_duration_seconds_count").value_or(0) > 0 &&
+           sample(x.body, "otedama_blocks_confirmed_total{coin=\"DEVNET\"}").value_or(0) > 0 &&
+           sample(x.body, "otedama_payments_total{coin=\"DEVNET\"}").value_or(0) > 0 &&
            sample(x.body, "otedama_pool_hashrate_hashes_per_second").value_or(0) > 0 &&
            sample(x.body, "otedama_local_hashrate_hashes_per_second").value_or(0) > 0;
   });
@@ -255,6 +259,11 @@ TEST(MonitoringServe, DevnetPoolMetricsPromtoolAndHealth) {
   for (const char* family : {
            "# TYPE otedama_shares_total counter",
            "# TYPE otedama_blocks_found_total counter",
+           "# TYPE otedama_blocks_confirmed_total counter",
+           "# TYPE otedama_blocks_orphaned_total counter",
+           "# TYPE otedama_blocks_rejected_total counter",
+           "# TYPE otedama_payments_total counter",
+           "# TYPE otedama_payments_amount_atomic_units_total counter",
            "# TYPE otedama_accepted_work_hashes_total counter",
            "# TYPE otedama_local_hashrate_hashes_per_second gauge",
            "# TYPE otedama_pool_hashrate_hashes_per_second gauge",
@@ -272,6 +281,9 @@ TEST(MonitoringServe, DevnetPoolMetricsPromtoolAndHealth) {
     EXPECT_NE(text.find(std::string(family) + "\n"), std::string::npos) << family << "\n" << text;
   EXPECT_GT(sample(text, "otedama_blocks_found_total{coin=\"DEVNET\"}").value_or(0), 0) << text;
   EXPECT_GT(sample(text, "otedama_local_hashrate_hashes_per_second").value_or(0), 0) << text;
+  EXPECT_GT(sample(text, "otedama_blocks_confirmed_total{coin=\"DEVNET\"}").value_or(0), 0) << text;
+  EXPECT_GT(sample(text, "otedama_payments_total{coin=\"DEVNET\"}").value_or(0), 0) << text;
+  EXPECT_GT(sample(text, "otedama_payments_amount_atomic_units_total{coin=\"DEVNET\"}").value_or(0), 0) << text;
   EXPECT_GT(sample(text, "otedama_pool_hashrate_hashes_per_second").value_or(0), 0) << text;
   EXPECT_GT(sample(text, "otedama_storage_commit_duration_seconds_count").value_or(0), 0) << text;
   // The scheduler's re-verification of local shares by the algorithm plugin, a histogram with +Inf.
