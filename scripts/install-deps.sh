@@ -27,6 +27,7 @@ PACKAGES=(
   libgtest-dev            # GoogleTest unit tests
   sqlite3                 # inspecting ledgers in tests and by hand
   python3                 # scripts/test-summary.py (standard library only)
+  prometheus              # promtool: the monitoring-serve test runs `promtool check metrics` on a scrape of /metrics
   ca-certificates         # TLS to coin nodes and upstream pools
   # host services and backends
   libusb-1.0-0-dev        # USB host service for ASIC plugins (meson feature `usb`)

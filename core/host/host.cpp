@@ -4,6 +4,7 @@
 #include "api/api_server.hpp"
 
 #include "log/log.hpp"
+#include "monitoring/monitoring.hpp"
 #include "scheduler/scheduler.hpp"
 #include "services/memory.hpp"
 #include "services/net.hpp"
@@ -404,6 +405,7 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
     try {
       storage::CommitterOptions co;
       co.spill_path = config_.storage.path + ".spill";
+      co.on_commit = monitoring::storage_commit_observer(metrics_);
       committer_ = std::make_unique<storage::ShareCommitter>(*storage_, co);
     } catch (const std::exception& e) {
       logger->error("storage: cannot start the share committer: {}", e.what());
@@ -500,6 +502,24 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
     api_ = std::make_unique<api::ApiServer>(std::move(as));
     events_.subscribe([api = api_.get()](const router::Event& e) { api->on_event(e); });
   }
+  // Monitoring (core/monitoring, docs/monitoring.md): /metrics and /livez, /readyz, up before the job source
+  // starts so that /readyz answers 503 until it has work; stopped first below. A port that cannot be bound
+  // is logged naming the address, and the host goes on without that server.
+  {
+    std::string source_id;
+    for (const auto* rec : loader_->loaded(OTD_KIND_TRANSPORT))
+      if (rec->name == config_.pool.source) source_id = rec->id;
+    monitoring::HealthChecks checks;
+    checks.control_answers = [this](std::chrono::milliseconds bound) {
+      auto ran = std::make_shared<std::promise<void>>();
+      auto done = ran->get_future();
+      boost::asio::post(control_, [ran] { ran->set_value(); });
+      return done.wait_for(bound) == std::future_status::ready;
+    };
+    checks.source_has_work = [this] { return scheduler_->has_live_job(); };
+    checks.storage_writable = [this] { return storage_->writable(std::chrono::milliseconds(500)); };
+    monitoring_ = std::make_unique<monitoring::Monitoring>(config_.monitoring, metrics_, events_, source_id, std::move(checks));
+  }
   events_.start();
 
   // Transports: the configured job source must start; others are best effort.
@@ -586,8 +606,10 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
   }
   // The API first: it reads the scheduler and storage that go below.
   if (api_) api_->stop();
-  // Orderly stop: devices, then transports on the control strand (each one's sockets closed after its
-  // stop(), in case it forgot net shutdown()), then the network loops, then the I/O threads.
+  // Orderly stop: monitoring (nothing probes what is stopping), devices, then transports on the control
+  // strand (each one's sockets closed after its stop(), in case it forgot net shutdown()), then the network
+  // loops, then the I/O threads.
+  monitoring_.reset();
   scheduler_->stop();
   // Shares the strand still holds reach the committer in this drain; then the committer commits (or spills)
   // everything queued. Their answers go nowhere (stopping); a share after stop() is refused, never answered.

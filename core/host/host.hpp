@@ -35,6 +35,9 @@ class NetService;
 namespace otedama::api {
 class ApiServer;
 }
+namespace otedama::monitoring {
+class Monitoring;
+}
 
 namespace otedama::host {
 class LedgerKeeper;
@@ -99,6 +102,7 @@ class Host {
   std::unique_ptr<scheduler::Scheduler> scheduler_;
   std::unique_ptr<api::ApiServer> api_;  // reads the scheduler, storage, loader: stopped before they go
   std::unique_ptr<loader::Loader> loader_;  // destroyed first: plugins go before the services they use
+  std::unique_ptr<monitoring::Monitoring> monitoring_;  // /metrics, /livez, /readyz; serve() starts and stops it
 };
 
 }  // namespace otedama::host

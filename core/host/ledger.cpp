@@ -104,6 +104,13 @@ std::unique_ptr<Wallet> LedgerKeeper::make_wallet(const config::Config& config, 
 
 LedgerKeeper::LedgerKeeper(storage::Storage& storage, const loader::Loader& loader, const config::Config& config, router::Metrics* metrics)
     : storage_(storage), config_(config), fee_ppm_(fee_ppm(config.pool.fee_percentage)), metrics_(metrics) {
+    if (metrics_ != nullptr) {
+        using D = router::Metrics::Desc;
+        m_confirmed_ = *metrics_->add(D{OTD_METRIC_COUNTER, "otedama_blocks_confirmed_total",
+                                        "Blocks of the pool that reached pool.rewards.confirmations", {"coin"}, {}});
+        m_paid_ = *metrics_->add(D{OTD_METRIC_COUNTER, "otedama_payments_amount_atomic_units_total",
+                                   "Amount of the payments sent, in the coin's atomic units", {"coin"}, {}});
+    }
     scheme_name_ = std::string(config::to_string(config.pool.rewards.system));
     for (const auto* rec : loader.loaded(OTD_KIND_PAYOUT)) {
         const auto* t = static_cast<const otd_payout_t*>(rec->table);
@@ -135,11 +142,15 @@ LedgerKeeper::LedgerKeeper(storage::Storage& storage, const loader::Loader& load
         }
         // Fault injection for the crash tests: OTEDAMA_TEST_KILL_AFTER_SEND=1 makes the host kill itself (SIGKILL)
         // right after the wallet made a transfer and before the ledger recorded it: the worst moment.
-        std::function<void(const storage::PaymentRow&)> after_send;
+        bool kill_after_send = false;
         if (const char* kill = std::getenv("OTEDAMA_TEST_KILL_AFTER_SEND"); kill != nullptr && std::string(kill) == "1") {
             log::get("ledger")->warn("OTEDAMA_TEST_KILL_AFTER_SEND=1: the host kills itself after the first payment it sends (a crash test)");
-            after_send = [](const storage::PaymentRow&) { std::raise(SIGKILL); };
+            kill_after_send = true;
         }
+        std::function<void(const storage::PaymentRow&)> after_send = [this, kill_after_send](const storage::PaymentRow& p) {
+            if (metrics_ != nullptr) metrics_->update(m_paid_, {p.coin}, static_cast<double>(p.amount));
+            if (kill_after_send) std::raise(SIGKILL);
+        };
         payments_ = std::make_unique<PaymentRunner>(storage_, *wallet_, std::move(after_send));
         payments_->on_error([this](const WalletError& e) {
             if (metrics_ok_) metrics_->update(payment_errors_metric_, {wallet_->name(), WalletError::name(e.kind())}, 1);
@@ -202,6 +213,7 @@ void LedgerKeeper::tick(const std::string& coin, std::int64_t next_height, std::
         if (!coin.empty()) {
             const auto confirmed = storage_.advance_confirmations(coin, next_height, config_.pool.rewards.confirmations);
             if (confirmed > 0) logger->info("{} {} block(s) confirmed", confirmed, coin);
+            if (confirmed > 0 && metrics_ != nullptr) metrics_->update(m_confirmed_, {coin}, static_cast<double>(confirmed));
         }
         if (scheme_ != nullptr) {
             credit_blocks();

@@ -39,7 +39,8 @@ namespace otedama::host {
 
 class LedgerKeeper {
 public:
-    /// `metrics` (may be null): otedama_payments_total{wallet,result} and otedama_payment_errors_total{wallet,reason}.
+    /// `metrics` (may be null): otedama_payments_total{wallet,result}, otedama_payment_errors_total{wallet,reason},
+    /// otedama_payments_amount_atomic_units_total{coin} and otedama_blocks_confirmed_total{coin}.
     LedgerKeeper(storage::Storage& storage, const loader::Loader& loader, const config::Config& config,
                  router::Metrics* metrics = nullptr);
     ~LedgerKeeper();
@@ -79,6 +80,7 @@ private:
     router::Metrics* metrics_ = nullptr;
     std::uint32_t payments_metric_ = 0, payment_errors_metric_ = 0;
     bool metrics_ok_ = false;
+    uint32_t m_confirmed_ = 0, m_paid_ = 0;
 };
 
 }  // namespace otedama::host

@@ -78,7 +78,7 @@ private:
 
 class PaymentRunner {
 public:
-    /// `after_send` (tests): called after the wallet made a transfer and before it is recorded.
+    /// `after_send`: called after the wallet made a transfer and before it is recorded (metrics; crash tests).
     PaymentRunner(storage::Storage& storage, Wallet& wallet, std::function<void(const storage::PaymentRow&)> after_send = {});
 
     /// Called for every wallet error (the host counts them: otedama_payment_errors_total{wallet,reason}).

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <charconv>
 #include <cstdio>
+#include <set>
 
 namespace otedama::router {
 
@@ -17,6 +19,17 @@ bool valid_metric_name(std::string_view name) noexcept {
 }
 
 namespace {
+// The text exposition format, version 0.0.4 (https://prometheus.io/docs/instrumenting/exposition_formats/):
+// label values escape backslash, double quote and line feed; HELP text escapes backslash and line feed.
+std::string escape_help(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
 std::string escape_label(std::string_view v) {
   std::string out;
   for (char c : v) {
@@ -30,9 +43,13 @@ std::string escape_label(std::string_view v) {
 std::string fmt_double(double v) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   if (std::isnan(v)) return "NaN";
+  // The shortest text that reads back as the same double (0.1, not 0.10000000000000001).
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 std::string label_set(const std::vector<std::string>& names, const std::vector<std::string>& values,
                       const std::string& extra = {}) {
@@ -57,8 +74,22 @@ std::optional<uint32_t> Metrics::add(const Desc& desc, std::string* error) {
   if (!valid_metric_name(desc.name)) return fail("invalid metric name '" + desc.name + "'");
   if (desc.type != OTD_METRIC_COUNTER && desc.type != OTD_METRIC_GAUGE && desc.type != OTD_METRIC_HISTOGRAM)
     return fail("unknown metric type " + std::to_string(desc.type));
-  for (const auto& l : desc.labels)
+  // Prometheus naming: a counter's name ends in _total; label names are [a-zA-Z_][a-zA-Z0-9_]*, unique,
+  // never the reserved __* and never le (histograms add it) or quantile.
+  if (desc.type == OTD_METRIC_COUNTER && !ends_with(desc.name, "_total"))
+    return fail("counter '" + desc.name + "' must end in _total (Prometheus naming)");
+  std::set<std::string> seen;
+  for (const auto& l : desc.labels) {
     if (!valid_metric_name(l) || l.find(':') != std::string::npos) return fail("invalid label name '" + l + "'");
+    if (l.starts_with("__") || l == "le" || l == "quantile") return fail("label name '" + l + "' of '" + desc.name + "' is reserved");
+    if (!seen.insert(l).second) return fail("label name '" + l + "' appears twice in '" + desc.name + "'");
+  }
+  if (desc.type == OTD_METRIC_HISTOGRAM) {
+    for (const double b : desc.buckets)
+      if (!std::isfinite(b)) return fail("histogram buckets of '" + desc.name + "' must be finite (+Inf is implicit)");
+    if (std::adjacent_find(desc.buckets.begin(), desc.buckets.end()) != desc.buckets.end())
+      return fail("histogram buckets of '" + desc.name + "' repeat a bound");
+  }
   if (desc.type == OTD_METRIC_HISTOGRAM && !std::is_sorted(desc.buckets.begin(), desc.buckets.end()))
     return fail("histogram buckets of '" + desc.name + "' are not ascending");
   std::lock_guard lock(mutex_);
@@ -159,7 +190,7 @@ std::string Metrics::render() const {
   std::string out;
   for (const Metric& m : metrics_) {
     const char* type = m.desc.type == OTD_METRIC_COUNTER ? "counter" : m.desc.type == OTD_METRIC_GAUGE ? "gauge" : "histogram";
-    out += "# HELP " + m.desc.name + " " + m.desc.help + "\n# TYPE " + m.desc.name + " " + type + "\n";
+    out += "# HELP " + m.desc.name + " " + escape_help(m.desc.help.empty() ? m.desc.name : m.desc.help) + "\n# TYPE " + m.desc.name + " " + type + "\n";
     for (const auto& [labels, s] : m.series) {
       if (m.desc.type != OTD_METRIC_HISTOGRAM) {
         out += m.desc.name + label_set(m.desc.labels, labels) + " " + fmt_double(s.value) + "\n";

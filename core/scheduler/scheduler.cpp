@@ -148,6 +148,8 @@ struct Scheduler::Device {
   std::atomic<uint64_t> hashes{0}, shares{0}, errors{0}, mismatches{0};
   uint64_t last_hashes = 0;
   uint64_t last_tick_ns = 0;
+  uint64_t errors_reported = 0;  ///< tick(): what otedama_device_errors_total already counts
+  uint64_t started_ns = 0;       ///< when its lanes started (the summary stop() logs)
   double hashrate = 0;
   // The work each lane runs, so a new job can raise its abort flag.
   std::mutex work_mutex;
@@ -188,6 +190,24 @@ Scheduler::Scheduler(loader::Loader& loader, router::EventBus& events, router::M
   m_mismatch_ = *metrics_.add(D{OTD_METRIC_COUNTER, "otedama_device_verify_mismatches_total",
                                "Device results that failed CPU re-verification", {"device"}, {}});
   m_blocks_ = *metrics_.add(D{OTD_METRIC_COUNTER, "otedama_blocks_found_total", "Blocks found", {"coin"}, {}});
+  m_local_hashrate_ = *metrics_.add(D{OTD_METRIC_GAUGE, "otedama_local_hashrate_hashes_per_second", "Hashrate of all local devices", {}, {}});
+  m_pool_hashrate_ = *metrics_.add(D{OTD_METRIC_GAUGE, "otedama_pool_hashrate_hashes_per_second",
+                                     "Hashrate the accepted shares (local and downstream) represent, over the last minute", {}, {}});
+  m_work_ = *metrics_.add(D{OTD_METRIC_COUNTER, "otedama_accepted_work_hashes_total",
+                            "Expected hashes behind the accepted shares (share difficulty times the hashes of difficulty 1)", {"coin"}, {}});
+  m_temperature_ = *metrics_.add(D{OTD_METRIC_GAUGE, "otedama_device_temperature_celsius", "Device temperature (devices that report one)", {"device"}, {}});
+  m_fan_ = *metrics_.add(D{OTD_METRIC_GAUGE, "otedama_device_fan_speed_ratio", "Device fan speed, 0 to 1 (devices that report one)", {"device"}, {}});
+  m_power_ = *metrics_.add(D{OTD_METRIC_GAUGE, "otedama_device_power_watts", "Device power draw (devices that report one)", {"device"}, {}});
+  m_errors_ = *metrics_.add(D{OTD_METRIC_COUNTER, "otedama_device_errors_total",
+                              "Device errors: hardware errors, failed runs and CPU re-verification mismatches", {"device"}, {}});
+  m_throttled_ = *metrics_.add(D{OTD_METRIC_GAUGE, "otedama_device_throttled", "1 while a temperature or power limit throttles the device", {"device"}, {}});
+  m_call_seconds_ = *metrics_.add(D{OTD_METRIC_HISTOGRAM, "otedama_plugin_call_duration_seconds",
+                                    "Time the host spends in calls into plugins (verify, on_job, on_share_result, submit_block, submit_share)",
+                                    {"plugin", "call"}, {0.00001, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5}});
+}
+
+void Scheduler::observe_call(const std::string& plugin, const char* call, uint64_t started_ns) {
+  metrics_.update(m_call_seconds_, {plugin, call}, static_cast<double>(mono_ns() - started_ns) / 1e9);
 }
 
 Scheduler::~Scheduler() { stop(); }
@@ -435,10 +455,21 @@ void Scheduler::publish(const std::shared_ptr<const Job>& job) {
     for (const auto* rec : loader_.loaded(OTD_KIND_TRANSPORT)) {
       const auto* t = static_cast<const otd_transport_t*>(rec->table);
       if (t->on_job == nullptr || (t->roles & (OTD_TRANSPORT_SERVER | OTD_TRANSPORT_PEER)) == 0U) continue;
+      const uint64_t started = mono_ns();
       const otd_status_t st = t->on_job(rec->instance, &j);
+      observe_call(rec->id, "on_job", started);
       if (st != OTD_OK) log::get("scheduler")->warn("{} refused job {} (status {})", rec->id, job->id, st);
     }
   });
+}
+
+bool Scheduler::has_live_job() const {
+  std::lock_guard lock(mutex_);
+  for (auto it = jobs_.rbegin(); it != jobs_.rend(); ++it) {
+    const auto w = withdrawn_below_.find(it->second->source_id);
+    if (w == withdrawn_below_.end() || it->first >= w->second) return true;
+  }
+  return false;
 }
 
 std::shared_ptr<const Job> Scheduler::find_job(uint64_t id) const {
@@ -509,7 +540,7 @@ void Scheduler::start_devices() {
       }
       dev->lanes = queued ? 1 : std::max<uint32_t>(1, limits.lanes != 0 ? std::min(limits.lanes, std::max<uint32_t>(1, dev->info.max_lanes)) : dev->info.max_lanes);
       dev->current.resize(dev->lanes);
-      dev->last_tick_ns = mono_ns();
+      dev->last_tick_ns = dev->started_ns = mono_ns();
       logger->info("device {} ({}) on {}: {} lane(s), {}", dev->info.id, dev->info.name, rec->id, dev->lanes,
                    queued ? "queued" : "scan");
       Device& d = *dev;
@@ -542,6 +573,10 @@ void Scheduler::stop() {
   for (auto& dev : devices_) {
     for (auto& t : dev->threads)
       if (t.joinable()) t.join();
+    // Every lane has returned its last chunk: the count is complete (benchmarks/monitoring reads this line).
+    const double secs = static_cast<double>(mono_ns() - dev->started_ns) / 1e9;
+    const uint64_t hashes = dev->hashes.load();
+    log::get("scheduler")->info("device {}: {} hashes in {:.3f} s ({:.0f} H/s)", dev->info.id, hashes, secs, secs > 0 ? static_cast<double>(hashes) / secs : 0.0);
   }
   {
     std::lock_guard lock(devices_mutex_);
@@ -869,7 +904,9 @@ otd_status_t Scheduler::handle_found(LaneWork& work, const otd_found_t& found) {
   otd_verify_result_t res{};
   res.struct_size = sizeof res;
   char err[OTD_ERROR_CAP] = {};
+  const uint64_t started = mono_ns();
   const otd_status_t st = job.algo->verify(job.algorithm->instance, job.context ? job.context->handle : nullptr, &req, &res, err, sizeof err);
+  observe_call(job.algorithm->id, "verify", started);
   if (st != OTD_OK || res.meets_share == 0 || res.mix_ok == 0) {
     dev.mismatches.fetch_add(1);
     metrics_.update(m_mismatch_, {dev.info.id}, 1);
@@ -924,9 +961,17 @@ void Scheduler::accept_share(ShareRecord share, const otd_verify_result_t& verif
   });
 }
 
+namespace {
+double hashes_per_difficulty_one(const Job& job);
+}  // namespace
+
 void Scheduler::accepted_durably(const ShareRecord& share, const otd_verify_result_t& verified) {
   accepted_.fetch_add(1);
   count_share(share.is_block ? "block" : "accepted");
+  if (const double work = share.difficulty * hashes_per_difficulty_one(*share.job); work > 0) {
+    accepted_work_.fetch_add(work);
+    metrics_.update(m_work_, {share.job->tmpl->coin}, work);
+  }
   otd_event_share_t ev{};
   ev.header.size = sizeof ev;
   ev.header.type = OTD_EVENT_SHARE;
@@ -972,7 +1017,9 @@ void Scheduler::accepted_durably(const ShareRecord& share, const otd_verify_resu
     const auto* tt = static_cast<const otd_transport_t*>(owner->table);
     char err[OTD_ERROR_CAP] = {};
     if (tt->submit_block != nullptr) {
+      const uint64_t started = mono_ns();
       const otd_status_t st = tt->submit_block(owner->instance, &block, err, sizeof err);
+      observe_call(owner->id, "submit_block", started);
       if (st != OTD_OK) log::get("scheduler")->error("{} refused the block (status {}): {}", owner->id, st, err);
     }
   } else {
@@ -998,7 +1045,9 @@ void Scheduler::forward_upstream(const ShareRecord& share, const otd_verify_resu
   c.version_bits = share.version_bits;
   std::memcpy(c.mix, share.mix.data(), OTD_HASH_SIZE);
   std::memcpy(c.share_target, share.share_target.data(), OTD_HASH_SIZE);
+  const uint64_t started = mono_ns();
   const otd_status_t st = tt->submit_share(owner->instance, &c, &verified);
+  observe_call(owner->id, "submit_share", started);
   if (st != OTD_OK) log::get("scheduler")->warn("{} refused a share of job {} (status {})", owner->id, share.job->id, st);
 }
 
@@ -1154,7 +1203,9 @@ void Scheduler::verify_submission(std::string source_id, otd_candidate_t c, std:
   std::memcpy(req.block_target, job->block_target.data(), OTD_HASH_SIZE);
   otd_verify_result_t res{};
   res.struct_size = sizeof res;
+  const uint64_t started = mono_ns();
   st = job->algo->verify(job->algorithm->instance, job->context ? job->context->handle : nullptr, &req, &res, err, sizeof err);
+  observe_call(job->algorithm->id, "verify", started);
   if (st != OTD_OK) return finish(OTD_SHARE_MALFORMED, std::string("verification failed: ") + err, "malformed");
   std::memcpy(result.hash, res.hash, OTD_HASH_SIZE);
   result.share_difficulty = res.share_difficulty;
@@ -1205,7 +1256,10 @@ void Scheduler::answer_now(const std::string& source_id, const otd_share_result_
   const auto* rec = loader_.find(source_id);
   if (rec == nullptr || rec->kind != OTD_KIND_TRANSPORT) return;
   const auto* t = static_cast<const otd_transport_t*>(rec->table);
-  if (t->on_share_result != nullptr) t->on_share_result(rec->instance, &result);
+  if (t->on_share_result == nullptr) return;
+  const uint64_t started = mono_ns();
+  t->on_share_result(rec->instance, &result);
+  observe_call(rec->id, "on_share_result", started);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1242,7 +1296,22 @@ void Scheduler::tick() {
     ev.throttled = t.throttled;
     events_.post(&ev.header, dev->backend->id, now);
     total_hashrate += dev->hashrate;
+    // Sensors a device does not have (negative) get no series; the error count is cumulative, the counter
+    // takes what it grew by.
+    if (t.temperature_c >= 0) metrics_.update(m_temperature_, {dev->info.id}, t.temperature_c);
+    if (t.fan_percent >= 0) metrics_.update(m_fan_, {dev->info.id}, std::min(t.fan_percent, 100.0) / 100.0);
+    if (t.power_w >= 0) metrics_.update(m_power_, {dev->info.id}, t.power_w);
+    metrics_.update(m_throttled_, {dev->info.id}, t.throttled != 0 ? 1 : 0);
+    metrics_.update(m_errors_, {dev->info.id}, static_cast<double>(ev.errors_total > dev->errors_reported ? ev.errors_total - dev->errors_reported : 0));
+    dev->errors_reported = std::max(dev->errors_reported, ev.errors_total);
   }
+  metrics_.update(m_local_hashrate_, {}, total_hashrate);
+  // The pool's hashrate: the accepted work of the last minute (or since start) over its time.
+  const double work = accepted_work_.load();
+  work_history_.emplace_back(now, work);
+  while (work_history_.size() > 2 && now - work_history_[1].first >= 60'000'000'000ULL) work_history_.pop_front();
+  if (work_history_.size() >= 2 && now > work_history_.front().first)
+    metrics_.update(m_pool_hashrate_, {}, (work - work_history_.front().second) / (static_cast<double>(now - work_history_.front().first) / 1e9));
   // Miner mode: the local share difficulty that gives about local_share_rate shares a second. Hashes are
   // counted when a run() returns, so one second may see none and the next two chunks: the rate is averaged,
   // and a change under 25 % is ignored so that the target does not move with the noise.

@@ -166,6 +166,8 @@ class Scheduler {
   /// Failed runs in a row after which a single-lane device is restarted (closed and opened again).
   static constexpr uint32_t kRestartAfterFailures = 3;
   [[nodiscard]] std::shared_ptr<const Job> current_job() const;
+  /// [any] Whether a job source has delivered a template whose job is still live (not withdrawn): /readyz.
+  [[nodiscard]] bool has_live_job() const;
   [[nodiscard]] uint64_t accepted_shares() const noexcept { return accepted_.load(); }
   [[nodiscard]] uint64_t blocks_found() const noexcept { return blocks_.load(); }
   /// [control] Refresh hashrates and post telemetry events; the host calls it every second.
@@ -210,6 +212,8 @@ class Scheduler {
                                             const std::string& key, const std::vector<uint8_t>& seed, uint64_t epoch,
                                             uint64_t height, uint32_t threads = 0);
   void count_share(const char* result);
+  /// [any] otedama_plugin_call_duration_seconds{plugin,call}: the time since `started_ns` (mono_ns()).
+  void observe_call(const std::string& plugin, const char* call, uint64_t started_ns);
   /// [worker] The share target of a new work unit (the job's, or the automatic local one: local_share_rate).
   void set_share_target(LaneWork& work) const;
   /// [control] A share of a job whose source is an upstream pool (transport submit_share): forward it.
@@ -254,6 +258,10 @@ class Scheduler {
   std::atomic<double> auto_share_difficulty_{0};  ///< local_share_rate: the difficulty tick() measured (0 = none yet)
   double smoothed_hashrate_ = 0;  ///< tick(): local devices' hashrate, averaged over ~5 ticks (devices_mutex_)
   uint32_t m_restarts_ = 0, m_shares_ = 0, m_hashes_ = 0, m_hashrate_ = 0, m_mismatch_ = 0, m_blocks_ = 0;
+  uint32_t m_local_hashrate_ = 0, m_pool_hashrate_ = 0, m_work_ = 0, m_temperature_ = 0, m_fan_ = 0, m_power_ = 0,
+           m_errors_ = 0, m_throttled_ = 0, m_call_seconds_ = 0;
+  std::atomic<double> accepted_work_{0};  ///< expected hashes of the accepted shares so far
+  std::deque<std::pair<uint64_t, double>> work_history_;  ///< tick(): (time, accepted_work_) over the last minute (devices_mutex_)
 };
 
 }  // namespace otedama::scheduler

@@ -132,7 +132,9 @@ void ShareCommitter::commit(std::vector<Item>& batch) {
 
     if (!spill_pending_.load()) {
         try {
+            const auto started = std::chrono::steady_clock::now();
             const BatchResult r = storage_.record_shares(shares);
+            if (options_.on_commit) options_.on_commit(std::chrono::steady_clock::now() - started, batch.size());
             {
                 std::lock_guard lock(mutex_);
                 ++stats_.batches;

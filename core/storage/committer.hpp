@@ -43,6 +43,9 @@ struct CommitterOptions {
     std::size_t max_queue = 200'000;                   ///< shares waiting; more get done(false)
     std::chrono::milliseconds lock_wait{1000};         ///< SQLite busy timeout for the committer's writes
     std::chrono::milliseconds retry_interval{1000};    ///< replay attempts while the spill file holds shares
+    /// Called on the committer thread after each committed batch: how long its transaction took, and its size
+    /// (the host's otedama_storage_commit_duration_seconds). Must be cheap and must not throw.
+    std::function<void(std::chrono::nanoseconds took, std::size_t shares)> on_commit{};
 };
 
 class ShareCommitter {

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -169,4 +170,70 @@ TEST(Metrics, PluginMetricsArePrefixedAndLabelled) {
   d.label_count = OTD_METRIC_MAX_LABELS + 1;
   EXPECT_FALSE(m.add_plugin("p", &d, &why));
   EXPECT_FALSE(m.add_plugin("p", nullptr, &why));
+}
+
+// The text exposition format 0.0.4 (https://prometheus.io/docs/instrumenting/exposition_formats/): a label
+// value escapes \ as \\, " as \" and a line feed as \n; HELP text escapes \ and line feed (a " stays).
+TEST(Metrics, RenderEscapesLabelValuesAndHelp) {
+  Metrics m;
+  const auto c = m.add({OTD_METRIC_COUNTER, "otedama_escape_total", "Back\\slash and \"quotes\"\nsecond line", {"worker"}, {}});
+  ASSERT_TRUE(c);
+  m.update(*c, {"a\\b\"c\nd"}, 1);
+  const std::string text = m.render();
+  EXPECT_NE(text.find("# HELP otedama_escape_total Back\\\\slash and \"quotes\"\\nsecond line\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("otedama_escape_total{worker=\"a\\\\b\\\"c\\nd\"} 1\n"), std::string::npos) << text;
+  // Every line is one sample or one comment: the line feeds inside were escaped.
+  size_t lines = 0;
+  for (char ch : text) lines += ch == '\n' ? 1 : 0;
+  EXPECT_EQ(lines, 3u) << text;
+}
+
+// Histograms: cumulative _bucket series with le in ascending order, the last le="+Inf" equal to _count,
+// then _sum and _count; the bounds are written in their shortest form (0.1, not 0.10000000000000001).
+TEST(Metrics, RenderHistogramSeries) {
+  Metrics m;
+  const auto h = m.add({OTD_METRIC_HISTOGRAM, "otedama_call_duration_seconds", "Calls", {"plugin", "call"}, {0.1, 0.25, 1}});
+  ASSERT_TRUE(h);
+  for (double v : {0.0625, 0.0625, 0.1875, 0.5, 2.0}) m.update  // exact in binary: the sum is too
+      (*h, {"org.x", "verify"}, v);
+  const std::string text = m.render();
+  const std::string expected =
+      "# HELP otedama_call_duration_seconds Calls\n"
+      "# TYPE otedama_call_duration_seconds histogram\n"
+      "otedama_call_duration_seconds_bucket{plugin=\"org.x\",call=\"verify\",le=\"0.1\"} 2\n"
+      "otedama_call_duration_seconds_bucket{plugin=\"org.x\",call=\"verify\",le=\"0.25\"} 3\n"
+      "otedama_call_duration_seconds_bucket{plugin=\"org.x\",call=\"verify\",le=\"1\"} 4\n"
+      "otedama_call_duration_seconds_bucket{plugin=\"org.x\",call=\"verify\",le=\"+Inf\"} 5\n"
+      "otedama_call_duration_seconds_sum{plugin=\"org.x\",call=\"verify\"} 2.8125\n"
+      "otedama_call_duration_seconds_count{plugin=\"org.x\",call=\"verify\"} 5\n";
+  EXPECT_EQ(text, expected);
+  EXPECT_EQ(m.value("otedama_call_duration_seconds", {"org.x", "verify"}), 2.8125);
+}
+
+TEST(Metrics, PrometheusNamingIsEnforced) {
+  Metrics m;
+  std::string why;
+  EXPECT_FALSE(m.add({OTD_METRIC_COUNTER, "otedama_shares", "", {}, {}}, &why));  // a counter ends in _total
+  EXPECT_NE(why.find("_total"), std::string::npos) << why;
+  EXPECT_FALSE(m.add({OTD_METRIC_HISTOGRAM, "otedama_h_seconds", "", {"le"}, {1}}, &why));  // le is the histogram's
+  EXPECT_NE(why.find("reserved"), std::string::npos) << why;
+  EXPECT_FALSE(m.add({OTD_METRIC_GAUGE, "otedama_g", "", {"__name"}, {}}, &why));
+  EXPECT_FALSE(m.add({OTD_METRIC_GAUGE, "otedama_g", "", {"a", "a"}, {}}, &why));
+  EXPECT_NE(why.find("twice"), std::string::npos) << why;
+  EXPECT_FALSE(m.add({OTD_METRIC_HISTOGRAM, "otedama_h2_seconds", "", {}, {1, 1}}, &why));
+  EXPECT_FALSE(m.add({OTD_METRIC_HISTOGRAM, "otedama_h3_seconds", "", {}, {1, std::numeric_limits<double>::infinity()}}, &why));
+  // A plugin's own label may not be called `plugin`: the host adds that one.
+  const char* labels[] = {"plugin"};
+  otd_metric_desc_t d{};
+  d.struct_size = sizeof d;
+  d.type = OTD_METRIC_GAUGE;
+  d.name = "thing";
+  d.label_count = 1;
+  d.label_names = labels;
+  EXPECT_FALSE(m.add_plugin("p", &d, &why));
+  // An empty HELP text renders the name, so that no HELP line ends in a space.
+  const auto g = m.add({OTD_METRIC_GAUGE, "otedama_g", "", {}, {}});
+  ASSERT_TRUE(g);
+  m.update(*g, {}, 0.5);
+  EXPECT_NE(m.render().find("# HELP otedama_g otedama_g\n# TYPE otedama_g gauge\notedama_g 0.5\n"), std::string::npos) << m.render();
 }
