@@ -1264,7 +1264,11 @@ bool ApiServer::start(std::string* error) {
   }
   try {
     const auto& a = im.cfg.api.address;
-    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(a.host.empty() ? "0.0.0.0" : a.host, a.port), 64);
+    // SO_REUSEADDR (a restarted host binds at once) but never SO_REUSEPORT, which Poco's one-argument
+    // bind also sets: with it a second host would share the port and get half of the first one's requests.
+    Poco::Net::ServerSocket socket;
+    socket.bind(Poco::Net::SocketAddress(a.host.empty() ? "0.0.0.0" : a.host, a.port), /*reuseAddress=*/true, /*reusePort=*/false);
+    socket.listen(64);
     im.bound_port = socket.address().port();
     auto* params = new Poco::Net::HTTPServerParams;
     params->setMaxQueued(128);

@@ -114,6 +114,19 @@ TEST(ApiServer, CountsRequestsAndLatencyInTheHostsMetrics) {
   EXPECT_EQ(get(f.port, "/api/pools/DEVNET/payments").second, R"({"coin":"DEVNET","payments":[]})");
 }
 
+TEST(ApiServer, ASecondServerOnTheSamePortFailsToStart) {
+  Fixture f;
+  api::Sources s;
+  s.config = &f.cfg;
+  s.metrics = &f.metrics;
+  s.loader = &f.loader;
+  api::ApiServer second(s);
+  std::string err;
+  EXPECT_FALSE(second.start(&err));
+  EXPECT_NE(err.find("cannot listen on 127.0.0.1:" + std::to_string(f.port)), std::string::npos) << err;
+  EXPECT_EQ(get(f.port, "/api/status").first, 200);
+}
+
 TEST(ApiServer, SharesFeedWorkersAndRejectionReasons) {
   Fixture f;
   for (uint32_t i = 0; i < 70; ++i) f.api->on_event(share_event(i));
