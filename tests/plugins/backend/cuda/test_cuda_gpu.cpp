@@ -590,8 +590,8 @@ TEST_F(Cuda, TheHostMinesDevnetBlocksOnTheCudaDevice) {
                                         << "\n  enable_cpu: false\n  enable_gpu: true\n  gpu:\n    devices: [0]\npool:\n  enable: false\nstorage:\n  path: "
                                         << (dir / "ledger.db").string() << "\ndevnet:\n  algorithm: " << c.algorithm << "\n  difficulty: " << c.difficulty
                                         << "\n  block_time: 0\n  refresh: 10s\n"
-                                        // Only the CUDA device: gpu.devices indexes every GPU backend's own list.
-                                        << "plugins:\n  disable: [org.otedama.backend.opencl]\n";
+                                        // Only the CUDA device: gpu.devices indexes every GPU backend's own list (OpenCL, Vulkan).
+                                        << "plugins:\n  disable: [org.otedama.backend.opencl, org.otedama.backend.vulkan]\n";
     std::string out;
     const std::string seconds = fake_driver() != nullptr ? "20" : "8";
     ASSERT_EQ(host_command("serve --config '" + (dir / "otedama.yaml").string() + "' --run-for " + seconds, out), 0) << out;

@@ -594,7 +594,7 @@ TEST_F(OpenCl, TheHostMinesDevnetBlocksOnTheOpenClDevice) {
         fs::create_directories(dir);
         std::ofstream(dir / "otedama.yaml") << "mining:\n  algorithm: " << c.algorithm
                                             << "\n  enable_cpu: false\n  enable_gpu: true\n  gpu:\n    devices: [0]\n    intensity: "
-                                            << c.intensity << "\npool:\n  enable: false\nplugins:\n  disable: [org.otedama.backend.vulkan]"
+                                            << c.intensity << "\npool:\n  enable: false\nplugins:\n  disable: [org.otedama.backend.vulkan, org.otedama.backend.cuda]"
                                             << "\nstorage:\n  path: "
                                             << (dir / "ledger.db").string()
                                             << "\ndevnet:\n  algorithm: " << c.algorithm << "\n  difficulty: " << c.difficulty
