@@ -148,6 +148,8 @@ struct Scheduler::Device {
   std::atomic<uint64_t> hashes{0}, shares{0}, errors{0}, mismatches{0};
   uint64_t last_hashes = 0;
   uint64_t last_tick_ns = 0;
+  /// tick(): (time, hashes) samples spanning the hashrate window (kHashrateWindowNs), oldest first
+  std::deque<std::pair<uint64_t, uint64_t>> rate_history;
   uint64_t errors_reported = 0;  ///< tick(): what otedama_device_errors_total already counts
   uint64_t started_ns = 0;       ///< when its lanes started (the summary stop() logs)
   double hashrate = 0;
@@ -186,11 +188,11 @@ Scheduler::Scheduler(loader::Loader& loader, router::EventBus& events, router::M
   m_shares_ = *metrics_.add(D{OTD_METRIC_COUNTER, "otedama_shares_total", "Shares by result", {"result"}, {}});
   m_restarts_ = *metrics_.add(D{OTD_METRIC_COUNTER, "otedama_device_restarts_total", "Local devices closed and reopened after failing runs", {"device"}, {}});
   m_hashes_ = *metrics_.add(D{OTD_METRIC_COUNTER, "otedama_device_hashes_total", "Hashes computed by local devices", {"device"}, {}});
-  m_hashrate_ = *metrics_.add(D{OTD_METRIC_GAUGE, "otedama_device_hashrate_hashes_per_second", "Local device hashrate", {"device"}, {}});
+  m_hashrate_ = *metrics_.add(D{OTD_METRIC_GAUGE, "otedama_device_hashrate_hashes_per_second", "Local device hashrate: its hashes over the last 10 s", {"device"}, {}});
   m_mismatch_ = *metrics_.add(D{OTD_METRIC_COUNTER, "otedama_device_verify_mismatches_total",
                                "Device results that failed CPU re-verification", {"device"}, {}});
   m_blocks_ = *metrics_.add(D{OTD_METRIC_COUNTER, "otedama_blocks_found_total", "Blocks found", {"coin"}, {}});
-  m_local_hashrate_ = *metrics_.add(D{OTD_METRIC_GAUGE, "otedama_local_hashrate_hashes_per_second", "Hashrate of all local devices", {}, {}});
+  m_local_hashrate_ = *metrics_.add(D{OTD_METRIC_GAUGE, "otedama_local_hashrate_hashes_per_second", "Hashrate of all local devices: their hashes over the last 10 s", {}, {}});
   m_pool_hashrate_ = *metrics_.add(D{OTD_METRIC_GAUGE, "otedama_pool_hashrate_hashes_per_second",
                                      "Hashrate the accepted shares (local and downstream) represent, over the last minute", {}, {}});
   m_work_ = *metrics_.add(D{OTD_METRIC_COUNTER, "otedama_accepted_work_hashes_total",
@@ -1273,8 +1275,15 @@ void Scheduler::tick() {
   double total_hashrate = 0;
   for (auto& dev : devices_) {
     const uint64_t total = dev->hashes.load();
-    const double secs = static_cast<double>(now - dev->last_tick_ns) / 1e9;
-    if (secs > 0) dev->hashrate = static_cast<double>(total - dev->last_hashes) / secs;
+    // A mean over the hashrate window, not the last second: a backend counts its hashes when a run()
+    // returns, so one second may see none and the next two batches. The oldest sample kept is the newest one
+    // at least the window old (since the device opened, while it is younger).
+    if (dev->rate_history.empty()) dev->rate_history.emplace_back(dev->last_tick_ns, dev->last_hashes);
+    dev->rate_history.emplace_back(now, total);
+    while (dev->rate_history.size() > 2 && now - dev->rate_history[1].first >= kHashrateWindowNs) dev->rate_history.pop_front();
+    const auto [since_ns, since_hashes] = dev->rate_history.front();
+    const double secs = static_cast<double>(now - since_ns) / 1e9;
+    if (secs > 0) dev->hashrate = static_cast<double>(total >= since_hashes ? total - since_hashes : 0) / secs;
     dev->last_hashes = total;
     dev->last_tick_ns = now;
     metrics_.update(m_hashrate_, {dev->info.id}, dev->hashrate);
@@ -1313,8 +1322,9 @@ void Scheduler::tick() {
   if (work_history_.size() >= 2 && now > work_history_.front().first)
     metrics_.update(m_pool_hashrate_, {}, (work - work_history_.front().second) / (static_cast<double>(now - work_history_.front().first) / 1e9));
   // Miner mode: the local share difficulty that gives about local_share_rate shares a second. Hashes are
-  // counted when a run() returns, so one second may see none and the next two chunks: the rate is averaged,
-  // and a change under 25 % is ignored so that the target does not move with the noise.
+  // counted when a run() returns, so one second may see none and the next two chunks: the rate (already a
+  // mean over the hashrate window) is averaged further, and a change under 25 % is ignored so that the
+  // target does not move with the noise.
   smoothed_hashrate_ = smoothed_hashrate_ > 0 ? 0.8 * smoothed_hashrate_ + 0.2 * total_hashrate : total_hashrate;
   if (options_.local_share_rate > 0 && !(options_.local_share_difficulty > 0) && smoothed_hashrate_ > 0 && job) {
     const double h1 = hashes_per_difficulty_one(*job);

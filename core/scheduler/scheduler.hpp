@@ -165,6 +165,9 @@ class Scheduler {
   [[nodiscard]] std::vector<DeviceStatus> devices() const;
   /// Failed runs in a row after which a single-lane device is restarted (closed and opened again).
   static constexpr uint32_t kRestartAfterFailures = 3;
+  /// DeviceStatus::hashrate, the telemetry events and otedama_device_hashrate are each device's hashes over
+  /// the last 10 s (10 to 11 s: tick() samples every second; since the device opened while it is younger).
+  static constexpr uint64_t kHashrateWindowNs = 10'000'000'000ULL;
   [[nodiscard]] std::shared_ptr<const Job> current_job() const;
   /// [any] Whether a job source has delivered a template whose job is still live (not withdrawn): /readyz.
   [[nodiscard]] bool has_live_job() const;
