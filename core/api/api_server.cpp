@@ -565,7 +565,15 @@ struct ApiServer::Impl {
     if (src.scheduler != nullptr) job = src.scheduler->current_job();
     p->set("height", static_cast<Poco::UInt64>(job ? job->tmpl->c.height : 0));
     p->set("source", cfg.pool.source);
-    p->set("stratum", cfg.pool.enable ? cfg.pool.address.to_string() : std::string());
+    // Where the stratum server really listens (the system's port when 0 was configured), every port entry;
+    // "stratum" is the first. Without the host's record (an in-process server), the configured address.
+    std::vector<std::string> listening;
+    if (src.stratum_listening) listening = src.stratum_listening();
+    else if (cfg.pool.enable) listening.push_back(cfg.pool.address.to_string());
+    p->set("stratum", listening.empty() ? std::string() : listening.front());
+    JArray ports = arr();
+    for (const auto& l : listening) ports->add(l);
+    p->set("stratum_ports", ports);
     p->set("confirmations", static_cast<Poco::Int64>(cfg.pool.rewards.confirmations));
     JArray a = arr();
     a->add(p);

@@ -9,8 +9,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace otedama::config {
 struct Config;
@@ -38,6 +40,9 @@ struct Sources {
   scheduler::Scheduler* scheduler = nullptr;  ///< may be null (no mining start/stop, no devices)
   storage::Storage* storage = nullptr;        ///< may be null (pool endpoints answer empty lists)
   std::string version;
+  /// The addresses the stratum server's listeners are bound to (the host asks its network service); may be
+  /// empty, then /api/pools reports the configured pool.address.
+  std::function<std::vector<std::string>()> stratum_listening;
 };
 
 class ApiServer {

@@ -499,6 +499,7 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
     as.scheduler = scheduler_.get();
     as.storage = storage_.get();
     as.version = OTEDAMA_VERSION;
+    as.stratum_listening = [net = net_.get()] { return net->listening("org.otedama.transport.stratum-server"); };
     api_ = std::make_unique<api::ApiServer>(std::move(as));
     events_.subscribe([api = api_.get()](const router::Event& e) { api->on_event(e); });
   }

@@ -2056,6 +2056,17 @@ void NetService::stop() { impl_->stop(); }
 
 unsigned NetService::io_threads() const noexcept { return static_cast<unsigned>(impl_->loops.size()); }
 
+std::vector<std::string> NetService::listening(std::string_view plugin_id) const {
+  std::vector<std::string> out;
+  const std::lock_guard lock(impl_->owners_m);
+  for (const auto& op : impl_->owners) {
+    if (op->name != plugin_id) continue;
+    const std::lock_guard olock(op->m);
+    for (const Listener* l : op->listeners) out.push_back(l->where);  // set before it joins listeners
+  }
+  return out;
+}
+
 NetService::Deltas NetService::take_deltas() {
   Deltas d;
   const std::lock_guard stats_lock(impl_->stats_m);

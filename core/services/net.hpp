@@ -57,6 +57,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace otedama::services {
@@ -112,6 +113,9 @@ class NetService {
 
   [[nodiscard]] unsigned io_threads() const noexcept;
   [[nodiscard]] Deltas take_deltas();
+  /// The addresses ("127.0.0.1:3333", "[::]:3334") that the listeners of `plugin_id` are bound to, with the
+  /// ports the system gave (port 0 asked for an ephemeral one), in the order they were opened. [any]
+  [[nodiscard]] std::vector<std::string> listening(std::string_view plugin_id) const;
 
   /// "by_peer", "by_plugin", "line_too_long", "idle", "send_overflow", "error", "shutdown", "connect_failed",
   /// "tls_handshake" (slot 9); "unknown" otherwise.
