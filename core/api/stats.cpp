@@ -56,6 +56,7 @@ void LiveStats::share(int64_t now_ms, const std::string& worker, const std::stri
   if (difficulty > 0) w.difficulty = difficulty;
   ShareTotals& c = by_coin_[coin];
   if (accepted) {
+    w.last_accepted_ms = now_ms;
     ++w.accepted;
     ++totals_.accepted;
     ++c.accepted;
@@ -87,9 +88,10 @@ LiveStats::Snapshot LiveStats::snapshot(int64_t now_ms) const {
   s.pool_difficulty_per_s = pool_.sum(now_ms) / secs;
   const int64_t horizon = now_ms - DifficultyWindow::kBucketMs * static_cast<int64_t>(DifficultyWindow::kBuckets);
   for (const auto& [name, w] : workers_) {
-    if (w.last_share_ms < horizon) continue;
+    // Active: an accepted share within the hashrate window (a worker only rejected is not mining for us).
+    if (w.last_accepted_ms < 0 || w.last_accepted_ms < horizon) continue;
     ++s.workers_active;
-    if (!w.account.empty() && std::find(s.accounts_active.begin(), s.accounts_active.end(), w.account) == s.accounts_active.end())
+    if (std::find(s.accounts_active.begin(), s.accounts_active.end(), w.account) == s.accounts_active.end())
       s.accounts_active.push_back(w.account);
   }
   return s;

@@ -32,6 +32,7 @@ struct WorkerStats {
   uint64_t accepted = 0, rejected = 0;
   double difficulty = 0;  ///< of the last share
   int64_t last_share_ms = 0;
+  int64_t last_accepted_ms = -1;  ///< of the last accepted share (-1: none yet)
   DifficultyWindow window;
 };
 
@@ -52,7 +53,9 @@ class LiveStats {
     std::map<std::string, uint64_t> rejected_by_reason;
     std::map<std::string, ShareTotals> by_coin;
     double pool_difficulty_per_s = 0;  ///< accepted difficulty a second over the window
-    size_t workers_active = 0;         ///< with a share in the window
+    size_t workers_active = 0;         ///< worker names with an accepted share in the window
+    /// The distinct accounts of those workers (the miners); local devices, whose account is "", count as
+    /// one: the host's own. Empty exactly when workers_active is 0.
     std::vector<std::string> accounts_active;
   };
   [[nodiscard]] Snapshot snapshot(int64_t now_ms) const;
