@@ -358,6 +358,13 @@ TEST(Api, EveryEndpointAuthWebSocketAndStatusAgainstARunningHost) {
   EXPECT_EQ(pl->getObject(0)->getValue<std::string>("coin"), "DEVNET");
   EXPECT_EQ(pl->getObject(0)->getValue<std::string>("scheme"), "PPLNS");
   for (const char* k : {"algorithm", "fee", "hashrate", "miners", "blocks_found", "height"}) EXPECT_TRUE(pl->getObject(0)->has(k)) << k;
+  // The local CPU's shares were accepted (status above): one worker (local:cpu0) and one miner, the host's own
+  // account (docs/api.md: miners are the distinct accounts of the workers with an accepted share in the window).
+  EXPECT_EQ(pl->getObject(0)->getValue<uint64_t>("workers"), 1U) << pools.body;
+  EXPECT_EQ(pl->getObject(0)->getValue<uint64_t>("miners"), 1U) << pools.body;
+  // No stratum server (pool.enable: false): no listening address.
+  EXPECT_EQ(pl->getObject(0)->getValue<std::string>("stratum"), "") << pools.body;
+  EXPECT_EQ(pl->getObject(0)->getArray("stratum_ports")->size(), 0U) << pools.body;
 
   Poco::JSON::Array::Ptr blocks;
   ASSERT_TRUE(eventually([&] {
@@ -670,4 +677,62 @@ TEST(Api, PrivateReadsExpiryRateLimitAndCors) {
   EXPECT_EQ(host.output().find(secret), std::string::npos) << "the admin secret is in the log";
   EXPECT_EQ(host.output().find(token), std::string::npos) << "a token is in the log";
   fs::remove_all(dir);
+}
+
+// Host C: a stratum server on two ephemeral loopback ports. /api/pools names the addresses it really listens
+// on (not the configured port 0 or the pool.address default); the local device's hashrate is a mean over
+// the scheduler's window, so it stays above zero from one read to the next once it has mined for a while.
+TEST(Api, PoolsNameTheListeningStratumPortsAndDevicesAMeanHashrate) {
+  const fs::path dir = temp_dir("c");
+  const uint16_t port = free_port();
+  std::ofstream(dir / "otedama.yaml") << "mining:\n  cpu:\n    threads: 1\nstorage:\n  path: " << (dir / "ledger.db").string()
+                                      << "\ndevnet:\n  difficulty: 0.00001\n  block_time: 0\n  refresh: 5s\n"
+                                      << "api:\n  enable: true\n  address: 127.0.0.1:" << port << "\n"
+                                      << "plugins:\n  settings:\n    org.otedama.transport.stratum-server:\n      ports:\n"
+                                      << "        - {address: 127.0.0.1:0, algorithm: sha256d}\n"
+                                      << "        - {address: 127.0.0.1:0, algorithm: sha256d}\n";
+  HostProcess host(dir / "otedama.yaml", dir);
+  ASSERT_TRUE(host.wait_for(std::regex("api: listening on 127\\.0\\.0\\.1:" + std::to_string(port)))) << host.output();
+  ASSERT_TRUE(host.wait_for(std::regex("stratum-server: listening on 127\\.0\\.0\\.1:[0-9]+[\\s\\S]*stratum-server: listening on 127\\.0\\.0\\.1:[0-9]+")))
+      << host.output();
+  // The ports the log names, in order.
+  std::vector<std::string> logged;
+  {
+    const std::string out = host.output();
+    const std::regex re("stratum-server: listening on (127\\.0\\.0\\.1:[0-9]+)");
+    for (auto it = std::sregex_iterator(out.begin(), out.end(), re); it != std::sregex_iterator(); ++it) logged.push_back((*it)[1].str());
+  }
+  ASSERT_EQ(logged.size(), 2U) << host.output();
+  EXPECT_NE(logged[0], logged[1]);
+
+  Object::Ptr pool;
+  ASSERT_TRUE(eventually([&] {
+    const Http r = request(port, "GET", "/api/pools");
+    if (r.code != 200) return false;
+    pool = r.json()->getArray("pools")->getObject(0);
+    return pool->getValue<uint64_t>("workers") > 0;
+  })) << host.output();
+  EXPECT_EQ(pool->getValue<std::string>("stratum"), logged[0]);
+  const auto ports = pool->getArray("stratum_ports");
+  ASSERT_EQ(ports->size(), 2U);
+  EXPECT_EQ(ports->getElement<std::string>(0), logged[0]);
+  EXPECT_EQ(ports->getElement<std::string>(1), logged[1]);
+  for (const auto& l : logged) EXPECT_NE(l, "127.0.0.1:0");
+  EXPECT_EQ(pool->getValue<uint64_t>("workers"), 1U);  // local:cpu0
+  EXPECT_EQ(pool->getValue<uint64_t>("miners"), 1U);   // the host's own account
+
+  // Device hashrate: eight reads a second apart, all above zero (a one-second rate of a device that counts
+  // its hashes in batches reads 0 between them). Polled: a slow machine only takes longer to get there.
+  ASSERT_TRUE(eventually([&] {
+    for (int i = 0; i < 8; ++i) {
+      if (i > 0) std::this_thread::sleep_for(1s);
+      const Http r = request(port, "GET", "/api/devices");
+      if (r.code != 200) return false;
+      const auto dl = r.json()->getArray("devices");
+      if (dl->size() != 1 || !(dl->getObject(0)->getValue<double>("hashrate") > 0)) return false;
+      const Http st = request(port, "GET", "/api/status");
+      if (st.code != 200 || !(st.json()->getValue<double>("hashrate") > 0)) return false;
+    }
+    return true;
+  }, 300s)) << host.output();
 }

@@ -264,5 +264,30 @@ TEST(Stats, HashrateFromAcceptedDifficultyOverTheWindow) {
   EXPECT_EQ(later.pool_difficulty_per_s, 0);
   EXPECT_EQ(later.workers_active, 0U);
   EXPECT_EQ(api::LiveStats::account_of("wallet.rig1"), "wallet");
+}
+
+TEST(Stats, WorkersAndMinersAreThoseWithAnAcceptedShareInTheWindow) {
+  const int64_t start = 1'000'000'000;
+  api::LiveStats s(start);
+  const int64_t now = start + 60'000;
+  s.share(now, "local:cpu0", "C", true, false, 1, "");
+  s.share(now, "local:gpu0", "C", true, false, 1, "");
+  s.share(now, "a.r1", "C", true, false, 1, "");
+  s.share(now, "a.r2", "C", true, false, 1, "");
+  s.share(now, "b.x", "C", false, false, 1, "low difficulty");  // only rejected: neither a worker nor a miner
+  auto snap = s.snapshot(now);
+  EXPECT_EQ(snap.workers_active, 4U);
+  // Accounts a and the host's own (the local devices together).
+  EXPECT_EQ(snap.accounts_active.size(), 2U);
+  // Only the local device: one worker, one miner (the dashboard's "miners 0, workers 1" before).
+  api::LiveStats local(start);
+  local.share(now, "local:cpu0", "C", true, false, 1, "");
+  snap = local.snapshot(now);
+  EXPECT_EQ(snap.workers_active, 1U);
+  EXPECT_EQ(snap.accounts_active.size(), 1U);
+  // Out of the window: neither.
+  snap = local.snapshot(now + 400'000);
+  EXPECT_EQ(snap.workers_active, 0U);
+  EXPECT_EQ(snap.accounts_active.size(), 0U);
   EXPECT_EQ(api::LiveStats::account_of("local:cpu0"), "");
 }
