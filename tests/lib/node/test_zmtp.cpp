@@ -231,3 +231,198 @@ TEST(Zmtp, Endpoints) {
 }
 
 }  // namespace
+
+// --- the subscriber over the host's real network service --------------------------------------------------------
+// A publisher written here with plain sockets on 127.0.0.1 (an ephemeral port) checks the client's bytes
+// exactly (greeting, READY, the subscription in the 3.1 command form, then the 3.0 message form after a
+// reconnect), sends bitcoind-shaped hashblock messages and closes the connection; then a peer that is not
+// ZMTP at all. The host's timer service is stood in for by a thread (the reconnect check).
+
+#include "services/net.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+struct otd_timer {
+    std::thread thread;
+    std::mutex m;
+    std::condition_variable cv;
+    bool cancelled = false;
+};
+
+namespace {
+
+using namespace std::chrono_literals;
+
+otd_status_t OTD_CALL timer_start(const otd_host_t*, uint32_t interval_ms, uint32_t repeat, otd_timer_fn fn, void* user, otd_timer_t** out) {
+    auto* t = new otd_timer;
+    t->thread = std::thread([t, interval_ms, repeat, fn, user] {
+        std::unique_lock lock(t->m);
+        do {
+            if (t->cv.wait_for(lock, std::chrono::milliseconds(interval_ms), [t] { return t->cancelled; })) return;
+            lock.unlock();
+            fn(user);
+            lock.lock();
+        } while (repeat != 0);
+    });
+    *out = t;
+    return OTD_OK;
+}
+
+void OTD_CALL timer_cancel(const otd_host_t*, otd_timer_t* t) {
+    {
+        const std::lock_guard lock(t->m);
+        t->cancelled = true;
+    }
+    t->cv.notify_all();
+    t->thread.join();
+    delete t;
+}
+
+const otd_timer_service_t kTimers = {sizeof(otd_timer_service_t), &timer_start, &timer_cancel};
+
+std::string recv_exact(int fd, std::size_t n) {
+    std::string out;
+    char buf[512];
+    while (out.size() < n) {
+        const ssize_t r = ::recv(fd, buf, std::min(sizeof buf, n - out.size()), 0);
+        if (r <= 0) break;
+        out.append(buf, static_cast<std::size_t>(r));
+    }
+    return out;
+}
+
+void send_all(int fd, const std::string& s) { (void)::send(fd, s.data(), s.size(), MSG_NOSIGNAL); }
+
+class ZmtpClient : public ::testing::Test {
+ protected:
+    void SetUp() override {
+        table_.struct_size = sizeof table_;
+        table_.abi_major = OTD_ABI_MAJOR;
+        table_.abi_minor = OTD_ABI_MINOR;
+        table_.host_name = "zmtp-test";
+        table_.host_version = "0";
+        table_.log = [](const otd_host_t*, otd_log_level_t, const char*) {};
+        net_.attach(&table_, "org.otedama.test.zmtp");
+        net_.start();
+        lfd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        int one = 1;
+        ::setsockopt(lfd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ASSERT_EQ(::bind(lfd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        ASSERT_EQ(::listen(lfd_, 4), 0);
+        socklen_t len = sizeof a;
+        ::getsockname(lfd_, reinterpret_cast<sockaddr*>(&a), &len);
+        port_ = ntohs(a.sin_port);
+    }
+    void TearDown() override {
+        net_.stop();
+        ::close(lfd_);
+    }
+    int accept_one() {
+        const int fd = ::accept(lfd_, nullptr, nullptr);
+        timeval tv{60, 0};  // a hang guard, not a timing assertion
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        return fd;
+    }
+    template <class Pred>
+    bool wait_for(Pred pred) {
+        std::unique_lock lock(m_);
+        return cv_.wait_for(lock, 120s, pred);
+    }
+    otd_host_t table_{};
+    otedama::services::NetService net_;
+    int lfd_ = -1;
+    uint16_t port_ = 0;
+    std::mutex m_;
+    std::condition_variable cv_;
+    std::vector<std::vector<std::string>> messages_;
+    std::vector<std::string> errors_;
+    int connected_ = 0;
+};
+
+TEST_F(ZmtpClient, HandshakeSubscribeReceiveAndReconnect) {
+    zmtp::ZmqSubscriber::Options o;
+    o.endpoint = {"127.0.0.1", port_};
+    o.topics = {"hashblock"};
+    o.min_backoff_ms = 50;
+    o.max_backoff_ms = 200;
+    zmtp::ZmqSubscriber sub(
+        &table_, otedama::services::NetService::table(), &kTimers, o,
+        [this](const std::vector<std::string>& parts) {
+            const std::lock_guard lock(m_);
+            messages_.push_back(parts);
+            cv_.notify_all();
+        },
+        [this](const std::string& why) {
+            const std::lock_guard lock(m_);
+            errors_.push_back(why);
+            cv_.notify_all();
+        },
+        [this] {
+            const std::lock_guard lock(m_);
+            ++connected_;
+            cv_.notify_all();
+        });
+    std::string why;
+    ASSERT_TRUE(sub.start(&why)) << why;
+
+    const std::string hash(32, '\x5A');
+    for (int minor = 1; minor >= 0; --minor) {
+        const int fd = accept_one();
+        ASSERT_GE(fd, 0);
+        EXPECT_EQ(recv_exact(fd, 64), zmtp::greeting(1));  // the client's greeting, byte for byte
+        send_all(fd, peer_greeting(minor));
+        const std::string ready = zmtp::ready_command("SUB");
+        EXPECT_EQ(recv_exact(fd, ready.size()), ready);
+        send_all(fd, peer_ready("PUB"));
+        const std::string subscription = zmtp::subscribe("hashblock", static_cast<uint8_t>(minor));
+        EXPECT_EQ(recv_exact(fd, subscription.size()), subscription) << "ZMTP 3." << minor;
+        // bitcoind's hashblock: topic, hash, sequence (LE)
+        send_all(fd, zmtp::encode_frame("hashblock", true, false) + zmtp::encode_frame(hash, true, false) +
+                         zmtp::encode_frame(bytes({minor, 0, 0, 0}), false, false));
+        ASSERT_TRUE(wait_for([&] { return messages_.size() == static_cast<std::size_t>(2 - minor); }));
+        ::close(fd);  // the publisher goes away: the client reports it and reconnects
+        ASSERT_TRUE(wait_for([&] { return errors_.size() >= static_cast<std::size_t>(2 - minor); }));
+    }
+    {
+        const std::lock_guard lock(m_);
+        ASSERT_EQ(messages_.size(), 2U);
+        EXPECT_EQ(messages_[0], (std::vector<std::string>{"hashblock", hash, bytes({1, 0, 0, 0})}));
+        EXPECT_EQ(messages_[1][2], bytes({0, 0, 0, 0}));
+        EXPECT_EQ(connected_, 2);
+        EXPECT_NE(errors_[0].find("the publisher closed the connection"), std::string::npos) << errors_[0];
+        EXPECT_NE(errors_[0].find("tcp://127.0.0.1:" + std::to_string(port_)), std::string::npos) << errors_[0];
+    }
+    EXPECT_EQ(sub.messages(), 2U);
+
+    // A peer that is not ZMTP: a clear error, the connection dropped, another attempt after the back-off.
+    int fd = accept_one();
+    ASSERT_GE(fd, 0);
+    (void)recv_exact(fd, 64);
+    send_all(fd, "HTTP/1.1 400 Bad Request\r\n\r\n");
+    ASSERT_TRUE(wait_for([&] {
+        for (const auto& e : errors_)
+            if (e.find("not a ZMTP peer") != std::string::npos) return true;
+        return false;
+    }));
+    ::close(fd);
+    fd = accept_one();  // it came back
+    EXPECT_GE(fd, 0);
+    sub.shutdown();
+    ::close(fd);
+    EXPECT_GE(sub.errors(), 3U);
+    EXPECT_EQ(sub.connects(), 4U);
+}
+
+}  // namespace
