@@ -10,6 +10,9 @@
 //    check every node.poll_interval as the fallback: getblockchaininfo's best block differs from the
 //    template's previous block -> a new template at once. A template is also refreshed every 30 s (new
 //    transactions, time). After a block of ours is accepted the next template is fetched at once.
+//    With daemons[].zmq (the node's -zmqpubhashblock=tcp://127.0.0.1:28332) the pool also subscribes to
+//    "hashblock" over ZMQ (lib/otedama/node/zmtp, reconnected with back-off): a notice from the active
+//    daemon fetches a template at once (a node whose long-poll is slow or broken by a proxy).
 //  - Blocks: submit_block assembles the whole block (header, coinbase with its witness, the template's
 //    transactions, MWEB) and calls submitblock; the BIP 22 answer (null = accepted, else the reason such as
 //    high-hash, bad-txnmrklroot, duplicate) becomes OTD_EVENT_BLOCK FOUND or REJECTED with a log line.
@@ -27,6 +30,7 @@
 #include <otedama/common/hex.hpp>
 #include <otedama/common/sha256.hpp>
 #include <otedama/node/jsonrpc.hpp>
+#include <otedama/node/zmtp.hpp>
 #include <otedama/sdk/transport.hpp>
 
 #include <Poco/JSON/Array.h>
@@ -72,10 +76,17 @@ class Bitcoind final : public sdk::Transport<Bitcoind> {
       std::string why;
       if (!node::parse_url(d.url, &why)) throw sdk::Error(OTD_ERR_INVALID_ARG, "node.daemons: '" + d.url + "': " + why);
     }
-    for (const auto& d : config_.daemons)
-      if (!d.zmq.empty())
-        host().logf(OTD_LOG_INFO, "bitcoind: %s: zmq %s is not used by this source; new blocks come by getblocktemplate long-poll", d.url.c_str(),
-                    d.zmq.c_str());
+    std::vector<std::optional<node::zmtp::Endpoint>> zmq_endpoints;
+    for (const auto& d : config_.daemons) {
+      std::string why;
+      if (d.zmq.empty()) {
+        zmq_endpoints.emplace_back();
+      } else if (auto ep = node::zmtp::parse_endpoint(d.zmq, &why)) {
+        zmq_endpoints.emplace_back(std::move(*ep));
+      } else {
+        throw sdk::Error(OTD_ERR_INVALID_ARG, "node.daemons: '" + d.url + "': zmq: " + why);
+      }
+    }
     register_metrics();
     {
       std::lock_guard lock(mutex_);
@@ -84,6 +95,7 @@ class Bitcoind final : public sdk::Transport<Bitcoind> {
     use_daemon(0);
     const otd_status_t st = timers_->start(host().raw(), static_cast<uint32_t>(config_.poll_interval_ms), 1, &Bitcoind::on_timer, this, &timer_);
     if (st != OTD_OK) throw sdk::Error(st, "bitcoind: cannot start the poll timer");
+    start_zmq(zmq_endpoints);
     host().logf(OTD_LOG_INFO, "bitcoind: job source for %s, node %s (%zu configured), payout %s, poll every %llu ms",
                 config_.coin.empty() ? "the node's coin" : config_.coin.c_str(), config_.daemons[0].url.c_str(), config_.daemons.size(),
                 config_.payout_address.c_str(), static_cast<unsigned long long>(config_.poll_interval_ms));
@@ -100,7 +112,9 @@ class Bitcoind final : public sdk::Transport<Bitcoind> {
       clients = std::move(clients_);
     }
     shutdown_clients(clients);
+    for (auto& z : zmq_) z->shutdown();
     if (net_ != nullptr) net_->shutdown(host().raw());
+    zmq_.clear();
   }
 
   otd_transport_status_t status() {
@@ -214,6 +228,48 @@ class Bitcoind final : public sdk::Transport<Bitcoind> {
     std::unique_ptr<node::JsonRpcClient> rpc;
     std::unique_ptr<node::HttpClient> longpoll;
   };
+
+  /// [control] One ZMQ subscriber (topic "hashblock") per daemon with an endpoint.
+  void start_zmq(const std::vector<std::optional<node::zmtp::Endpoint>>& endpoints) {
+    for (std::size_t i = 0; i < endpoints.size(); ++i) {
+      if (!endpoints[i]) continue;
+      node::zmtp::ZmqSubscriber::Options o;
+      o.endpoint = *endpoints[i];
+      o.topics = {"hashblock"};
+      auto warned = std::make_shared<std::atomic<bool>>(false);
+      auto sub = std::make_unique<node::zmtp::ZmqSubscriber>(
+          host().raw(), net_, timers_, o, [this, i](const std::vector<std::string>& parts) { on_zmq_message(i, parts); },
+          [this, warned](const std::string& why) {
+            count("zmq_error");
+            host().logf(warned->exchange(true) ? OTD_LOG_DEBUG : OTD_LOG_WARN, "bitcoind: ZMQ %s; new blocks come by long-poll and polling until it is back",
+                        why.c_str());
+          },
+          [this, warned, zmq = config_.daemons[i].zmq]() {
+            warned->store(false);
+            host().logf(OTD_LOG_INFO, "bitcoind: ZMQ subscribed to %s (hashblock)", zmq.c_str());
+          });
+      std::string why;
+      if (!sub->start(&why)) throw sdk::Error(OTD_ERR_GENERIC, "bitcoind: " + why);
+      zmq_.push_back(std::move(sub));
+    }
+  }
+
+  /// [io] A ZMQ message from daemon `index`: "hashblock", the 32-byte block hash, a 4-byte sequence number
+  /// (bitcoind doc/zmq.md). From the active daemon: a template now.
+  void on_zmq_message(std::size_t index, const std::vector<std::string>& parts) {
+    if (parts.size() < 2 || parts[0] != "hashblock" || parts[1].size() != 32) {
+      count("zmq_error");
+      host().logf(OTD_LOG_DEBUG, "bitcoind: ZMQ: ignored a message that is not hashblock + a 32-byte hash");
+      return;
+    }
+    count("zmq_message");
+    std::lock_guard lock(mutex_);
+    if (stopped_ || index != active_) return;
+    const std::vector<uint8_t> reversed(parts[1].rbegin(), parts[1].rend());  // shown as RPC shows hashes
+    const std::string hash = common::to_hex(reversed);
+    host().logf(OTD_LOG_DEBUG, "bitcoind: ZMQ: new block %s on %s: fetching a template now", hash.c_str(), config_.daemons[index].url.c_str());
+    fetch_template_locked();
+  }
 
   static void OTD_CALL on_timer(void* user) {
     auto* self = static_cast<Bitcoind*>(user);
@@ -547,7 +603,7 @@ class Bitcoind final : public sdk::Transport<Bitcoind> {
     auto desc = sdk::make_struct<otd_metric_desc_t>();
     desc.type = OTD_METRIC_COUNTER;
     desc.name = "bitcoind_events_total";
-    desc.help = "bitcoind job source: blocks accepted/rejected, failed RPC calls, unusable node replies, by event";
+    desc.help = "bitcoind job source: blocks accepted/rejected, failed RPC calls, unusable node replies, ZMQ messages and errors, by event";
     desc.unit = "";
     desc.label_count = 1;
     desc.label_names = kLabels;
@@ -565,6 +621,7 @@ class Bitcoind final : public sdk::Transport<Bitcoind> {
   const otd_timer_service_t* timers_ = nullptr;
   const otd_net_service_t* net_ = nullptr;
   otd_timer_t* timer_ = nullptr;
+  std::vector<std::unique_ptr<node::zmtp::ZmqSubscriber>> zmq_;  ///< started in start(), shut down in stop()
   bool metric_registered_ = false;
   uint32_t metric_ = 0;
 

@@ -13,7 +13,10 @@
 // Health: when no daemon is usable, the status goes DOWN (no answer) or DEGRADED (syncing, another chain)
 // with the reason, logged once per change, an OTD_EVENT_STATUS is posted, and the transport posts an
 // OTD_TEMPLATE_WITHDRAW template: the host stops mining the stale tip until a node is healthy again.
-// New blocks are found by polling; ZMQ (daemons[].zmq) is not used yet and is logged as such.
+// New blocks: a daemon with daemons[].zmq (monerod --zmq-pub tcp://127.0.0.1:18083) is subscribed to over ZMQ
+// (lib/otedama/node/zmtp, topic "json-minimal-chain_main", one message per block added to the main chain):
+// a message from the active daemon fetches a template at once. Polling stays: the health check and the
+// fallback while the publisher is unreachable (reconnected with back-off), and the only path without zmq.
 //
 // Settings (the `node` section, docs/config.md "Coin nodes"): daemons, payout_address, coin (XMR),
 // poll_interval, reserve_size; under plugins.settings.org.otedama.transport.monerod also `algorithm`
@@ -27,6 +30,7 @@
 #include <otedama/common/hex.hpp>
 #include <otedama/monero/block.hpp>
 #include <otedama/node/jsonrpc.hpp>
+#include <otedama/node/zmtp.hpp>
 #include <otedama/sdk/transport.hpp>
 
 #include <Poco/JSON/Array.h>
@@ -49,8 +53,12 @@ namespace monero = otedama::monero;
 /// A template is fetched again after this long on the same tip (new mempool transactions, fees).
 constexpr uint64_t kTemplateRefreshMs = 30'000;
 
-enum Counter : size_t { kRpcErrors, kFailovers, kTemplates, kBlocksAccepted, kBlocksRejected, kCounterCount };
-constexpr const char* kCounterNames[kCounterCount] = {"rpc_error", "failover", "template", "block_accepted", "block_rejected"};
+enum Counter : size_t { kRpcErrors, kFailovers, kTemplates, kBlocksAccepted, kBlocksRejected, kZmqMessages, kZmqErrors, kCounterCount };
+constexpr const char* kCounterNames[kCounterCount] = {"rpc_error", "failover", "template", "block_accepted", "block_rejected", "zmq_message", "zmq_error"};
+
+/// monerod's ZMQ publisher topic for blocks added to the main chain (monero src/rpc/zmq_pub.cpp, docs/ZMQ.md:
+/// "json-minimal-chain_main" carries first_height, first_prev_id and the new block ids).
+constexpr const char* kMonerodZmqTopic = "json-minimal-chain_main";
 
 struct Daemon {
     std::string url;
@@ -86,7 +94,14 @@ class Monerod final : public sdk::Transport<Monerod> {
                         else if (f == "user") dc.auth.user = *s;
                         else if (f == "pass") dc.auth.pass = *s;
                         else if (f == "cookie_file") dc.auth.cookie_file = *s;
-                        else if (f == "zmq") dc.zmq = *s;
+                        else if (f == "zmq") {
+                            dc.zmq = *s;
+                            if (!dc.zmq.empty()) {
+                                const auto ep = node::zmtp::parse_endpoint(dc.zmq, &why);
+                                if (!ep) throw bad(at + ".zmq", why);
+                                dc.zmq_endpoint = *ep;
+                            }
+                        }
                         else throw bad(at + "." + f, "unknown key (known: url, user, pass, cookie_file, zmq)");
                     }
                     const auto url = node::parse_url(dc.url, &why);
@@ -134,12 +149,10 @@ class Monerod final : public sdk::Transport<Monerod> {
             o.http.user_agent = "otedama-monerod";
             o.version = "2.0";
             daemons_.push_back(Daemon{dc.parsed.endpoint(), std::make_unique<node::JsonRpcClient>(host().raw(), net_, std::move(o))});
-            if (!dc.zmq.empty())
-                host().logf(OTD_LOG_INFO, "monerod: %s: ZMQ notices (%s) are not used yet; new blocks are found by polling every %llu ms", dc.parsed.endpoint().c_str(),
-                            dc.zmq.c_str(), static_cast<unsigned long long>(poll_ms_));
         }
         const otd_status_t st = timers_->start(host().raw(), static_cast<uint32_t>(poll_ms_), 1, &Monerod::on_tick, this, &timer_);
         if (st != OTD_OK) throw sdk::Error(st, "monerod: cannot start its poll timer");
+        start_zmq();
         host().logf(OTD_LOG_INFO, "monerod: %zu daemon(s), first %s, %s %s, payout to %s, reserve %u bytes, poll every %llu ms", daemons_.size(),
                     daemons_[0].url.c_str(), coin_.c_str(), algorithm_.c_str(), payout_address_.c_str(), reserve_size_, static_cast<unsigned long long>(poll_ms_));
         poll();
@@ -152,8 +165,10 @@ class Monerod final : public sdk::Transport<Monerod> {
             std::lock_guard lock(mutex_);
             stopped_ = true;
         }
+        for (auto& z : zmq_) z->shutdown();
         // Every request in flight ends with ErrorKind::shutdown; no handler runs after this.
         if (net_ != nullptr) net_->shutdown(host().raw());
+        zmq_.clear();
         for (auto& d : daemons_) d.rpc->shutdown();
         flush_metrics();
     }
@@ -200,7 +215,57 @@ class Monerod final : public sdk::Transport<Monerod> {
         node::Url parsed;
         node::Auth auth;
         std::string zmq;
+        node::zmtp::Endpoint zmq_endpoint;
     };
+
+    // ---- ZMQ new-block notices
+
+    /// [control] One subscriber per daemon with a zmq endpoint; a message from the active daemon refreshes now.
+    void start_zmq() {
+        for (std::size_t i = 0; i < daemon_configs_.size(); ++i) {
+            const auto& dc = daemon_configs_[i];
+            if (dc.zmq.empty()) continue;
+            node::zmtp::ZmqSubscriber::Options o;
+            o.endpoint = dc.zmq_endpoint;
+            o.topics = {kMonerodZmqTopic};
+            auto warned = std::make_shared<std::atomic<bool>>(false);
+            auto sub = std::make_unique<node::zmtp::ZmqSubscriber>(
+                host().raw(), net_, timers_, o,
+                [this, i](const std::vector<std::string>& parts) { on_zmq_message(i, parts); },
+                [this, warned](const std::string& why) {
+                    count(kZmqErrors);
+                    // One warning per outage (the back-off retries are logged at debug level).
+                    host().logf(warned->exchange(true) ? OTD_LOG_DEBUG : OTD_LOG_WARN, "monerod: ZMQ %s; new blocks are found by polling until it is back", why.c_str());
+                },
+                [this, warned, zmq = dc.zmq]() {
+                    warned->store(false);
+                    host().logf(OTD_LOG_INFO, "monerod: ZMQ subscribed to %s (%s): new blocks are fetched as they are announced", zmq.c_str(), kMonerodZmqTopic);
+                });
+            std::string why;
+            if (!sub->start(&why)) throw sdk::Error(OTD_ERR_GENERIC, "monerod: " + why);
+            zmq_.push_back(std::move(sub));
+        }
+    }
+
+    /// [io] A message from daemon `index`'s publisher.
+    void on_zmq_message(std::size_t index, const std::vector<std::string>& parts) {
+        // The topic, then ':' and the JSON, in one frame (monero src/rpc/zmq_pub.cpp); a message for another
+        // topic (a publisher shared with other subscribers never sends us one, but a prefix could match) is ignored.
+        const std::string topic = std::string(kMonerodZmqTopic) + ":";
+        if (parts.empty() || parts[0].compare(0, topic.size(), topic) != 0) {
+            count(kZmqErrors);
+            return;
+        }
+        count(kZmqMessages);
+        bool active = false;
+        {
+            std::lock_guard lock(mutex_);
+            active = index == active_ && !stopped_;
+        }
+        if (!active) return;
+        host().logf(OTD_LOG_DEBUG, "monerod: ZMQ: a new block on %s: fetching its template now", daemons_[index].url.c_str());
+        refresh_now();
+    }
 
     // ---- polling and failover
 
@@ -584,6 +649,7 @@ class Monerod final : public sdk::Transport<Monerod> {
     const otd_net_service_t* net_ = nullptr;
     otd_timer_t* timer_ = nullptr;
     std::vector<Daemon> daemons_;  ///< fixed after start()
+    std::vector<std::unique_ptr<node::zmtp::ZmqSubscriber>> zmq_;  ///< started in start(), shut down in stop()
     // state (mutex_)
     std::mutex mutex_;
     bool stopped_ = false, polling_ = false, probing_ = false, withdrawn_ = false;

@@ -13,6 +13,9 @@
 //   3. monerod restarts on the same data directory: the host reports it up, mining resumes and the node's
 //      height rises again by a block we submitted (a SIGKILLed node may have lost its newest blocks: the
 //      rise is counted from the height it restarts at).
+//   4. (ZmqNoticeRefreshesTheTemplateWithoutPolling) monerod with --zmq-pub, the pool polling every 30 min and
+//      not mining: a block the node generates itself gives the pool a template for the next height by the
+//      ZMQ notice (lib/otedama/node/zmtp), the only path that can explain it before the next poll.
 // monerod is stopped by its PID at the end, and killed by the guard's destructor on any failure.
 // Waits poll for conditions under generous guards (a 2 GiB RandomX dataset builds first); nothing is timed.
 #include "child.hpp"
@@ -136,17 +139,22 @@ class MonerodNode : public ::testing::Test {
     void TearDown() override {
         if (!HasFailure() && !dir_.empty()) fs::remove_all(dir_);
     }
-    std::unique_ptr<Child> start_monerod() {
-        auto c = std::make_unique<Child>(MONEROD,
-                                         std::vector<std::string>{"--regtest", "--offline", "--fixed-difficulty", "1000", "--data-dir", (dir_ / "chain").string(),
+    std::unique_ptr<Child> start_monerod(bool zmq = false) {
+        std::vector<std::string> zmq_args{"--no-zmq"};
+        if (zmq) {
+            // monerod's ZMQ RPC server must be on for --zmq-pub (its publisher); both on free loopback ports.
+            zmq_args = {"--zmq-rpc-bind-ip", "127.0.0.1", "--zmq-rpc-bind-port", std::to_string(zmq_rpc_port_), "--zmq-pub",
+                        "tcp://127.0.0.1:" + std::to_string(zmq_pub_port_)};
+        }
+        std::vector<std::string> args{"--regtest", "--offline", "--fixed-difficulty", "1000", "--data-dir", (dir_ / "chain").string(),
                                                                   "--rpc-bind-ip", "127.0.0.1", "--rpc-bind-port", std::to_string(rpc_port_), "--p2p-bind-ip",
                                                                   "127.0.0.1", "--p2p-bind-port", std::to_string(p2p_port_), "--no-igd", "--non-interactive",
-                                                                  "--log-level", "0", "--disable-dns-checkpoints", "--check-updates", "disabled", "--no-zmq"},
-                                         dir_, "monerod");
-        return c;
+                                                                  "--log-level", "0", "--disable-dns-checkpoints", "--check-updates", "disabled"};
+        args.insert(args.end(), zmq_args.begin(), zmq_args.end());
+        return std::make_unique<Child>(MONEROD, args, dir_, "monerod");
     }
     fs::path dir_;
-    uint16_t rpc_port_ = 0, p2p_port_ = 0;
+    uint16_t rpc_port_ = 0, p2p_port_ = 0, zmq_rpc_port_ = 0, zmq_pub_port_ = 0;
 };
 
 TEST_F(MonerodNode, PoolMinesBlocksTheNodeAcceptsAndSurvivesANodeRestart) {
@@ -244,6 +252,55 @@ TEST_F(MonerodNode, SoloMiningAgainstTheNode) {
     ASSERT_TRUE(rc.has_value());
     EXPECT_EQ(*rc, 0) << solo.log();
     EXPECT_NE(solo.log().find("block(s) accepted by the node"), std::string::npos) << solo.log();
+    ASSERT_TRUE(monerod->kill(SIGTERM).has_value()) << "monerod did not stop on SIGTERM";
+}
+
+// New blocks by ZMQ (node.daemons[].zmq, lib/otedama/node/zmtp): monerod publishes on --zmq-pub, the pool polls
+// only every 30 minutes, and a block made by the node itself (generateblocks, an outside miner) must give a
+// template for the next height long before the next poll could: only the ZMQ notice can explain it. No local
+// mining. The wait is a generous guard below the poll interval, not a timed assertion.
+TEST_F(MonerodNode, ZmqNoticeRefreshesTheTemplateWithoutPolling) {
+    zmq_rpc_port_ = free_port();
+    zmq_pub_port_ = free_port();
+    while (zmq_rpc_port_ == rpc_port_ || zmq_rpc_port_ == p2p_port_) zmq_rpc_port_ = free_port();
+    while (zmq_pub_port_ == rpc_port_ || zmq_pub_port_ == p2p_port_ || zmq_pub_port_ == zmq_rpc_port_) zmq_pub_port_ = free_port();
+    auto monerod = start_monerod(true);
+    ASSERT_TRUE(wait_until([&] { return node_height(rpc_port_).has_value() || !monerod->running(); }, 180s)) << monerod->log();
+    ASSERT_TRUE(monerod->running()) << monerod->log();
+    const uint64_t start_height = *node_height(rpc_port_);
+    const std::string zmq = "tcp://127.0.0.1:" + std::to_string(zmq_pub_port_);
+    std::ofstream(dir_ / "zmq.yaml") << "storage: {path: " << (dir_ / "zmq.db").string() << "}\n"
+                                     << "pool: {source: monerod, address: \"127.0.0.1:" << free_port() << "\"}\n"
+                                     << "mining: {algorithm: randomx, enable_cpu: false}\n"
+                                     << "node:\n  daemons:\n    - {url: \"http://127.0.0.1:" << rpc_port_ << "\", zmq: \"" << zmq << "\"}\n"
+                                     << "  payout_address: " << kAddress << "\n  poll_interval: 30m\n"
+                                     << "log: {level: debug}\n"
+                                     << "api: {enable: false}\nmonitoring: {metrics: {enable: false}, health: {enable: false}}\n";
+    Child host(OTEDAMA_HOST, {"serve", "--config", (dir_ / "zmq.yaml").string(), "--run-for", "900"}, dir_, "host");
+    static const std::regex tmpl_re("monerod: template [^ ]+ \\(height ([0-9]+)");
+    auto template_at = [&](uint64_t height) {
+        const std::string log = host.log();
+        for (auto it = std::sregex_iterator(log.begin(), log.end(), tmpl_re); it != std::sregex_iterator(); ++it)
+            if (std::stoull((*it)[1].str()) == height) return true;
+        return false;
+    };
+    // The first poll's template (at the node's height) and the subscription.
+    ASSERT_TRUE(wait_until([&] { return (template_at(start_height) && host.log().find("monerod: ZMQ subscribed to " + zmq) != std::string::npos) || !host.running(); }))
+        << host.log();
+    ASSERT_TRUE(host.running()) << host.log();
+    EXPECT_FALSE(template_at(start_height + 1)) << host.log();
+
+    // The node makes a block on its own; the pool's next template must follow from the notice.
+    // generateblocks hashes RandomX in the node (seconds; more on a busy machine than rpc()'s 10 s receive
+    // timeout), so its answer is not waited for: the node's height is what counts.
+    (void)rpc(rpc_port_, "generateblocks", R"({"amount_of_blocks":1,"wallet_address":")" + std::string(kAddress) + R"("})");
+    ASSERT_TRUE(wait_until([&] { return node_height(rpc_port_).value_or(0) >= start_height + 1; }, 300s)) << monerod->log();
+    ASSERT_TRUE(wait_until([&] { return template_at(start_height + 1) || !host.running(); }, 600s)) << host.log();
+    EXPECT_NE(host.log().find("monerod: ZMQ: a new block on"), std::string::npos) << host.log();
+
+    const auto rc = host.kill(SIGTERM);
+    ASSERT_TRUE(rc.has_value());
+    EXPECT_EQ(*rc, 0) << host.log();
     ASSERT_TRUE(monerod->kill(SIGTERM).has_value()) << "monerod did not stop on SIGTERM";
 }
 
