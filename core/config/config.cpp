@@ -148,7 +148,86 @@ std::vector<std::string_view> split_path(std::string_view dotted) {
     }
 }
 
+// The Bitcoin-family algorithms: the only ones whose stratum ports check address_network.
+bool bitcoin_family(std::string_view algorithm) { return algorithm == "sha256d" || algorithm == "scrypt"; }
+
+// Cross-checks of pool.coins that need the top-level keys (every entry inherits what it does not give):
+// each coin its own stratum address (port 0: each its own ephemeral port), address_network only for the Bitcoin dialect.
+void check_coins(const Config& config, Diagnostics& diagnostics) {
+    if (config.pool.coins.empty()) return;
+    std::vector<CoinConfig> coins;
+    try {
+        coins = coin_configs(config);
+    } catch (const std::logic_error& e) {
+        diagnostics.add(YAML::Mark::null_mark(), "pool.coins", e.what());
+        return;
+    }
+    for (std::size_t i = 0; i < coins.size(); ++i) {
+        const std::string at = "pool.coins[" + std::to_string(i) + "]";
+        for (std::size_t j = 0; j < i; ++j) {
+            if (config.pool.enable && coins[i].config.pool.address.port != 0 && coins[i].config.pool.address == coins[j].config.pool.address) {
+                diagnostics.add(YAML::Mark::null_mark(), at + ".address",
+                                "stratum address " + coins[i].config.pool.address.to_string() + " is also pool.coins[" + std::to_string(j) +
+                                    "]'s (" + coins[j].coin + "): each coin needs its own port");
+            }
+        }
+        if (!coins[i].address_network.empty() && !bitcoin_family(coins[i].algorithm)) {
+            diagnostics.add(YAML::Mark::null_mark(), at + ".address_network",
+                            "is for Bitcoin-family coins (sha256d, scrypt); " + coins[i].coin + " mines " + coins[i].algorithm);
+        }
+        if (coins[i].config.pool.source.empty())
+            diagnostics.add(YAML::Mark::null_mark(), at + ".source", "expected a job source (devnet, bitcoind, monerod, ethnode), got an empty value");
+    }
+}
+
 }  // namespace
+
+std::vector<CoinConfig> coin_configs(const Config& config) {
+    std::vector<CoinConfig> out;
+    for (std::size_t i = 0; i < config.pool.coins.size(); ++i) {
+        const Config::Pool::Coin& coin = config.pool.coins[i];
+        CoinConfig cc;
+        cc.coin = coin.coin;
+        cc.algorithm = coin.algorithm.empty() ? config.mining.algorithm : coin.algorithm;
+        cc.address_network = coin.address_network;
+        cc.config = config;
+        cc.config.pool.coins.clear();
+        Config& c = cc.config;
+        const std::string at = "pool.coins[" + std::to_string(i) + "]";
+        const auto apply = [&](const std::string& schema_path, const Value& value, const std::string& where) {
+            const Key* key = detail::find_key(schema_path);
+            if (key == nullptr) throw std::logic_error(where + ": no key " + schema_path);
+            const YAML::Node node = YAML::Load(to_json(value));
+            Diagnostics diagnostics("<" + where + ">");
+            if (!key->parse(*key, Site{node, where, node.Mark(), diagnostics}, c))
+                throw std::logic_error(diagnostics.empty() ? where + ": does not apply" : diagnostics.take().front().to_string());
+        };
+        if (coin.overrides.is_object()) {
+            for (const auto& [name, value] : std::get<Value::Object>(coin.overrides.storage())) {
+                if (name == "stratum") {
+                    cc.stratum = value;
+                } else if (name == "devnet") {
+                    if (!c.devnet.is_object()) c.devnet = Value::object();
+                    if (value.is_object())
+                        for (const auto& [k, v] : std::get<Value::Object>(value.storage())) c.devnet[k] = v;
+                } else if (name == "rewards" || name == "payments" || name == "node") {
+                    if (!value.is_object()) continue;
+                    for (const auto& [k, v] : std::get<Value::Object>(value.storage()))
+                        apply(detail::coin_key_path(name, k), v, at + "." + name + "." + k);
+                } else {
+                    apply(detail::coin_key_path("", name), value, at + "." + name);
+                }
+            }
+        }
+        c.mining.algorithm = cc.algorithm;
+        c.node.coin = cc.coin;
+        if (!c.devnet.is_object()) c.devnet = Value::object();
+        c.devnet["coin"] = cc.coin;
+        c.devnet["algorithm"] = cc.algorithm;
+        out.push_back(std::move(cc));
+    }
+    return out;
+}
 
 Config defaults() {
     static const Config cached = build_defaults();
@@ -170,6 +249,7 @@ LoadResult load_string(std::string_view yaml, std::string_view source_name) {
     }
     Config config = defaults();
     if (!documents.empty()) load_section(Site{documents[0], {}, documents[0].Mark(), diagnostics}, config);
+    if (diagnostics.empty()) check_coins(config, diagnostics);
     if (!diagnostics.empty()) return LoadResult{std::nullopt, diagnostics.take()};
     return LoadResult{std::move(config), {}};
 }

@@ -116,6 +116,15 @@ struct Config {
             std::int64_t confirmations = 0;        // a sent payment is 'confirmed' at this many (bitcoind, monero)
             bool operator==(const Payments&) const = default;
         };
+        // pool.coins: one entry per coin this host runs a pool for (several coins in one process). Only the
+        // coin's own settings are kept here; coin_configs() gives each coin's effective configuration.
+        struct Coin {
+            std::string coin;             // ticker (ledger coin, stratum port coin filter, plugin instance suffix)
+            std::string algorithm;        // "" = mining.algorithm
+            std::string address_network;  // Bitcoin family: the network miners' payout addresses must be on ("" = unchecked)
+            Value overrides = Value::object();  // source, address, fee_percentage, fee_account, rewards, payments, node, devnet, stratum as given
+            bool operator==(const Coin&) const = default;
+        };
         bool enable = false;
         Address address;
         std::int64_t max_connections = 0;
@@ -125,6 +134,7 @@ struct Config {
         Payments payments;
         std::string source;  // the transport that supplies block templates
         DatasetMode verify_dataset{DatasetMode::light};  // what shares of memory-hard algorithms are verified on
+        std::vector<Coin> coins;  // empty = one coin, from the keys above
         bool operator==(const Pool&) const = default;
     };
     struct Miner {
@@ -267,6 +277,20 @@ struct LoadResult {
 
 // The effective configuration as a Value tree (what subtree_json() and to_yaml() render).
 [[nodiscard]] Value to_value(const Config& config);
+
+// One coin of pool.coins with its effective configuration: the top-level keys with the entry's values over
+// them, mining.algorithm set to the coin's algorithm, node.coin and devnet.coin to its ticker,
+// devnet.algorithm to its algorithm, and pool.coins empty (a coin's config is a single-coin config).
+struct CoinConfig {
+    std::string coin;
+    std::string algorithm;
+    std::string address_network;
+    Value stratum = Value::object();  // the entry's `stratum` map: more settings of its stratum port (difficulty, vardiff, tls_cert ...)
+    Config config;
+};
+// Every entry of pool.coins, in order; empty when pool.coins is empty (the single-coin form). The config
+// must have loaded (its entries were validated): a value that does not apply throws std::logic_error.
+[[nodiscard]] std::vector<CoinConfig> coin_configs(const Config& config);
 
 // One schema key, for documentation and `config --help`-style listings.
 struct KeyInfo {

@@ -366,6 +366,178 @@ std::optional<Value> FreeMapType::parse(const Site& site) const {
     return ok ? value : std::nullopt;
 }
 
+std::string coin_key_path(std::string_view section, std::string_view name) {
+    if (section.empty()) {
+        if (name == "source" || name == "address" || name == "fee_percentage" || name == "fee_account") return "pool." + std::string(name);
+        return {};
+    }
+    if (section == "rewards" || section == "payments") return "pool." + std::string(section) + "." + std::string(name);
+    if (section == "node" && name != "coin") return "node." + std::string(name);
+    return {};
+}
+
+namespace {
+
+constexpr std::string_view kCoinKeys =
+    "coin, algorithm, address_network, source, address, fee_percentage, fee_account, rewards, payments, node, devnet, stratum";
+
+bool valid_ticker(std::string_view t) {
+    if (t.empty() || t.size() > 16) return false;
+    return std::all_of(t.begin(), t.end(), [](char ch) {
+        return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+    });
+}
+
+// One value of a coin entry, checked with the type of the top-level key it stands in for; its rendering.
+std::optional<Value> parse_coin_value(const Site& field, const std::string& schema_path) {
+    const Key* key = find_key(schema_path);
+    if (key == nullptr) return std::nullopt;
+    Config scratch;
+    if (!key->parse(*key, field, scratch)) return std::nullopt;
+    return key->render(*key, scratch);
+}
+
+std::optional<Config::Pool::Coin> parse_coin(const Site& element) {
+    if (!element.node.IsMap()) {
+        element.error("expected a map {coin, algorithm, source, address, ...}, got " + describe_node(element.node));
+        return std::nullopt;
+    }
+    Config::Pool::Coin coin;
+    bool ok = true;
+    bool have_coin = false;
+    std::unordered_map<std::string, int> first_line;
+    for (const auto& entry : element.node) {
+        const std::string name = entry.first.IsScalar() ? entry.first.Scalar() : std::string();
+        const Site field{entry.second, element.path + "." + name, entry.first.Mark(), element.diagnostics};
+        if (const auto [it, inserted] = first_line.emplace(name, entry.first.Mark().line + 1); !inserted) {
+            element.diagnostics.add(entry.first.Mark(), field.path, "duplicate key '" + name + "' (first at line " + std::to_string(it->second) + ")");
+            ok = false;
+            continue;
+        }
+        if (name == "coin" || name == "algorithm" || name == "address_network") {
+            auto text = StringType{}.parse(field);
+            if (!text) {
+                ok = false;
+                continue;
+            }
+            if (name == "coin") {
+                if (!valid_ticker(*text)) {
+                    field.error("expected a ticker of 1 to 16 letters, digits, '_' or '-', got '" + *text + "'");
+                    ok = false;
+                    continue;
+                }
+                coin.coin = std::move(*text);
+                have_coin = true;
+            } else if (name == "algorithm") {
+                if (text->empty()) {
+                    field.error("expected an algorithm name (sha256d, scrypt, randomx ...), got an empty value");
+                    ok = false;
+                    continue;
+                }
+                coin.algorithm = std::move(*text);
+            } else {
+                coin.address_network = std::move(*text);
+            }
+        } else if (name == "devnet" || name == "stratum") {
+            auto value = FreeMapType{false}.parse(field);
+            if (!value) {
+                ok = false;
+                continue;
+            }
+            coin.overrides[name] = std::move(*value);
+        } else if (name == "rewards" || name == "payments" || name == "node") {
+            if (field.node.IsNull()) continue;
+            if (!field.node.IsMap()) {
+                field.error("expected a map, got " + describe_node(field.node));
+                ok = false;
+                continue;
+            }
+            Value section = Value::object();
+            std::unordered_map<std::string, int> seen;
+            for (const auto& child : field.node) {
+                const std::string cname = child.first.IsScalar() ? child.first.Scalar() : std::string();
+                const Site cfield{child.second, field.path + "." + cname, child.first.Mark(), element.diagnostics};
+                if (const auto [it, inserted] = seen.emplace(cname, child.first.Mark().line + 1); !inserted) {
+                    element.diagnostics.add(child.first.Mark(), cfield.path, "duplicate key '" + cname + "' (first at line " + std::to_string(it->second) + ")");
+                    ok = false;
+                    continue;
+                }
+                const std::string path = coin_key_path(name, cname);
+                if (path.empty() || find_key(path) == nullptr) {
+                    std::string valid;
+                    const std::string prefix = name == "node" ? "node." : "pool." + name + ".";
+                    for (const Key& k : schema()) {
+                        if (k.path.rfind(prefix, 0) != 0 || k.path == "node.coin") continue;
+                        valid += (valid.empty() ? "" : ", ") + std::string(k.path.substr(prefix.size()));
+                    }
+                    element.diagnostics.add(child.first.Mark(), cfield.path,
+                                            name == "node" && cname == "coin" ? "unknown key 'coin' (a coin's ticker is its entry's `coin`)"
+                                                                              : "unknown key '" + cname + "' (valid keys: " + valid + ")");
+                    ok = false;
+                    continue;
+                }
+                auto value = parse_coin_value(cfield, path);
+                if (!value) {
+                    ok = false;
+                    continue;
+                }
+                section[cname] = std::move(*value);
+            }
+            coin.overrides[name] = std::move(section);
+        } else if (const std::string path = coin_key_path("", name); !path.empty()) {
+            auto value = parse_coin_value(field, path);
+            if (!value) {
+                ok = false;
+                continue;
+            }
+            coin.overrides[name] = std::move(*value);
+        } else {
+            element.diagnostics.add(entry.first.Mark(), field.path, "unknown key '" + name + "' (valid keys: " + std::string(kCoinKeys) + ")");
+            ok = false;
+        }
+    }
+    if (ok && !have_coin) {
+        element.error("a coin needs its ticker: coin (e.g. LTC)");
+        ok = false;
+    }
+    return ok ? std::optional<Config::Pool::Coin>(std::move(coin)) : std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::vector<Config::Pool::Coin>> CoinListType::parse(const Site& site) const {
+    auto coins = parse_list<Config::Pool::Coin>(site, "a list of coins {coin, algorithm, source, address, ...}", parse_coin);
+    if (!coins) return coins;
+    bool ok = true;
+    for (std::size_t i = 0; i < coins->size(); ++i) {
+        for (std::size_t j = 0; j < i; ++j) {
+            if (!iequals((*coins)[i].coin, (*coins)[j].coin)) continue;
+            const YAML::Node element = site.node[i];
+            const YAML::Node coin_node = element["coin"];
+            site.diagnostics.add(coin_node.Mark(), site.path + "[" + std::to_string(i) + "].coin",
+                                 "coin '" + (*coins)[i].coin + "' is already pool.coins[" + std::to_string(j) + "] (each coin once)");
+            ok = false;
+            break;
+        }
+    }
+    if (!ok) return std::nullopt;
+    return coins;
+}
+
+Value CoinListType::render(const std::vector<Config::Pool::Coin>& value) const {
+    Value::Array array;
+    for (const auto& c : value) {
+        Value entry = Value::object();
+        entry["coin"] = c.coin;
+        if (!c.algorithm.empty()) entry["algorithm"] = c.algorithm;
+        if (!c.address_network.empty()) entry["address_network"] = c.address_network;
+        if (c.overrides.is_object())
+            for (const auto& [name, v] : std::get<Value::Object>(c.overrides.storage())) entry[name] = v;
+        array.push_back(std::move(entry));
+    }
+    return array;
+}
+
 // ---- The schema
 
 namespace {
@@ -422,6 +594,7 @@ std::vector<Key> build_schema() {
         OTEDAMA_CONFIG_KEY(pool.payments.confirmations,   integer(1),        "6",              "bitcoind/monero: a sent payment is recorded confirmed at this many confirmations"),
         OTEDAMA_CONFIG_KEY(pool.verify_dataset,           enumeration(dataset_mode_names), "light", "RandomX, Ethash, KawPow: verify shares on the light cache (16-256 MiB) or on the full dataset/DAG (1-5 GiB; about 10x (RandomX) to 80x (Ethash) faster per share)"),
         OTEDAMA_CONFIG_KEY(pool.source,                   StringType{},      "devnet",         "Transport that supplies block templates (devnet = the built-in chain)"),
+        OTEDAMA_CONFIG_KEY(pool.coins,                    CoinListType{},    "[]",             "Several coins in one process: one entry per coin {coin, algorithm, source, address, address_network, fee_percentage, rewards, payments, node, devnet, stratum}; a key not given takes the top-level value; empty = one coin from the keys above"),
         OTEDAMA_CONFIG_KEY(miner.pools,                   PoolListType{},    "[]",             "Miner mode (otedama-host mine): the pools to mine for, in failover order"),
         OTEDAMA_CONFIG_KEY(miner.keepalive,               DurationType{},    "60s",            "Miner mode: how often a keepalive is sent to pools whose protocol has one (xmrig's keepalived)"),
         OTEDAMA_CONFIG_KEY(miner.timeout,                 DurationType{},    "2m",             "Miner mode: a pool that sends nothing for this long is dropped for the next one"),
@@ -464,6 +637,12 @@ std::vector<Key> build_schema() {
 std::span<const Key> schema() {
     static const std::vector<Key> keys = build_schema();
     return keys;
+}
+
+const Key* find_key(std::string_view path) {
+    for (const Key& key : schema())
+        if (key.path == path) return &key;
+    return nullptr;
 }
 
 }  // namespace otedama::config::detail

@@ -156,8 +156,18 @@ struct FreeMapType {
     [[nodiscard]] std::string name() const { return entries_are_maps ? "map of maps (free-form)" : "map (free-form)"; }
 };
 
+// pool.coins: a list of coin maps {coin, algorithm, address_network, source, address, fee_percentage,
+// fee_account, rewards: {...}, payments: {...}, node: {...}, devnet: {...}}. Every value is checked with the
+// type of the top-level key it stands in for (rewards.window as pool.rewards.window ...); tickers are unique.
+struct CoinListType {
+    using value_type = std::vector<Config::Pool::Coin>;
+    [[nodiscard]] std::optional<value_type> parse(const Site& site) const;
+    [[nodiscard]] Value render(const value_type& value) const;
+    [[nodiscard]] std::string name() const { return "list of coins {coin, algorithm, source, address, rewards, payments, node, devnet ...}"; }
+};
+
 using KeyType = std::variant<StringType, BoolType, IntegerType, DoubleType, DurationType, AddressType, EnumType,
-                             StringListType, IntegerListType, PoolListType, DaemonListType, FreeMapType>;
+                             StringListType, IntegerListType, PoolListType, DaemonListType, FreeMapType, CoinListType>;
 
 // One leaf key. parse/render are generated per key by make_key() and bridge the type to the field.
 struct Key {
@@ -198,5 +208,12 @@ Key make_key(std::string_view path, Type type, std::string_view default_yaml, st
 
 // Every key, in documentation order.
 [[nodiscard]] std::span<const Key> schema();
+
+// The schema key at a dotted path, or nullptr.
+[[nodiscard]] const Key* find_key(std::string_view path);
+
+// The top-level key a pool.coins entry's key stands in for: "rewards" + "window" -> "pool.rewards.window",
+// "node" + "daemons" -> "node.daemons", "" + "address" -> "pool.address"; "" when the entry has no such key.
+[[nodiscard]] std::string coin_key_path(std::string_view section, std::string_view name);
 
 }  // namespace otedama::config::detail

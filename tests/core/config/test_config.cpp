@@ -531,7 +531,7 @@ TEST(Json, TypedSubtrees) {
                                       R"("confirmations":10,"reserve_floor":0},"fee_account":"pool",)"
                                       R"("payments":{"minimum":0,"interval":"10m","wallet":"devnet","rpc_url":"","rpc_user":"","rpc_password":"",)"
                                       R"("rpc_cookie_file":"","wallet_name":"","subtract_fee":false,"confirmations":6},)"
-                                      R"("verify_dataset":"light","source":"devnet"})");
+                                      R"("verify_dataset":"light","source":"devnet","coins":[]})");
     EXPECT_EQ(c.subtree_json("mining.asic"), R"({"devices":[],"poll_interval":"100ms"})");
     EXPECT_EQ(c.subtree_json("log.level"), R"("info")");
     EXPECT_EQ(c.subtree_json("mining.gpu.intensity"), "20");
@@ -689,7 +689,7 @@ TEST(Node, ErrorsNameTheElementAndTheField) {
 
 TEST(Schema, DescribesEveryKey) {
     const auto keys = describe_schema();
-    ASSERT_EQ(keys.size(), 68u);
+    ASSERT_EQ(keys.size(), 69u);
     EXPECT_EQ(keys.front().path, "app.name");
     EXPECT_EQ(keys.back().path, "devnet");
     for (const KeyInfo& key : keys) {
@@ -704,6 +704,113 @@ TEST(Schema, DescribesEveryKey) {
     EXPECT_EQ(find("app.mode").type, "one of pool, miner, solo, p2p");
     EXPECT_EQ(find("pool.fee_percentage").type, "number 0..100");
     EXPECT_EQ(find("mining.gpu.devices").type, "list of integers >= 0");
+}
+
+// ---- pool.coins (several coins in one process)
+
+constexpr std::string_view kTwoCoins = R"(mining:
+  algorithm: scrypt
+pool:
+  address: 127.0.0.1:3333
+  fee_percentage: 2.0
+  rewards:
+    system: PPLNS
+    window: 1h
+  payments:
+    minimum: 1000
+  coins:
+    - coin: DEVBTC
+      algorithm: sha256d
+      address: 127.0.0.1:4001
+      address_network: bitcoin-regtest
+      rewards: {system: PPS, reserve_floor: 5}
+      payments: {minimum: 50000, interval: 30s}
+      devnet: {difficulty: 0.5}
+    - coin: DEVLTC
+      address: 127.0.0.1:4002
+      fee_percentage: 0.5
+      node: {poll_interval: 2s}
+      stratum: {difficulty: 0.001, vardiff: {enabled: false}}
+devnet:
+  block_time: 0
+  reward: 5000000000
+)";
+
+TEST(Coins, EmptyByDefaultAndSingleCoinConfigsHaveNone) {
+    EXPECT_TRUE(defaults().pool.coins.empty());
+    EXPECT_TRUE(coin_configs(defaults()).empty());
+}
+
+TEST(Coins, EntriesInheritTopLevelKeysTheyDoNotGive) {
+    const Config c = load_ok(kTwoCoins);
+    ASSERT_EQ(c.pool.coins.size(), 2u);
+    const auto coins = coin_configs(c);
+    ASSERT_EQ(coins.size(), 2u);
+    const Config& btc = coins[0].config;
+    EXPECT_EQ(coins[0].coin, "DEVBTC");
+    EXPECT_EQ(coins[0].algorithm, "sha256d");
+    EXPECT_EQ(coins[0].address_network, "bitcoin-regtest");
+    EXPECT_EQ(btc.mining.algorithm, "sha256d");
+    EXPECT_EQ(btc.pool.address.to_string(), "127.0.0.1:4001");
+    EXPECT_EQ(btc.pool.rewards.system, RewardSystem::pps);
+    EXPECT_EQ(btc.pool.rewards.reserve_floor, 5);
+    EXPECT_EQ(btc.pool.rewards.window, 1h);  // inherited
+    EXPECT_EQ(btc.pool.payments.minimum, 50000);
+    EXPECT_EQ(btc.pool.payments.interval, 30s);
+    EXPECT_DOUBLE_EQ(btc.pool.fee_percentage, 2.0);  // inherited
+    EXPECT_EQ(btc.node.coin, "DEVBTC");
+    EXPECT_TRUE(btc.pool.coins.empty());
+    EXPECT_EQ(to_json(btc.devnet), R"({"block_time":0,"reward":5000000000,"difficulty":"0.5","coin":"DEVBTC","algorithm":"sha256d"})");
+
+    const Config& ltc = coins[1].config;
+    EXPECT_EQ(coins[1].algorithm, "scrypt");  // mining.algorithm
+    EXPECT_EQ(ltc.pool.address.to_string(), "127.0.0.1:4002");
+    EXPECT_EQ(ltc.pool.rewards.system, RewardSystem::pplns);
+    EXPECT_EQ(ltc.pool.payments.minimum, 1000);
+    EXPECT_DOUBLE_EQ(ltc.pool.fee_percentage, 0.5);
+    EXPECT_EQ(ltc.node.poll_interval, 2s);
+    EXPECT_EQ(ltc.pool.source, "devnet");
+    EXPECT_EQ(to_json(coins[1].stratum), R"({"difficulty":"0.001","vardiff":{"enabled":false}})");
+    EXPECT_EQ(to_json(coins[0].stratum), "{}");
+    EXPECT_EQ(to_json(ltc.devnet), R"({"block_time":0,"reward":5000000000,"coin":"DEVLTC","algorithm":"scrypt"})");
+}
+
+TEST(Coins, RoundTripThroughYaml) {
+    const Config c = load_ok(kTwoCoins);
+    EXPECT_EQ(load_ok(to_yaml(c)), c);
+}
+
+TEST(Coins, ErrorsNameTheEntryAndKey) {
+    EXPECT_EQ(load_one_error("pool:\n  coins:\n    - {coin: A, address: 127.0.0.1:1}\n    - {coin: B, algorithm: \"\", address: 127.0.0.1:2}\n").to_string(),
+              "test.yaml:4:28: pool.coins[1].algorithm: expected an algorithm name (sha256d, scrypt, randomx ...), got an empty value");
+    EXPECT_EQ(load_one_error("pool:\n  coins:\n    - {coin: LTC, address: 127.0.0.1:1}\n    - {coin: ltc, address: 127.0.0.1:2}\n").to_string(),
+              "test.yaml:4:14: pool.coins[1].coin: coin 'ltc' is already pool.coins[0] (each coin once)");
+    EXPECT_EQ(load_one_error("pool:\n  coins:\n    - {algorithm: sha256d}\n").to_string(),
+              "test.yaml:3:7: pool.coins[0]: a coin needs its ticker: coin (e.g. LTC)");
+    EXPECT_EQ(load_one_error("pool:\n  coins:\n    - {coin: \"L T C\"}\n").key, "pool.coins[0].coin");
+    EXPECT_EQ(load_one_error("pool:\n  coins:\n    - {coin: A, rewards: {system: PPLMS}}\n").to_string(),
+              "test.yaml:3:35: pool.coins[0].rewards.system: expected one of PPLNS, PPS, FPPS, PROP, SOLO, got 'PPLMS'");
+    EXPECT_EQ(load_one_error("pool:\n  coins:\n    - {coin: A, payments: {minimun: 5}}\n").to_string(),
+              "test.yaml:3:28: pool.coins[0].payments.minimun: unknown key 'minimun' (valid keys: minimum, interval, wallet, rpc_url, rpc_user, "
+              "rpc_password, rpc_cookie_file, wallet_name, subtract_fee, confirmations)");
+    EXPECT_EQ(load_one_error("pool:\n  coins:\n    - {coin: A, node: {coin: B}}\n").message,
+              "unknown key 'coin' (a coin's ticker is its entry's `coin`)");
+    EXPECT_EQ(load_one_error("pool:\n  coins:\n    - {coin: A, port: 3}\n").message,
+              "unknown key 'port' (valid keys: coin, algorithm, address_network, source, address, fee_percentage, fee_account, rewards, payments, node, devnet, stratum)");
+    EXPECT_EQ(load_one_error("pool:\n  coins:\n    - {coin: A, address: nowhere}\n").key, "pool.coins[0].address");
+    EXPECT_EQ(load_one_error("pool:\n  coins:\n    - {coin: A, fee_percentage: 101}\n").key, "pool.coins[0].fee_percentage");
+    EXPECT_EQ(load_one_error("pool:\n  coins:\n    - {coin: A, node: {daemons: [{url: \"ftp://x\"}]}}\n").key, "pool.coins[0].node.daemons[0].url");
+    EXPECT_EQ(load_one_error("pool:\n  coins: {coin: A}\n").message, "expected a list of coins {coin, algorithm, source, address, ...}, got a map");
+}
+
+TEST(Coins, CrossChecksNeedTheTopLevelValues) {
+    // Both inherit pool.address: one port cannot serve two coins.
+    EXPECT_EQ(load_one_error("pool:\n  coins:\n    - {coin: A}\n    - {coin: B}\n").to_string(),
+              "test.yaml: pool.coins[1].address: stratum address 0.0.0.0:3333 is also pool.coins[0]'s (A): each coin needs its own port");
+    EXPECT_EQ(load_one_error("pool:\n  coins:\n    - {coin: XMR, algorithm: randomx, address_network: bitcoin-main}\n").to_string(),
+              "test.yaml: pool.coins[0].address_network: is for Bitcoin-family coins (sha256d, scrypt); XMR mines randomx");
+    // Without a pool server the addresses do not matter.
+    EXPECT_EQ(load_ok("pool:\n  enable: false\n  coins:\n    - {coin: A}\n    - {coin: B}\n").pool.coins.size(), 2u);
 }
 
 }  // namespace
