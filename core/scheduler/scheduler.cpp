@@ -382,18 +382,20 @@ otd_status_t Scheduler::activate(std::shared_ptr<Job> job, std::string* err) {
     const auto withdrawn = withdrawn_below_.find(job->source_id);
     const bool superseded = (current_ != nullptr && current_->source_id == job->source_id && current_->id > job->id) ||
                             (withdrawn != withdrawn_below_.end() && job->id < withdrawn->second);
+    uint64_t& generation = clean_generation_[job->source_id];
     if (superseded) {
-      job->clean_generation = clean_generation_ > 0 ? clean_generation_ - 1 : 0;  // already stale
+      job->clean_generation = generation > 0 ? generation - 1 : 0;  // already stale
     } else {
-      if ((job->tmpl->c.flags & OTD_TEMPLATE_CLEAN) != 0U) ++clean_generation_;
-      job->clean_generation = clean_generation_;
+      if ((job->tmpl->c.flags & OTD_TEMPLATE_CLEAN) != 0U) ++generation;
+      job->clean_generation = generation;
     }
     jobs_[job->id] = job;
     while (jobs_.size() > options_.jobs_kept) {
       seen_.erase(jobs_.begin()->first);
       jobs_.erase(jobs_.begin());
     }
-    if (!superseded && job->tmpl->algorithm == options_.mining_algorithm) {
+    if (!superseded && job->tmpl->algorithm == options_.mining_algorithm &&
+        (options_.mining_source.empty() || job->source_id == options_.mining_source)) {
       current_ = job;
       is_current = true;
     }
@@ -428,7 +430,7 @@ void Scheduler::withdraw(std::string_view source_id) {
     bool has_jobs = false;
     for (const auto& [id, job] : jobs_) has_jobs = has_jobs || job->source_id == source_id;
     if (!has_jobs && (current_ == nullptr || current_->source_id != source_id)) return;
-    ++clean_generation_;  // every job made so far is stale: shares of them are refused as such
+    ++clean_generation_[std::string(source_id)];  // every job of the source made so far is stale: shares of them are refused as such
     if (current_ != nullptr && current_->source_id == source_id) {
       current_ = nullptr;  // lanes wait in next_work until the source posts a template again
       was_current = true;
@@ -885,7 +887,8 @@ otd_status_t Scheduler::handle_found(LaneWork& work, const otd_found_t& found) {
   bool stale = false;
   {
     std::lock_guard lock(mutex_);
-    stale = job.clean_generation != clean_generation_;
+    const auto g = clean_generation_.find(job.source_id);
+    stale = job.clean_generation != (g == clean_generation_.end() ? 0 : g->second);
   }
   if (stale) {
     count_share("stale");
@@ -1172,7 +1175,8 @@ void Scheduler::verify_submission(std::string source_id, otd_candidate_t c, std:
   if (!job) return finish(OTD_SHARE_STALE, "job " + std::to_string(c.job_id) + " not found", "stale");
   {
     std::lock_guard lock(mutex_);
-    if (job->clean_generation != clean_generation_) return finish(OTD_SHARE_STALE, "job superseded by a new block", "stale");
+    const auto g = clean_generation_.find(job->source_id);
+    if (job->clean_generation != (g == clean_generation_.end() ? 0 : g->second)) return finish(OTD_SHARE_STALE, "job superseded by a new block", "stale");
   }
   if (extranonce.size() != job->tmpl->c.extranonce_size)
     return finish(OTD_SHARE_MALFORMED, "extranonce is " + std::to_string(extranonce.size()) + " bytes, job needs " +

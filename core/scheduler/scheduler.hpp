@@ -102,6 +102,7 @@ struct ShareRecord {
 
 struct Options {
   std::string mining_algorithm;   ///< local devices mine jobs of this algorithm
+  std::string mining_source;      ///< and, when set, only those of this job source (pool.coins: the first coin of the algorithm)
   bool enable_cpu = true, enable_gpu = false, enable_asic = false;
   bool light_mining = false;      ///< mine memory-hard algorithms on the light context (mining.dataset: light)
   bool full_verification = false; ///< verify on the full context even without local mining (pool.verify_dataset: full)
@@ -240,7 +241,9 @@ class Scheduler {
   std::string ahead_key_;  ///< the key being or having been prepared ahead
   std::map<uint64_t, std::set<Hash>> seen_;  ///< duplicate detection per job
   uint64_t next_job_id_ = 1;
-  uint64_t clean_generation_ = 0;
+  /// Per source: a clean template (a new block) of one source makes only that source's jobs stale (several
+  /// coins: a block on one chain must not reject the shares of another).
+  std::map<std::string, uint64_t, std::less<>> clean_generation_;
   /// Per source: jobs below this id were withdrawn (OTD_TEMPLATE_WITHDRAW) and never become current.
   std::map<std::string, uint64_t, std::less<>> withdrawn_below_;
   std::atomic<uint64_t> next_work_id_{1};
