@@ -459,92 +459,119 @@ void Loader::load_file(const std::filesystem::path& file) {
         records_.push_back(std::move(rec));
         continue;
       }
-      // create (+ the instance's init)
-      const otd_plugin_t* instance = nullptr;
-      std::memset(err, 0, sizeof err);
-      try {
-        const otd_host_t* host = host_tables_(rec.id, chosen);
-        st = call_plugin("create_plugin", [&] { return factory->create_plugin(factory, host, rec.id.c_str(), &instance, err, sizeof err); });
-      } catch (const CrossedAbi& e) {
-        reject(rec, Stage::create, e.what());
-        continue;
-      }
-      if (st != OTD_OK || instance == nullptr) {
-        reject(rec, Stage::create, "create failed " + status_text(st == OTD_OK ? OTD_ERR_GENERIC : st, err));
-        continue;
-      }
-      auto destroy = [&] {
-        try {
-          instance->destroy(instance);
-        } catch (...) {
-        }
-      };
-      if (instance->struct_size < kPluginSize10 || instance->init == nullptr || instance->destroy == nullptr ||
-          instance->get_interface == nullptr) {
-        reject(rec, Stage::create, "plugin instance is malformed (struct_size " + std::to_string(instance->struct_size) +
-                                       " or NULL init/destroy/get_interface)");
-        continue;  // cannot safely destroy an instance without a destroy function
-      }
-      std::memset(err, 0, sizeof err);
-      try {
-        st = call_plugin("plugin init", [&] { return instance->init(instance, err, sizeof err); });
-      } catch (const CrossedAbi& e) {
-        destroy();
-        reject(rec, Stage::create, e.what());
-        continue;
-      }
-      if (st != OTD_OK) {
-        destroy();
-        reject(rec, Stage::create, "plugin init failed " + status_text(st, err));
-        continue;
-      }
-      // kind table size and mandatory pointers
-      const void* table = nullptr;
-      try {
-        table = call_plugin("get_interface", [&] { return instance->get_interface(instance, rec.interface_id.c_str()); });
-      } catch (const CrossedAbi& e) {
-        destroy();
-        reject(rec, Stage::kind_table, e.what());
-        continue;
-      }
-      if (table == nullptr) {
-        destroy();
-        reject(rec, Stage::kind_table, "get_interface('" + rec.interface_id + "') returned NULL");
-        continue;
-      }
-      if (auto problem = check_kind_table(rec.kind, table)) {
-        destroy();
-        reject(rec, Stage::kind_table, *problem);
-        continue;
-      }
-      // known-answer self-test: mandatory for algorithms
-      if (rec.kind == OTD_KIND_ALGORITHM && instance->self_test == nullptr) {
-        destroy();
-        reject(rec, Stage::self_test, "algorithm plugins must provide a known-answer self-test (self_test is NULL)");
-        continue;
-      }
-      if (options_.run_self_tests && instance->self_test != nullptr) {
+      // create (+ the instance's init); `rec.id` is the instance's id, `descriptor_id` the plugin's
+      const auto create_one = [&](PluginRecord inst, const std::string& descriptor_id) -> bool {
+        const otd_plugin_t* instance = nullptr;
         std::memset(err, 0, sizeof err);
         try {
-          st = call_plugin("self_test", [&] { return instance->self_test(instance, err, sizeof err); });
+          const otd_host_t* host = host_tables_(inst.id, chosen);
+          st = call_plugin("create_plugin", [&] { return factory->create_plugin(factory, host, descriptor_id.c_str(), &instance, err, sizeof err); });
+        } catch (const CrossedAbi& e) {
+          reject(inst, Stage::create, e.what());
+          return false;
+        }
+        if (st != OTD_OK || instance == nullptr) {
+          reject(inst, Stage::create, "create failed " + status_text(st == OTD_OK ? OTD_ERR_GENERIC : st, err));
+          return false;
+        }
+        auto destroy = [&] {
+          try {
+            instance->destroy(instance);
+          } catch (...) {
+          }
+        };
+        if (instance->struct_size < kPluginSize10 || instance->init == nullptr || instance->destroy == nullptr ||
+            instance->get_interface == nullptr) {
+          reject(inst, Stage::create, "plugin instance is malformed (struct_size " + std::to_string(instance->struct_size) +
+                                         " or NULL init/destroy/get_interface)");
+          return false;  // cannot safely destroy an instance without a destroy function
+        }
+        std::memset(err, 0, sizeof err);
+        try {
+          st = call_plugin("plugin init", [&] { return instance->init(instance, err, sizeof err); });
         } catch (const CrossedAbi& e) {
           destroy();
-          reject(rec, Stage::self_test, e.what());
-          continue;
+          reject(inst, Stage::create, e.what());
+          return false;
         }
         if (st != OTD_OK) {
           destroy();
-          reject(rec, Stage::self_test, "self-test failed " + status_text(st, err));
+          reject(inst, Stage::create, "plugin init failed " + status_text(st, err));
+          return false;
+        }
+        // kind table size and mandatory pointers
+        const void* table = nullptr;
+        try {
+          table = call_plugin("get_interface", [&] { return instance->get_interface(instance, inst.interface_id.c_str()); });
+        } catch (const CrossedAbi& e) {
+          destroy();
+          reject(inst, Stage::kind_table, e.what());
+          return false;
+        }
+        if (table == nullptr) {
+          destroy();
+          reject(inst, Stage::kind_table, "get_interface('" + inst.interface_id + "') returned NULL");
+          return false;
+        }
+        if (auto problem = check_kind_table(inst.kind, table)) {
+          destroy();
+          reject(inst, Stage::kind_table, *problem);
+          return false;
+        }
+        // known-answer self-test: mandatory for algorithms
+        if (inst.kind == OTD_KIND_ALGORITHM && instance->self_test == nullptr) {
+          destroy();
+          reject(inst, Stage::self_test, "algorithm plugins must provide a known-answer self-test (self_test is NULL)");
+          return false;
+        }
+        if (options_.run_self_tests && instance->self_test != nullptr) {
+          std::memset(err, 0, sizeof err);
+          try {
+            st = call_plugin("self_test", [&] { return instance->self_test(instance, err, sizeof err); });
+          } catch (const CrossedAbi& e) {
+            destroy();
+            reject(inst, Stage::self_test, e.what());
+            return false;
+          }
+          if (st != OTD_OK) {
+            destroy();
+            reject(inst, Stage::self_test, "self-test failed " + status_text(st, err));
+            return false;
+          }
+        }
+        inst.stage = Stage::loaded;
+        inst.instance = instance;
+        inst.table = table;
+        lib.instances.push_back(instance);
+        logger->debug("loaded plugin {} {} ({}, ABI {}.{}) from {}", inst.id, inst.version, kind_name(inst.kind),
+                      inst.abi_major, inst.abi_minor, file.string());
+        records_.push_back(std::move(inst));
+        return true;
+      };
+      const PluginRecord pristine = rec;
+      if (!create_one(std::move(rec), pristine.id)) continue;
+      // Further instances of this plugin (several coins: one job source per coin): "<id>@<suffix>", each with its
+      // own host table. Each is listed, disabled and rejected on its own.
+      if (!options_.extra_instances) continue;
+      for (const std::string& suffix : options_.extra_instances(records_.back())) {
+        PluginRecord extra = pristine;
+        extra.id = pristine.id + "@" + suffix;
+        if (suffix.empty() || extra.id.size() >= OTD_ID_CAP) {
+          reject(extra, Stage::descriptor, "instance id '" + extra.id + "' is empty after '@' or too long");
           continue;
         }
+        if (const PluginRecord* prior = find(extra.id)) {
+          reject(extra, Stage::duplicate_id, "duplicate id '" + extra.id + "' (already loaded from " + prior->path.string() + ")");
+          continue;
+        }
+        if (std::find(options_.disabled_ids.begin(), options_.disabled_ids.end(), extra.id) != options_.disabled_ids.end()) {
+          extra.stage = Stage::disabled;
+          logger->info("plugin {} disabled by configuration (plugins.disable)", extra.id);
+          records_.push_back(std::move(extra));
+          continue;
+        }
+        create_one(std::move(extra), pristine.id);
       }
-      rec.stage = Stage::loaded;
-      rec.instance = instance;
-      rec.table = table;
-      lib.instances.push_back(instance);
-      logger->debug("loaded plugin {} {} ({}, ABI {}.{}) from {}", rec.id, rec.version, kind_name(rec.kind),
-                    rec.abi_major, rec.abi_minor, file.string());
-      records_.push_back(std::move(rec));
     }
   } catch (const CrossedAbi& e) {
     // An exception crossed at a library-level call (negotiate, init, factory): the stage is the last one tried.
