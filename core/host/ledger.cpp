@@ -62,7 +62,7 @@ std::uint32_t LedgerKeeper::fee_ppm(double fee_percentage) noexcept {
     return static_cast<std::uint32_t>(std::llround(fee_percentage * 10'000.0));
 }
 
-std::unique_ptr<Wallet> LedgerKeeper::make_wallet(const config::Config& config, std::string* error) {
+std::unique_ptr<Wallet> LedgerKeeper::make_wallet(const config::Config& config, std::string* error, const std::string& coin) {
     const auto& pay = config.pool.payments;
     switch (pay.wallet) {
         case config::WalletKind::devnet:
@@ -70,7 +70,7 @@ std::unique_ptr<Wallet> LedgerKeeper::make_wallet(const config::Config& config, 
                 *error = "pool.payments.wallet devnet keeps its transfers next to the ledger file: it needs a storage.path on disk";
                 return nullptr;
             }
-            return std::make_unique<DevnetWallet>(config.storage.path + ".devnet-wallet");
+            return std::make_unique<DevnetWallet>(config.storage.path + ".devnet-wallet" + (coin.empty() ? std::string() : "." + coin));
         case config::WalletKind::bitcoind:
         case config::WalletKind::monero: {
             std::string why;
@@ -102,8 +102,14 @@ std::unique_ptr<Wallet> LedgerKeeper::make_wallet(const config::Config& config, 
     return nullptr;
 }
 
-LedgerKeeper::LedgerKeeper(storage::Storage& storage, const loader::Loader& loader, const config::Config& config, router::Metrics* metrics)
-    : storage_(storage), config_(config), fee_ppm_(fee_ppm(config.pool.fee_percentage)), metrics_(metrics) {
+LedgerKeeper::LedgerKeeper(storage::Storage& storage, const loader::Loader& loader, const config::Config& config, router::Metrics* metrics,
+                           std::string coin)
+    : storage_(storage),
+      config_(config),
+      coin_(std::move(coin)),
+      share_cursor_(coin_.empty() ? std::string(kShareCursor) : std::string(kShareCursor) + ":" + coin_),
+      fee_ppm_(fee_ppm(config.pool.fee_percentage)),
+      metrics_(metrics) {
     if (metrics_ != nullptr) {
         using D = router::Metrics::Desc;
         m_confirmed_ = *metrics_->add(D{OTD_METRIC_COUNTER, "otedama_blocks_confirmed_total",
@@ -112,13 +118,24 @@ LedgerKeeper::LedgerKeeper(storage::Storage& storage, const loader::Loader& load
                                    "Amount of the payments sent, in the coin's atomic units", {"coin"}, {}});
     }
     scheme_name_ = std::string(config::to_string(config.pool.rewards.system));
+    // The coin's own instance ("<id>@<coin>", configured with the coin's window) wins over the plugin's
+    // first instance; instances of other coins are never used.
     for (const auto* rec : loader.loaded(OTD_KIND_PAYOUT)) {
         const auto* t = static_cast<const otd_payout_t*>(rec->table);
-        if (t->scheme != nullptr && scheme_name_ == t->scheme) scheme_ = rec;
+        if (t->scheme == nullptr || scheme_name_ != t->scheme) continue;
+        const auto at = rec->id.find('@');
+        if (at == std::string::npos) {
+            if (scheme_ == nullptr || scheme_->id.find('@') == std::string::npos) scheme_ = rec;
+        } else if (!coin_.empty() && rec->id.substr(at + 1) == coin_) {
+            scheme_ = rec;
+        }
     }
     if (scheme_ == nullptr) {
-        log::get("ledger")->error("pool.rewards.system is {} but no loaded payout plugin has that scheme: blocks stay uncredited",
-                                  scheme_name_);
+        log::get("ledger")->error("{}pool.rewards.system is {} but no loaded payout plugin has that scheme: blocks stay uncredited",
+                                  coin_.empty() ? std::string() : coin_ + ": ", scheme_name_);
+    } else if (!coin_.empty()) {
+        log::get("ledger")->info("{}: rewards by {} ({}), {} confirmations, payments from {}", coin_, scheme_name_, scheme_->id,
+                                 config.pool.rewards.confirmations, config.pool.payments.minimum);
     }
     if (metrics_ != nullptr) {
         const auto a = metrics_->add({OTD_METRIC_COUNTER, "otedama_payments_total",
@@ -135,9 +152,9 @@ LedgerKeeper::LedgerKeeper(storage::Storage& storage, const loader::Loader& load
     }
     if (config.pool.payments.minimum > 0) {
         std::string why;
-        wallet_ = make_wallet(config, &why);
+        wallet_ = make_wallet(config, &why, coin_);
         if (!wallet_) {
-            log::get("ledger")->error("payments are off: {}", why);
+            log::get("ledger")->error("{}payments are off: {}", coin_.empty() ? std::string() : coin_ + ": ", why);
             return;
         }
         // Fault injection for the crash tests: OTEDAMA_TEST_KILL_AFTER_SEND=1 makes the host kill itself (SIGKILL)
@@ -152,6 +169,7 @@ LedgerKeeper::LedgerKeeper(storage::Storage& storage, const loader::Loader& load
             if (kill_after_send) std::raise(SIGKILL);
         };
         payments_ = std::make_unique<PaymentRunner>(storage_, *wallet_, std::move(after_send));
+        payments_->only_coin(coin_);
         payments_->on_error([this](const WalletError& e) {
             if (metrics_ok_) metrics_->update(payment_errors_metric_, {wallet_->name(), WalletError::name(e.kind())}, 1);
         });
@@ -236,7 +254,7 @@ void LedgerKeeper::tick(const std::string& coin, std::int64_t next_height, std::
             last_prune_ = now;
             const bool per_share = scheme_name_ == "PPS" || scheme_name_ == "FPPS";
             const auto pruned = storage_.prune_shares(to_ms(now), config_.pool.rewards.window.count(),
-                                                      per_share ? storage_.cursor(kShareCursor) : INT64_MAX);
+                                                      per_share ? storage_.cursor(share_cursor_) : INT64_MAX, coin_);
             if (pruned > 0) logger->debug("pruned {} raw shares older than the payout window (round sums kept)", pruned);
         }
     } catch (const std::exception& e) {
@@ -248,7 +266,7 @@ void LedgerKeeper::credit_blocks() {
     const auto logger = log::get("ledger");
     const auto* table = static_cast<const otd_payout_t*>(scheme_->table);
     for (const storage::BlockRecord& b : storage_.blocks_to_credit()) {
-        if (failed_blocks_.count(b.id) != 0) continue;
+        if (failed_blocks_.count(b.id) != 0 || (!coin_.empty() && b.coin != coin_)) continue;
         otd_payout_window_t w{};
         w.struct_size = sizeof w;
         if (table->get_window(scheme_->instance, &w) != OTD_OK) {
@@ -349,7 +367,7 @@ void LedgerKeeper::credit_shares() {
 
 std::size_t LedgerKeeper::credit_share_chunk() {
     const auto logger = log::get("ledger");
-    const auto todo = storage_.shares_to_credit(kShareCursor, kSharesPerTick);
+    const auto todo = storage_.shares_to_credit(share_cursor_, kSharesPerTick, coin_);
     if (todo.empty()) return 0;
     std::vector<storage::ShareCredits> out;
     out.reserve(todo.size());
@@ -383,7 +401,7 @@ std::size_t LedgerKeeper::credit_share_chunk() {
         for (const auto& c : credits) value += c.amount;
         out.push_back({s.id, s.coin, value, std::move(credits)});
     }
-    const auto reserves = storage_.credit_shares(kShareCursor, scheme_name_, out, todo.back().id);
+    const auto reserves = storage_.credit_shares(share_cursor_, scheme_name_, out, todo.back().id);
     for (const auto& [coin, amount] : reserves) {
         if (amount < config_.pool.rewards.reserve_floor) {
             if (below_floor_.insert(coin).second) {

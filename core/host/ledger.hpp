@@ -41,8 +41,12 @@ class LedgerKeeper {
 public:
     /// `metrics` (may be null): otedama_payments_total{wallet,result}, otedama_payment_errors_total{wallet,reason},
     /// otedama_payments_amount_atomic_units_total{coin} and otedama_blocks_confirmed_total{coin}.
+    /// `coin` (pool.coins: one keeper per coin, `config` that coin's effective configuration): the keeper
+    /// confirms, credits, prunes and pays only that coin's blocks, shares and payments, with the payout
+    /// instance "<payout id>@<coin>" when one is loaded, its own per-share cursor and devnet wallet file.
+    /// Empty: every coin (the single-coin host).
     LedgerKeeper(storage::Storage& storage, const loader::Loader& loader, const config::Config& config,
-                 router::Metrics* metrics = nullptr);
+                 router::Metrics* metrics = nullptr, std::string coin = {});
     ~LedgerKeeper();
 
     /// One round of bookkeeping. `coin` and `next_height`: the newest template's (empty coin: none yet).
@@ -55,7 +59,10 @@ public:
 
     /// The wallet pool.payments.wallet names, or nullptr with the reason in `error` (a bitcoind/monero wallet
     /// without a valid pool.payments.rpc_url, a devnet wallet with an in-memory ledger).
-    [[nodiscard]] static std::unique_ptr<Wallet> make_wallet(const config::Config& config, std::string* error);
+    /// A non-empty `coin` keeps a devnet wallet's transfers in "<storage.path>.devnet-wallet.<coin>".
+    [[nodiscard]] static std::unique_ptr<Wallet> make_wallet(const config::Config& config, std::string* error,
+                                                             const std::string& coin = {});
+    [[nodiscard]] const std::string& coin() const noexcept { return coin_; }
 
 private:
     void count_payments(const PaymentRunner::Result& r);
@@ -66,6 +73,8 @@ private:
 
     storage::Storage& storage_;
     const config::Config& config_;
+    std::string coin_;          ///< "" = every coin
+    std::string share_cursor_;  ///< ledger_cursors name of the PPS/FPPS credits
     const loader::PluginRecord* scheme_ = nullptr;
     std::string scheme_name_;
     std::uint32_t fee_ppm_ = 0;

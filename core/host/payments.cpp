@@ -118,6 +118,7 @@ std::size_t PaymentRunner::confirm(std::int64_t required) {
     const auto logger = log::get("payments");
     std::size_t confirmed = 0;
     for (const auto& p : storage_.payments_with_status("sent")) {
+        if (!coin_.empty() && p.coin != coin_) continue;
         try {
             const auto n = wallet_.confirmations(p.txid);
             if (!n) return confirmed;  // the wallet does not track confirmations
@@ -141,7 +142,8 @@ std::size_t PaymentRunner::confirm(std::int64_t required) {
 
 PaymentRunner::Result PaymentRunner::settle() {
     Result r;
-    for (const auto& p : storage_.payments_with_status("intent")) settle_one(p, r);
+    for (const auto& p : storage_.payments_with_status("intent"))
+        if (coin_.empty() || p.coin == coin_) settle_one(p, r);
     return r;
 }
 

@@ -83,6 +83,9 @@ public:
 
     /// Called for every wallet error (the host counts them: otedama_payment_errors_total{wallet,reason}).
     void on_error(std::function<void(const WalletError&)> hook) { on_error_ = std::move(hook); }
+    /// Several coins, a wallet each: this runner settles and confirms only the payments of `coin` ("" = every
+    /// payment, the single-coin host).
+    void only_coin(std::string coin) { coin_ = std::move(coin); }
 
     struct Result {
         std::size_t sent = 0;        ///< transfers made now
@@ -107,6 +110,7 @@ private:
     Wallet& wallet_;
     std::function<void(const storage::PaymentRow&)> after_send_;
     std::function<void(const WalletError&)> on_error_;
+    std::string coin_;
 };
 
 }  // namespace otedama::host

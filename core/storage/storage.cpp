@@ -453,7 +453,7 @@ std::vector<RoundWorkerRow> Storage::round_workers(std::int64_t round_id) {
     return out;
 }
 
-std::int64_t Storage::prune_shares(std::int64_t now_ms_, std::int64_t keep_ms, std::int64_t max_id) {
+std::int64_t Storage::prune_shares(std::int64_t now_ms_, std::int64_t keep_ms, std::int64_t max_id, std::string_view coin) {
     const std::lock_guard lock(impl_->mutex);
     Database& db = impl_->db;
     Transaction tx(db);
@@ -462,8 +462,8 @@ std::int64_t Storage::prune_shares(std::int64_t now_ms_, std::int64_t keep_ms, s
         "SELECT MIN(found_at_ms) FROM blocks WHERE credited_at_ms IS NULL AND status <> 'orphaned'");
     if (oldest.step() && !oldest.column_is_null(0)) cutoff = std::min(cutoff, oldest.column_int64(0) - keep_ms);
     oldest.reset();
-    Statement del = db.prepare("DELETE FROM shares WHERE created_at_ms < ? AND id <= ?");
-    del.bind_int64(1, cutoff).bind_int64(2, max_id);
+    Statement del = db.prepare("DELETE FROM shares WHERE created_at_ms < ?1 AND id <= ?2 AND (?3 = '' OR coin = ?3)");
+    del.bind_int64(1, cutoff).bind_int64(2, max_id).bind_text(3, coin);
     del.run();
     const std::int64_t deleted = db.changes();
     tx.commit();
@@ -564,12 +564,12 @@ bool Storage::credit_block_to_reserve(std::int64_t block_id, std::string_view sc
     return true;
 }
 
-std::vector<ShareToCredit> Storage::shares_to_credit(std::string_view cursor_name, std::size_t limit) {
+std::vector<ShareToCredit> Storage::shares_to_credit(std::string_view cursor_name, std::size_t limit, std::string_view coin) {
     const std::lock_guard lock(impl_->mutex);
     Statement stmt = impl_->db.prepare(
         "SELECT id, coin, account, weight, network_weight, block_reward, tx_fees, created_at_ms FROM shares"
-        " WHERE id > COALESCE((SELECT value FROM ledger_cursors WHERE name = ?1), 0) ORDER BY id LIMIT ?2");
-    stmt.bind_text(1, cursor_name).bind_int64(2, clamp_limit(limit));
+        " WHERE id > COALESCE((SELECT value FROM ledger_cursors WHERE name = ?1), 0) AND (?3 = '' OR coin = ?3) ORDER BY id LIMIT ?2");
+    stmt.bind_text(1, cursor_name).bind_int64(2, clamp_limit(limit)).bind_text(3, coin);
     std::vector<ShareToCredit> out;
     while (stmt.step()) {
         out.push_back({stmt.column_int64(0), stmt.column_text(1), stmt.column_text(2), stmt.column_int64(3),

@@ -189,8 +189,9 @@ public:
     /// PPS/FPPS: a block's reward goes to the pool's reserve (which pays the shares), in one transaction
     /// with the block marked credited and an audit row. @return false when already credited.
     bool credit_block_to_reserve(std::int64_t block_id, std::string_view scheme);
-    /// PPS/FPPS: up to `limit` shares after the cursor `cursor` (ledger_cursors), oldest first.
-    [[nodiscard]] std::vector<ShareToCredit> shares_to_credit(std::string_view cursor, std::size_t limit);
+    /// PPS/FPPS: up to `limit` shares after the cursor `cursor` (ledger_cursors), oldest first; only those of
+    /// `coin` unless it is empty (several coins: each has its own cursor).
+    [[nodiscard]] std::vector<ShareToCredit> shares_to_credit(std::string_view cursor, std::size_t limit, std::string_view coin = {});
     /// PPS/FPPS: applies the shares' credits (credits, balances, balance_changes with cause share_credit or
     /// pool_fee), takes their values from the reserve, and moves the cursor past `last_share_id`, all in ONE
     /// transaction. Shares at or before the cursor are skipped (never credited twice).
@@ -215,8 +216,9 @@ public:
     /// block that is not yet credited (or orphaned): its window is still needed. Round sums stay.
     /// @return how many were deleted.
     /// Shares with an id above `max_id` are kept too (PPS: not yet credited).
+    /// A non-empty `coin` deletes only that coin's shares (several coins, each with its own window).
     std::int64_t prune_shares(std::int64_t now_ms, std::int64_t keep_ms,
-                              std::int64_t max_id = std::numeric_limits<std::int64_t>::max());
+                              std::int64_t max_id = std::numeric_limits<std::int64_t>::max(), std::string_view coin = {});
 
     /// Payments, step 1: every balance of `coin` at or above `minimum` (> 0) becomes a payment intent, in ONE
     /// transaction: the balance goes to 0 (a balance_changes row, cause payment) and a payments row with
