@@ -16,6 +16,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -33,6 +34,8 @@ struct Host::PluginContext {
   otd_host_t table{};
   Host* host = nullptr;
   std::string plugin_id;
+  std::string base_id;                  ///< the plugin's own id: plugin_id without an instance's "@<coin>"
+  const config::Config* cfg = nullptr;  ///< the coin's effective configuration for "<id>@<coin>", else the host's
 };
 
 /// A timer of the otedama.timer service, run on the control strand.
@@ -97,16 +100,35 @@ otd_status_t OTD_CALL h_post_event(const otd_host_t* h, const otd_event_header_t
 /// for mining.algorithm, pool.max_connections; pool.enable false = no port), with anything under
 /// plugins.settings.org.otedama.transport.stratum-server taking precedence key by key (its own `ports`
 /// list replaces the mapped one: how an operator runs several ports and dialects).
-std::string stratum_server_config_json(const config::Config& cfg) {
+std::string dialect_of(const std::string& algo) {
+  return algo == "randomx" ? "monero" : algo == "ethash" || algo == "etchash" || algo == "kawpow" ? "ethereum" : "bitcoin";
+}
+
+/// Several coins (pool.coins): one port per coin, on the coin's pool.address, for the coin's algorithm, taking
+/// only the coin's jobs (`coin`), checking miners' addresses against its address_network.
+std::string stratum_server_config_json(const config::Config& cfg, const std::vector<config::CoinConfig>& coins) {
   config::Value v = config::Value::object();
   config::Value ports = config::Value::array();
-  if (cfg.pool.enable) {
+  if (cfg.pool.enable && coins.empty()) {
     const std::string& algo = cfg.mining.algorithm;
     config::Value port = config::Value::object();
     port["address"] = cfg.pool.address.to_string();
-    port["dialect"] = std::string(algo == "randomx" ? "monero" : algo == "ethash" || algo == "etchash" || algo == "kawpow" ? "ethereum" : "bitcoin");
+    port["dialect"] = dialect_of(algo);
     port["algorithm"] = algo;
     std::get<config::Value::Array>(ports.storage()).push_back(std::move(port));
+  }
+  if (cfg.pool.enable) {
+    for (const auto& coin : coins) {
+      config::Value port = config::Value::object();
+      port["address"] = coin.config.pool.address.to_string();
+      port["dialect"] = dialect_of(coin.algorithm);
+      port["algorithm"] = coin.algorithm;
+      port["coin"] = coin.coin;
+      if (!coin.address_network.empty()) port["address_network"] = coin.address_network;
+      if (coin.stratum.is_object())
+        for (const auto& [key, value] : std::get<config::Value::Object>(coin.stratum.storage())) port[key] = value;
+      std::get<config::Value::Array>(ports.storage()).push_back(std::move(port));
+    }
   }
   v["ports"] = std::move(ports);
   v["max_connections"] = cfg.pool.max_connections;
@@ -136,23 +158,27 @@ otd_status_t OTD_CALL h_get_config(const otd_host_t* h, char* buf, size_t cap, s
   return contain("get_config", [&]() -> otd_status_t {
   auto* c = ctx_of(h);
   if (c == nullptr) return OTD_ERR_INVALID_ARG;
-  const config::Config& cfg = c->host->config();
+  // An instance of one coin ("<id>@<coin>", pool.coins) reads the coin's effective configuration.
+  const config::Config& cfg = c->cfg != nullptr ? *c->cfg : c->host->config();
+  const std::string& id = c->base_id;
   // Built-in plugins read their part of the main schema; everyone else reads plugins.settings.<id>.
   std::string json;
-  if (c->plugin_id == "org.otedama.transport.devnet") {
+  if (id == "org.otedama.transport.devnet") {
     json = cfg.subtree_json("devnet").value_or("{}");
-  } else if (c->plugin_id == "org.otedama.transport.stratum-client") {
+  } else if (id == "org.otedama.transport.stratum-client") {
     // Miner mode: the `miner` section, and the algorithm the pools' jobs are mined with.
     json = cfg.subtree_json("miner").value_or("{}");
     json.insert(1, "\"algorithm\":" + config::to_json(config::Value(cfg.mining.algorithm)) + (json.size() > 2 ? "," : ""));
-  } else if (c->plugin_id == "org.otedama.transport.stratum-server") {
-    json = stratum_server_config_json(cfg);
-  } else if (c->plugin_id == "org.otedama.transport.monerod" || c->plugin_id == "org.otedama.transport.bitcoind" || c->plugin_id == "org.otedama.transport.ethnode") {
-    json = node_source_config_json(cfg, c->plugin_id);
-  } else if (c->plugin_id == "org.otedama.payout.pplns") {
+  } else if (id == "org.otedama.transport.stratum-server") {
+    json = stratum_server_config_json(cfg, c->host->coins());
+  } else if (id == "org.otedama.transport.monerod" || id == "org.otedama.transport.bitcoind" || id == "org.otedama.transport.ethnode") {
+    json = node_source_config_json(cfg, id);
+  } else if (id == "org.otedama.payout.pplns") {
     json = "{\"window\":\"" + std::to_string(cfg.pool.rewards.window.count() / 1000) + "s\"}";
   } else {
-    json = cfg.plugin_settings_json(c->plugin_id);
+    // plugins.settings.<id>@<coin> for one coin's instance, else plugins.settings.<id>.
+    const config::Value* own = c->plugin_id != id ? cfg.plugins.settings.find(c->plugin_id) : nullptr;
+    json = own != nullptr ? cfg.plugin_settings_json(c->plugin_id) : cfg.plugin_settings_json(id);
   }
   if (needed != nullptr) *needed = json.size() + 1;
   if (buf == nullptr || cap < json.size() + 1) return OTD_ERR_BUFFER_TOO_SMALL;
@@ -200,6 +226,8 @@ otd_status_t OTD_CALL h_submit_template(const otd_host_t* h, const otd_template_
   }
   std::string why;
   const otd_status_t st = c->host->scheduler()->submit_template(c->plugin_id, t, job_id, &why);
+  if (st == OTD_OK && t != nullptr && t->coin != nullptr && (t->flags & OTD_TEMPLATE_WITHDRAW) == 0U)
+    c->host->note_template(c->plugin_id, t->coin, static_cast<int64_t>(t->height));
   if (st != OTD_OK) {
     if (err != nullptr && cap > 0) {
       std::strncpy(err, why.c_str(), cap - 1);
@@ -302,8 +330,21 @@ services::NetService::Options net_options(const config::Config& config) {
 
 Host::Host(config::Config config)
     : config_(std::move(config)),
+      coins_(config::coin_configs(config_)),
       control_(boost::asio::make_strand(io_)),
       net_(std::make_unique<services::NetService>(net_options(config_))) {}
+
+void Host::note_template(const std::string& source_id, const std::string& coin, int64_t height) {
+  std::lock_guard lock(tips_mutex_);
+  tips_[source_id] = {coin, height};
+}
+
+std::optional<std::pair<std::string, int64_t>> Host::tip_of(const std::string& source_id) const {
+  std::lock_guard lock(tips_mutex_);
+  const auto it = tips_.find(source_id);
+  if (it == tips_.end()) return std::nullopt;
+  return it->second;
+}
 
 Host::~Host() {
   if (api_) api_->stop();
@@ -321,6 +362,13 @@ const otd_host_t* Host::host_table(std::string_view plugin_id, uint32_t abi_mino
   auto ctx = std::make_unique<PluginContext>();
   ctx->host = this;
   ctx->plugin_id = std::string(plugin_id);
+  ctx->base_id = ctx->plugin_id;
+  ctx->cfg = &config_;
+  if (const auto at = plugin_id.find('@'); at != std::string_view::npos) {
+    ctx->base_id = std::string(plugin_id.substr(0, at));
+    for (const auto& coin : coins_)
+      if (coin.coin == plugin_id.substr(at + 1)) ctx->cfg = &coin.config;
+  }
   otd_host_t& t = ctx->table;
   t.struct_size = sizeof(otd_host_t);
   t.abi_major = OTD_ABI_MAJOR;
@@ -382,6 +430,22 @@ void Host::load_plugins(bool self_tests, bool conformance_fixtures) {
   loader::Options opts;
   opts.disabled_ids = config_.plugins.disable;
   opts.run_self_tests = self_tests;
+  // pool.coins: each coin gets its own instance of its job source and of its payout scheme ("<id>@<coin>").
+  if (!coins_.empty()) {
+    opts.extra_instances = [this](const loader::PluginRecord& rec) {
+      std::vector<std::string> suffixes;
+      for (const auto& coin : coins_) {
+        if (rec.kind == OTD_KIND_TRANSPORT && rec.table != nullptr &&
+            (static_cast<const otd_transport_t*>(rec.table)->roles & OTD_TRANSPORT_JOB_SOURCE) != 0U && rec.name == coin.config.pool.source)
+          suffixes.push_back(coin.coin);
+        if (rec.kind == OTD_KIND_PAYOUT && rec.table != nullptr) {
+          const auto* t = static_cast<const otd_payout_t*>(rec.table);
+          if (t->scheme != nullptr && config::to_string(coin.config.pool.rewards.system) == t->scheme) suffixes.push_back(coin.coin);
+        }
+      }
+      return suffixes;
+    };
+  }
   loader_ = std::make_unique<loader::Loader>([this](std::string_view id, uint32_t minor) { return host_table(id, minor); }, opts);
   for (const auto& dir : loader::Loader::search_path(config_.plugins.dirs, conformance_fixtures)) loader_->load_directory(dir);
 }
@@ -413,10 +477,32 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
     }
   }
 
-  ledger_ = std::make_unique<LedgerKeeper>(*storage_, *loader_, config_, &metrics_);
+  // pool.coins: each coin's job source is its own instance "<source id>@<coin>"; one ledger keeper per coin.
+  std::vector<std::string> coin_sources;
+  for (const auto& coin : coins_) {
+    std::string id;
+    for (const auto* rec : loader_->loaded(OTD_KIND_TRANSPORT))
+      if (rec->name == coin.config.pool.source && rec->id.size() > coin.coin.size() + 1 && rec->id.ends_with("@" + coin.coin)) id = rec->id;
+    if (id.empty()) {
+      logger->error("pool.coins: {} has no job source: pool.source is '{}' and no loaded transport with that name has an instance for it",
+                    coin.coin, coin.config.pool.source);
+      return 4;
+    }
+    coin_sources.push_back(id);
+  }
+  if (coins_.empty()) {
+    ledger_ = std::make_unique<LedgerKeeper>(*storage_, *loader_, config_, &metrics_);
+  } else {
+    for (const auto& coin : coins_) coin_ledgers_.push_back(std::make_unique<LedgerKeeper>(*storage_, *loader_, coin.config, &metrics_, coin.coin));
+  }
 
   scheduler::Options so;
   so.mining_algorithm = config_.mining.algorithm;
+  // Several coins: local devices mine the first coin of mining.algorithm.
+  for (size_t i = 0; i < coins_.size() && so.mining_source.empty(); ++i)
+    if (coins_[i].algorithm == config_.mining.algorithm) so.mining_source = coin_sources[i];
+  if (!coins_.empty() && so.mining_source.empty() && (config_.mining.enable_cpu || config_.mining.enable_gpu || config_.mining.enable_asic))
+    logger->warn("pool.coins: no coin mines mining.algorithm {}: local devices have no work", config_.mining.algorithm);
   so.enable_cpu = config_.mining.enable_cpu;
   so.enable_gpu = config_.mining.enable_gpu;
   so.enable_asic = config_.mining.enable_asic;
@@ -487,7 +573,11 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
     if (const auto* b = e.as<otd_event_block_t>(OTD_EVENT_BLOCK)) {
       log::get("router")->info("block event from {}: {} height {} state {}", e.header().source, b->coin, b->height, b->state);
       // The chain source says a block of ours is out of the chain: the ledger never credits it.
-      if (b->state == OTD_BLOCK_ORPHANED || b->state == OTD_BLOCK_REJECTED) ledger_->block_lost({b->hash, b->hash + OTD_HASH_SIZE});
+      if (b->state == OTD_BLOCK_ORPHANED || b->state == OTD_BLOCK_REJECTED) {
+        if (ledger_) ledger_->block_lost({b->hash, b->hash + OTD_HASH_SIZE});
+        for (const auto& l : coin_ledgers_)
+          if (l->coin() == b->coin) l->block_lost({b->hash, b->hash + OTD_HASH_SIZE});
+      }
     }
   });
   // The admin API counts shares and pushes events from the bus: subscribed before the bus starts.
@@ -510,6 +600,7 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
     std::string source_id;
     for (const auto* rec : loader_->loaded(OTD_KIND_TRANSPORT))
       if (rec->name == config_.pool.source) source_id = rec->id;
+    if (!coin_sources.empty()) source_id = coin_sources.front();
     monitoring::HealthChecks checks;
     checks.control_answers = [this](std::chrono::milliseconds bound) {
       auto ran = std::make_shared<std::promise<void>>();
@@ -554,7 +645,8 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
     for (const auto* rec : loader_->loaded(OTD_KIND_TRANSPORT)) {
       const auto* t = static_cast<const otd_transport_t*>(rec->table);
       const bool is_source = (t->roles & OTD_TRANSPORT_JOB_SOURCE) != 0U;
-      if (is_source && rec->name != config_.pool.source) continue;  // only the configured source
+      if (is_source && coins_.empty() && rec->name != config_.pool.source) continue;  // only the configured source
+      if (is_source && !coins_.empty() && std::find(coin_sources.begin(), coin_sources.end(), rec->id) == coin_sources.end()) continue;
       if (!is_source && (t->roles & OTD_TRANSPORT_SERVER) != 0U && !config_.pool.enable) continue;  // no pool server (miner mode)
       char err[OTD_ERROR_CAP] = {};
       const otd_status_t st = t->start(rec->instance, err, sizeof err);
@@ -570,6 +662,9 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
       logger->error("no job source: pool.source is '{}' and no loaded transport plugin has that name", config_.pool.source);
       code = 4;
     }
+    // Several coins: every coin's source must start (a pool that silently serves fewer coins is a trap).
+    for (const auto& id : coin_sources)
+      if (code == 0 && std::find(started.begin(), started.end(), loader_->find(id)) == started.end()) code = 4;
     if (code == 0) scheduler_->start_devices();
     start_result.set_value(code);
     } catch (...) {
@@ -591,6 +686,9 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
   if (rc == 0) {
     logger->info("serving: job source {}, mining {} (cpu {}, gpu {}, asic {}), storage {}", config_.pool.source, config_.mining.algorithm,
                  config_.mining.enable_cpu, config_.mining.enable_gpu, config_.mining.enable_asic, config_.storage.path);
+    for (size_t i = 0; i < coins_.size(); ++i)
+      logger->info("coin {}: {} from {}, stratum {}, {} rewards", coins_[i].coin, coins_[i].algorithm, coin_sources[i],
+                   coins_[i].config.pool.address.to_string(), config::to_string(coins_[i].config.pool.rewards.system));
     const auto started_at = std::chrono::steady_clock::now();
     auto last_tick = started_at;
     while (!stop.load() && (run_for.count() == 0 || std::chrono::steady_clock::now() - started_at < run_for)) {
@@ -599,8 +697,15 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
         last_tick = std::chrono::steady_clock::now();
         boost::asio::post(control_, [this] { scheduler_->tick(); });
         publish_net_metrics();
-        if (const auto job = scheduler_->current_job())
-          ledger_->tick(job->tmpl->coin, static_cast<int64_t>(job->tmpl->c.height), std::chrono::system_clock::now());
+        if (ledger_) {
+          if (const auto job = scheduler_->current_job())
+            ledger_->tick(job->tmpl->coin, static_cast<int64_t>(job->tmpl->c.height), std::chrono::system_clock::now());
+        }
+        // Several coins: each coin's keeper with its own source's newest template.
+        for (size_t i = 0; i < coin_ledgers_.size(); ++i) {
+          const auto tip = tip_of(coin_sources[i]);
+          if (tip && tip->first == coins_[i].coin) coin_ledgers_[i]->tick(tip->first, tip->second, std::chrono::system_clock::now());
+        }
       }
     }
     logger->info("stopping: {} shares accepted, {} blocks found", scheduler_->accepted_shares(), scheduler_->blocks_found());

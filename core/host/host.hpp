@@ -16,6 +16,8 @@
 #include <array>
 #include <atomic>
 #include <deque>
+#include <map>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -57,6 +59,11 @@ class Host {
   void load_plugins(bool self_tests = true, bool conformance_fixtures = true);
   [[nodiscard]] loader::Loader& plugins() { return *loader_; }
   [[nodiscard]] const config::Config& config() const { return config_; }
+  /// pool.coins with each coin's effective configuration (empty: one coin, the top-level keys).
+  [[nodiscard]] const std::vector<config::CoinConfig>& coins() const { return coins_; }
+  /// [any] A job source's newest template (coin, height): each coin's ledger keeper confirms blocks with it.
+  void note_template(const std::string& source_id, const std::string& coin, int64_t height);
+  [[nodiscard]] std::optional<std::pair<std::string, int64_t>> tip_of(const std::string& source_id) const;
   [[nodiscard]] router::Metrics& metrics() { return metrics_; }
   [[nodiscard]] router::EventBus& events() { return events_; }
 
@@ -87,6 +94,9 @@ class Host {
   void publish_net_metrics();
 
   config::Config config_;
+  std::vector<config::CoinConfig> coins_;  // before the plugins' tables point into it
+  mutable std::mutex tips_mutex_;
+  std::map<std::string, std::pair<std::string, int64_t>> tips_;  // source id -> (coin, height) of its newest template
   boost::asio::io_context io_;
   boost::asio::strand<boost::asio::io_context::executor_type> control_;
   router::EventBus events_;
@@ -99,6 +109,7 @@ class Host {
   std::unique_ptr<storage::Storage> storage_;
   std::unique_ptr<storage::ShareCommitter> committer_;  // group commit of accepted shares (after storage_)
   std::unique_ptr<LedgerKeeper> ledger_;                 // confirmations, crediting (after storage_)
+  std::vector<std::unique_ptr<LedgerKeeper>> coin_ledgers_;  // pool.coins: one keeper per coin, in pool.coins order
   std::unique_ptr<scheduler::Scheduler> scheduler_;
   std::unique_ptr<api::ApiServer> api_;  // reads the scheduler, storage, loader: stopped before they go
   std::unique_ptr<loader::Loader> loader_;  // destroyed first: plugins go before the services they use
