@@ -37,6 +37,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <array>
 #include <cmath>
 #include <condition_variable>
 #include <cstdlib>
@@ -549,7 +550,66 @@ struct ApiServer::Impl {
     return Reply::json(200, to_json(o));
   }
 
+  /// Hashes a share of difficulty 1 takes for `algorithm` (0 = no such algorithm plugin).
+  double h1_of(const std::string& algorithm) const {
+    if (src.loader == nullptr) return 0;
+    const auto* rec = src.loader->find_algorithm(algorithm);
+    if (rec == nullptr) return 0;
+    const auto* algo = static_cast<const otd_algorithm_t*>(rec->table);
+    std::array<uint8_t, OTD_HASH_SIZE> target{};
+    if (algo->target_from_difficulty(rec->instance, 1.0, target.data()) != OTD_OK) return 0;
+    double t = 0;  // the target as a little-endian 256-bit number
+    for (size_t i = target.size(); i-- > 0;) t = t * 256.0 + target[i];
+    return t > 0 ? std::ldexp(1.0, 256) / (t + 1.0) : 0;
+  }
+
+  /// pool.coins: one pool per coin, each with its own algorithm, scheme, fee, source, port and figures (its
+  /// workers' shares, its blocks in the ledger, its source's height).
+  Reply get_coin_pools() {
+    const auto coins = config::coin_configs(cfg);
+    std::vector<std::string> listening;
+    if (src.stratum_listening) listening = src.stratum_listening();
+    const auto workers = stats.workers(now_ms());
+    JArray a = arr();
+    for (size_t i = 0; i < coins.size(); ++i) {
+      const auto& c = coins[i];
+      double per_s = 0;
+      size_t active = 0;
+      std::set<std::string> accounts;
+      for (const auto& w : workers) {
+        if (w.coin != c.coin || w.difficulty_per_s <= 0) continue;
+        per_s += w.difficulty_per_s;
+        ++active;
+        accounts.insert(w.account);
+      }
+      JObject p = obj();
+      p->set("coin", c.coin);
+      p->set("algorithm", c.algorithm);
+      p->set("scheme", std::string(config::to_string(c.config.pool.rewards.system)));
+      p->set("fee", num(c.config.pool.fee_percentage));
+      p->set("hashrate", num(per_s * h1_of(c.algorithm)));
+      p->set("miners", static_cast<Poco::UInt64>(accounts.size()));
+      p->set("workers", static_cast<Poco::UInt64>(active));
+      p->set("blocks_found", static_cast<Poco::UInt64>(src.storage != nullptr ? src.storage->blocks(c.coin, 1'000'000).size() : 0));
+      p->set("height", static_cast<Poco::UInt64>(src.coin_height ? src.coin_height(c.coin) : 0));
+      p->set("source", c.config.pool.source);
+      // The stratum server listens on one port per coin, in pool.coins order.
+      const std::string port = listening.size() == coins.size() ? listening[i] : c.config.pool.address.to_string();
+      p->set("stratum", cfg.pool.enable ? port : std::string());
+      JArray ports = arr();
+      if (cfg.pool.enable) ports->add(port);
+      p->set("stratum_ports", ports);
+      p->set("confirmations", static_cast<Poco::Int64>(c.config.pool.rewards.confirmations));
+      p->set("minimum_payment", static_cast<Poco::Int64>(c.config.pool.payments.minimum));
+      a->add(p);
+    }
+    JObject o = obj();
+    o->set("pools", a);
+    return Reply::json(200, to_json(o));
+  }
+
   Reply get_pools() {
+    if (!cfg.pool.coins.empty()) return get_coin_pools();
     const auto snap = stats.snapshot(now_ms());
     JObject p = obj();
     const std::string c = coin();

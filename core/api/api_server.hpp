@@ -43,6 +43,8 @@ struct Sources {
   /// The addresses the stratum server's listeners are bound to (the host asks its network service); may be
   /// empty, then /api/pools reports the configured pool.address.
   std::function<std::vector<std::string>()> stratum_listening;
+  /// pool.coins: the height of the newest template of a coin's job source (0 = none yet); may be empty.
+  std::function<uint64_t(const std::string& coin)> coin_height;
 };
 
 class ApiServer {

@@ -590,6 +590,14 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
     as.storage = storage_.get();
     as.version = OTEDAMA_VERSION;
     as.stratum_listening = [net = net_.get()] { return net->listening("org.otedama.transport.stratum-server"); };
+    as.coin_height = [this, coin_sources](const std::string& coin) -> uint64_t {
+      for (size_t i = 0; i < coins_.size() && i < coin_sources.size(); ++i) {
+        if (coins_[i].coin != coin) continue;
+        const auto tip = tip_of(coin_sources[i]);
+        return tip && tip->second > 0 ? static_cast<uint64_t>(tip->second) : 0;
+      }
+      return 0;
+    };
     api_ = std::make_unique<api::ApiServer>(std::move(as));
     events_.subscribe([api = api_.get()](const router::Event& e) { api->on_event(e); });
   }
