@@ -435,8 +435,8 @@ void Host::load_plugins(bool self_tests, bool conformance_fixtures) {
     opts.extra_instances = [this](const loader::PluginRecord& rec) {
       std::vector<std::string> suffixes;
       for (const auto& coin : coins_) {
-        if (rec.kind == OTD_KIND_TRANSPORT && rec.table != nullptr &&
-            (static_cast<const otd_transport_t*>(rec.table)->roles & OTD_TRANSPORT_JOB_SOURCE) != 0U && rec.name == coin.config.pool.source)
+        if (rec.kind == OTD_KIND_TRANSPORT && rec.name == coin.config.pool.source &&
+            (rec.table == nullptr || (static_cast<const otd_transport_t*>(rec.table)->roles & OTD_TRANSPORT_JOB_SOURCE) != 0U))
           suffixes.push_back(coin.coin);
         if (rec.kind == OTD_KIND_PAYOUT && rec.table != nullptr) {
           const auto* t = static_cast<const otd_payout_t*>(rec.table);

@@ -549,11 +549,12 @@ void Loader::load_file(const std::filesystem::path& file) {
         return true;
       };
       const PluginRecord pristine = rec;
-      if (!create_one(std::move(rec), pristine.id)) continue;
+      const bool base_loaded = create_one(std::move(rec), pristine.id);
       // Further instances of this plugin (several coins: one job source per coin): "<id>@<suffix>", each with its
-      // own host table. Each is listed, disabled and rejected on its own.
+      // own host table. Each is listed, disabled and rejected on its own, also when the plugin's own instance
+      // was refused (its settings are not theirs); then the callback sees the descriptor only (no table).
       if (!options_.extra_instances) continue;
-      for (const std::string& suffix : options_.extra_instances(records_.back())) {
+      for (const std::string& suffix : options_.extra_instances(base_loaded ? records_.back() : pristine)) {
         PluginRecord extra = pristine;
         extra.id = pristine.id + "@" + suffix;
         if (suffix.empty() || extra.id.size() >= OTD_ID_CAP) {

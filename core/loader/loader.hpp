@@ -66,8 +66,9 @@ using HostTableFactory = std::function<const otd_host_t*(std::string_view plugin
 struct Options {
   std::vector<std::string> disabled_ids;  ///< plugins.disable
   bool run_self_tests = true;
-  /// Further instances of a plugin just loaded: the suffixes of the instances to create beside it, each with
-  /// the id "<id>@<suffix>" and its own host table (pool.coins: one job source per coin). Unset = none.
+  /// Further instances of a plugin: the suffixes of the instances to create beside its own, each with the id
+  /// "<id>@<suffix>" and its own host table (pool.coins: one job source per coin). Called with the plugin's
+  /// loaded record, or with its descriptor only (`table` null) when its own instance was refused. Unset = none.
   std::function<std::vector<std::string>(const PluginRecord&)> extra_instances;
 };
 

@@ -462,7 +462,7 @@ std::int64_t Storage::prune_shares(std::int64_t now_ms_, std::int64_t keep_ms, s
         "SELECT MIN(found_at_ms) FROM blocks WHERE credited_at_ms IS NULL AND status <> 'orphaned'");
     if (oldest.step() && !oldest.column_is_null(0)) cutoff = std::min(cutoff, oldest.column_int64(0) - keep_ms);
     oldest.reset();
-    Statement del = db.prepare("DELETE FROM shares WHERE created_at_ms < ?1 AND id <= ?2 AND (?3 = '' OR coin = ?3)");
+    Statement del = db.prepare("DELETE FROM shares WHERE created_at_ms < ?1 AND id <= ?2 AND (IFNULL(?3, '') = '' OR coin = ?3)");
     del.bind_int64(1, cutoff).bind_int64(2, max_id).bind_text(3, coin);
     del.run();
     const std::int64_t deleted = db.changes();
@@ -568,7 +568,7 @@ std::vector<ShareToCredit> Storage::shares_to_credit(std::string_view cursor_nam
     const std::lock_guard lock(impl_->mutex);
     Statement stmt = impl_->db.prepare(
         "SELECT id, coin, account, weight, network_weight, block_reward, tx_fees, created_at_ms FROM shares"
-        " WHERE id > COALESCE((SELECT value FROM ledger_cursors WHERE name = ?1), 0) AND (?3 = '' OR coin = ?3) ORDER BY id LIMIT ?2");
+        " WHERE id > COALESCE((SELECT value FROM ledger_cursors WHERE name = ?1), 0) AND (IFNULL(?3, '') = '' OR coin = ?3) ORDER BY id LIMIT ?2");
     stmt.bind_text(1, cursor_name).bind_int64(2, clamp_limit(limit)).bind_text(3, coin);
     std::vector<ShareToCredit> out;
     while (stmt.step()) {
