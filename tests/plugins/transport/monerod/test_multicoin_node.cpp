@@ -1,7 +1,7 @@
 // Several coins in one process with a real node (pool.coins): one `otedama-host serve` runs
 //   - XMR: a real monerod --regtest --offline --fixed-difficulty 1000 on loopback (Debian's `monero` package),
 //     source monerod, mined by the host's local CPU (mining.algorithm randomx: the first coin of that
-//     algorithm), PPLNS;
+//     algorithm) on the light cache (no 2 GiB dataset to build: the blocks need only ~1000 hashes), PPLNS;
 //   - DEVSHA: the built-in devnet chain (sha256d), its own stratum port with address_network bitcoin-regtest,
 //     mined by an `otedama-host mine` process, PPS.
 // Checked: monerod's height rises by blocks the host submitted (each looked up on the node's main chain),
@@ -110,7 +110,7 @@ TEST(MonerodMultiCoin, AMonerodCoinAndADevnetCoinInOneProcess) {
     while (xmr_port == rpc_port || xmr_port == p2p_port) xmr_port = free_port();
     while (sha_port_wanted == rpc_port || sha_port_wanted == p2p_port || sha_port_wanted == xmr_port) sha_port_wanted = free_port();
     std::ofstream(cfg) << "storage: {path: " << (dir / "pool.db").string() << "}\n"
-                       << "mining: {algorithm: randomx, enable_cpu: true, cpu: {threads: 2, huge_pages: false}}\n"
+                       << "mining: {algorithm: randomx, enable_cpu: true, dataset: light, cpu: {threads: 2, huge_pages: false}}\n"
                        << "api: {enable: false}\nmonitoring: {metrics: {enable: false}, health: {enable: false}}\n"
                        << "pool:\n  rewards: {confirmations: 2}\n  coins:\n"
                        << "    - coin: XMR\n      algorithm: randomx\n      source: monerod\n      address: 127.0.0.1:" << xmr_port << "\n"
