@@ -80,14 +80,6 @@ bool blob_layout_ok(uint32_t size, uint32_t capacity, uint32_t nonce_offset, uin
          static_cast<uint64_t>(nonce_offset) + nonce_size <= size;
 }
 
-/// Backends are matched to the mining.enable_* switches by their plugin name.
-enum class DeviceClass { cpu, gpu, asic };
-DeviceClass device_class(std::string_view backend_name) {
-  if (backend_name == "cpu") return DeviceClass::cpu;
-  if (backend_name == "cuda" || backend_name == "opencl" || backend_name == "vulkan") return DeviceClass::gpu;
-  return DeviceClass::asic;
-}
-
 }  // namespace
 
 namespace {
@@ -142,6 +134,7 @@ struct Scheduler::Device {
   otd_device_t* handle = nullptr;
   otd_device_limits_t limits{};  ///< what it was opened with (a restart opens it again with the same)
   uint32_t index = 0;            ///< its index in the backend's enumeration
+  int gpu_index = -1;            ///< its number in the de-duplicated GPU list (-1: not a GPU)
   uint64_t restarts = 0;         ///< restart_device() calls that reopened it
   uint32_t lanes = 1;
   std::vector<std::thread> threads;
@@ -490,6 +483,10 @@ std::shared_ptr<const Job> Scheduler::current_job() const {
 
 void Scheduler::start_devices() {
   auto logger = log::get("scheduler");
+  // Enumerate every enabled backend first: one physical GPU several backends list is mined once
+  // (device_selection.hpp), and mining.gpu.devices indexes the de-duplicated GPU list.
+  std::vector<EnumeratedDevice> found;
+  std::map<std::string, const loader::PluginRecord*, std::less<>> backends;
   for (const auto* rec : loader_.loaded(OTD_KIND_BACKEND)) {
     const auto* table = static_cast<const otd_backend_t*>(rec->table);
     const DeviceClass cls = device_class(rec->name);
@@ -506,14 +503,41 @@ void Scheduler::start_devices() {
     std::vector<otd_device_info_t> infos(count);
     for (auto& i : infos) i.struct_size = sizeof(otd_device_info_t);
     if (count > 0 && table->enumerate(rec->instance, infos.data(), count, &count) != OTD_OK) continue;
-    for (uint32_t i = 0; i < infos.size() && i < count; ++i) {
-      if (cls == DeviceClass::gpu && !options_.gpu_devices.empty() &&
-          std::find(options_.gpu_devices.begin(), options_.gpu_devices.end(), static_cast<int>(i)) == options_.gpu_devices.end())
-        continue;
+    backends[rec->id] = rec;
+    for (uint32_t i = 0; i < infos.size() && i < count; ++i) found.push_back(EnumeratedDevice{rec->id, rec->name, i, infos[i]});
+  }
+  order_devices(found, options_.gpu_backends);
+  const std::vector<DeviceChoice> choices = deduplicate(found, options_.mining_algorithm);
+  for (size_t n = 0; n < found.size(); ++n) {
+    const EnumeratedDevice& e = found[n];
+    const auto* rec = backends.at(e.backend_id);
+    const auto* table = static_cast<const otd_backend_t*>(rec->table);
+    const DeviceClass cls = device_class(rec->name);
+    const uint32_t i = e.index;
+    const std::string_view dev_id(e.info.id, strnlen(e.info.id, sizeof e.info.id));
+    if (choices[n].duplicate_of >= 0) {
+      const auto& original = found[static_cast<size_t>(choices[n].duplicate_of)];
+      const std::string words = duplicate_words(original, choices[static_cast<size_t>(choices[n].duplicate_of)]);
+      logger->info("device {} on {}: {}: not mined", dev_id, rec->id, words);
+      DeviceStatus s;
+      s.id = dev_id;
+      s.name = std::string(e.info.name, strnlen(e.info.name, sizeof e.info.name));
+      s.backend = rec->id;
+      s.duplicate_of = words;
+      std::lock_guard lock(devices_mutex_);
+      duplicates_.push_back(std::move(s));
+      continue;
+    }
+    if (cls == DeviceClass::gpu && !gpu_selected(options_.gpu_devices, choices[n].gpu_index)) {
+      logger->info("device {} on {} is gpu {}, not in mining.gpu.devices: not used", dev_id, rec->id, choices[n].gpu_index);
+      continue;
+    }
+    const otd_device_info_t& info = e.info;
+    {
       // A device that cannot run the mined algorithm gets no lanes (it would refuse every unit).
-      const std::string_view can(infos[i].algorithms, strnlen(infos[i].algorithms, sizeof infos[i].algorithms));
+      const std::string_view can(info.algorithms, strnlen(info.algorithms, sizeof info.algorithms));
       if (!runs_algorithm(can, options_.mining_algorithm)) {
-        logger->info("device {} on {} does not run {} (it runs: {}): not used", std::string_view(infos[i].id, strnlen(infos[i].id, sizeof infos[i].id)),
+        logger->info("device {} on {} does not run {} (it runs: {}): not used", dev_id,
                      rec->id, options_.mining_algorithm, can.empty() ? std::string_view("nothing listed") : can);
         continue;
       }
@@ -521,9 +545,10 @@ void Scheduler::start_devices() {
       auto dev = std::make_unique<Device>();
       dev->backend = rec;
       dev->table = table;
-      dev->info = infos[i];
+      dev->info = info;
       dev->limits = limits;
       dev->index = i;
+      dev->gpu_index = choices[n].gpu_index;
       char err[OTD_ERROR_CAP] = {};
       if (table->open_device(rec->instance, i, &limits, &dev->handle, err, sizeof err) != OTD_OK || dev->handle == nullptr) {
         logger->error("backend {}: cannot open device {} ({}): {}", rec->id, i, dev->info.id, err);
@@ -543,7 +568,8 @@ void Scheduler::start_devices() {
       dev->lanes = queued ? 1 : std::max<uint32_t>(1, limits.lanes != 0 ? std::min(limits.lanes, std::max<uint32_t>(1, dev->info.max_lanes)) : dev->info.max_lanes);
       dev->current.resize(dev->lanes);
       dev->last_tick_ns = dev->started_ns = mono_ns();
-      logger->info("device {} ({}) on {}: {} lane(s), {}", dev->info.id, dev->info.name, rec->id, dev->lanes,
+      logger->info("device {} ({}) on {}{}: {} lane(s), {}", dev->info.id, dev->info.name, rec->id,
+                   dev->gpu_index >= 0 ? " as gpu " + std::to_string(dev->gpu_index) : std::string(), dev->lanes,
                    queued ? "queued" : "scan");
       Device& d = *dev;
       {
@@ -1356,9 +1382,15 @@ std::vector<Scheduler::DeviceStatus> Scheduler::devices() const {
     s.telemetry.temperature_c = s.telemetry.fan_percent = s.telemetry.power_w = -1;
     if (dev->handle != nullptr) dev->table->get_telemetry(dev->backend->instance, dev->handle, &s.telemetry);
     s.restarts = dev->restarts;
+    s.gpu_index = dev->gpu_index;
     out.push_back(s);
   }
   return out;
+}
+
+std::vector<Scheduler::DeviceStatus> Scheduler::duplicate_devices() const {
+  std::lock_guard lock(devices_mutex_);
+  return duplicates_;
 }
 
 }  // namespace otedama::scheduler

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "loader/loader.hpp"
+#include "scheduler/device_selection.hpp"
 #include "router/event_bus.hpp"
 #include "router/metrics.hpp"
 
@@ -108,7 +109,9 @@ struct Options {
   otd_device_limits_t cpu_limits{};
   otd_device_limits_t gpu_limits{};
   otd_device_limits_t asic_limits{};
-  std::vector<int> gpu_devices;   ///< empty = all
+  std::vector<int> gpu_devices;   ///< indices into the de-duplicated GPU list (device_selection.hpp); empty = all
+  /// mining.gpu.backends: which backend mines a GPU several of them list, most preferred first.
+  std::vector<std::string> gpu_backends{"cuda", "opencl", "vulkan"};
   double local_share_difficulty = 0;  ///< 0 = the network difficulty (every local share is a block candidate)
   /// > 0 (miner mode, without local_share_difficulty): local devices look for about this many shares per
   /// second. Each new work unit's share target follows the measured hashrate (tick()), but is never harder
@@ -160,9 +163,14 @@ class Scheduler {
     double hashrate = 0;
     uint64_t hashes = 0, shares = 0, errors = 0, mismatches = 0;
     uint64_t restarts = 0;  ///< watchdog restarts (restart_device)
+    int gpu_index = -1;     ///< the number mining.gpu.devices gives this GPU (-1: not a GPU)
+    std::string duplicate_of;  ///< duplicate_devices(): "duplicate of <backend> device <id> (gpu N)"
     otd_device_telemetry_t telemetry{};
   };
   [[nodiscard]] std::vector<DeviceStatus> devices() const;
+  /// GPU entries start_devices() did not mine because another backend's entry is the same physical device
+  /// (duplicate_of says which); only id, name, backend and duplicate_of are set.
+  [[nodiscard]] std::vector<DeviceStatus> duplicate_devices() const;
   /// Failed runs in a row after which a single-lane device is restarted (closed and opened again).
   static constexpr uint32_t kRestartAfterFailures = 3;
   /// DeviceStatus::hashrate, the telemetry events and otedama_device_hashrate are each device's hashes over
@@ -250,6 +258,7 @@ class Scheduler {
   std::atomic<bool> paused_{false};  ///< set_mining(false): lanes wait in next_work
 
   std::vector<std::unique_ptr<Device>> devices_;
+  std::vector<DeviceStatus> duplicates_;  ///< start_devices(): entries not mined as duplicates (devices_mutex_)
   /// tick() and devices() run on other threads than stop(): they may touch an open device only under this
   /// lock, and not at all once stop() has closed them.
   mutable std::mutex devices_mutex_;
