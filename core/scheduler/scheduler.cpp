@@ -272,7 +272,9 @@ otd_status_t Scheduler::submit_template(std::string_view source_id, const otd_te
   // A context (RandomX dataset, DAG) is prepared off the hot path; the job goes live when it is ready.
   if ((job->algo->flags & OTD_ALGO_NEEDS_CONTEXT) != 0U) {
     const auto& tmpl = job->tmpl;
-    const std::string key = context_key(t->algorithm, t->seed, t->seed_size, t->epoch);
+    // A test-geometry epoch (devnet test_epochs) is another context than the real epoch of the same seed.
+    const uint32_t context_flags = (t->flags & OTD_TEMPLATE_TEST_EPOCH) != 0U ? OTD_CONTEXT_FLAG_TEST_EPOCH : 0U;
+    const std::string key = context_key(t->algorithm, t->seed, t->seed_size, t->epoch) + (context_flags != 0U ? ":test-epoch" : "");
     std::shared_ptr<AlgoContext> ctx;
     {
       std::lock_guard lock(mutex_);
@@ -280,9 +282,9 @@ otd_status_t Scheduler::submit_template(std::string_view source_id, const otd_te
     }
     if (ctx) job->context = ctx;
     else
-      boost::asio::post(context_pool_, [this, job, key] {
+      boost::asio::post(context_pool_, [this, job, key, context_flags] {
         // Templates with the same seed may have queued several preparations: the first one wins.
-        auto ready = make_context(job->algorithm, job->algo, key, job->tmpl->seed, job->tmpl->c.epoch, job->tmpl->c.height);
+        auto ready = make_context(job->algorithm, job->algo, key, job->tmpl->seed, job->tmpl->c.epoch, job->tmpl->c.height, 0, context_flags);
         if (!ready) return;
         job->context = std::move(ready);
         boost::asio::post(control_, [this, job] {
@@ -293,7 +295,8 @@ otd_status_t Scheduler::submit_template(std::string_view source_id, const otd_te
     // The seed the chain switches to next (Monero's next_seed_hash): prepare it now, in the background,
     // so that the switch finds it ready and mining does not stall for a dataset build.
     if (!tmpl->next_seed.empty()) {
-      const std::string next_key = context_key(t->algorithm, tmpl->next_seed.data(), tmpl->next_seed.size(), t->epoch);
+      const std::string next_key =
+          context_key(t->algorithm, tmpl->next_seed.data(), tmpl->next_seed.size(), t->epoch) + (context_flags != 0U ? ":test-epoch" : "");
       bool start = false;
       {
         std::lock_guard lock(mutex_);
@@ -306,10 +309,10 @@ otd_status_t Scheduler::submit_template(std::string_view source_id, const otd_te
       }
       if (start) {
         log::get("scheduler")->info("{}: preparing the next seed's context ahead of the switch", t->algorithm);
-        boost::asio::post(context_pool_, [this, job, next_key] {
+        boost::asio::post(context_pool_, [this, job, next_key, context_flags] {
           // One thread: Monero announces the next seed 64 blocks (~2 h) ahead, so the build has time and the
           // miners keep the other cores.
-          auto ready = make_context(job->algorithm, job->algo, next_key, job->tmpl->next_seed, job->tmpl->c.epoch, job->tmpl->c.height, 1);
+          auto ready = make_context(job->algorithm, job->algo, next_key, job->tmpl->next_seed, job->tmpl->c.epoch, job->tmpl->c.height, 1, context_flags);
           std::lock_guard lock(mutex_);
           if (ahead_key_ == next_key) ahead_ = std::move(ready);
         });
@@ -322,7 +325,7 @@ otd_status_t Scheduler::submit_template(std::string_view source_id, const otd_te
 
 std::shared_ptr<AlgoContext> Scheduler::make_context(const loader::PluginRecord* algorithm, const otd_algorithm_t* algo,
                                                     const std::string& key, const std::vector<uint8_t>& seed, uint64_t epoch,
-                                                    uint64_t height, uint32_t threads) {
+                                                    uint64_t height, uint32_t threads, uint32_t flags) {
   {
     std::lock_guard lock(mutex_);
     if (auto it = contexts_.find(key); it != contexts_.end())
@@ -340,7 +343,7 @@ std::shared_ptr<AlgoContext> Scheduler::make_context(const loader::PluginRecord*
   params.epoch = epoch;
   params.height = height;
   params.threads = threads;  // 0 = every core: a dataset the miners wait for is built as fast as possible
-  params.flags = (options_.cpu_limits.flags & OTD_LIMIT_HUGE_PAGES) != 0U ? OTD_CONTEXT_FLAG_HUGE_PAGES : 0U;
+  params.flags = ((options_.cpu_limits.flags & OTD_LIMIT_HUGE_PAGES) != 0U ? OTD_CONTEXT_FLAG_HUGE_PAGES : 0U) | flags;
   params.numa_node = -1;
   otd_algo_context_t* handle = nullptr;
   char e[OTD_ERROR_CAP] = {};
@@ -721,6 +724,7 @@ std::shared_ptr<Scheduler::LaneWork> Scheduler::next_work(Device& dev, uint32_t 
   std::memcpy(w->c.block_target, job->block_target.data(), OTD_HASH_SIZE);
   w->c.height = t.height;
   w->c.epoch = t.epoch;
+  w->c.flags = (t.flags & OTD_TEMPLATE_TEST_EPOCH) != 0U ? OTD_WORK_TEST_EPOCH : 0U;
   w->c.seed = job->tmpl->seed.data();
   w->c.seed_size = static_cast<uint32_t>(job->tmpl->seed.size());
   w->c.algorithm_plugin = job->algorithm->instance;

@@ -217,11 +217,11 @@ class Scheduler {
   void answer(const std::string& source_id, const otd_share_result_t& result);
   void answer_now(const std::string& source_id, const otd_share_result_t& result);  ///< [control]
   std::shared_ptr<const Job> find_job(uint64_t id) const;
-  /// [context pool] The live context for `key`, or a newly prepared one (nullptr when preparing failed:
+  /// [context pool] The live context for `key` (`flags`: OTD_CONTEXT_FLAG_* beyond huge pages), or a newly prepared one (nullptr when preparing failed:
   /// logged). Never called on the control strand: preparing a RandomX dataset takes seconds.
   std::shared_ptr<AlgoContext> make_context(const loader::PluginRecord* algorithm, const otd_algorithm_t* algo,
                                             const std::string& key, const std::vector<uint8_t>& seed, uint64_t epoch,
-                                            uint64_t height, uint32_t threads = 0);
+                                            uint64_t height, uint32_t threads = 0, uint32_t flags = 0);
   void count_share(const char* result);
   /// [any] otedama_plugin_call_duration_seconds{plugin,call}: the time since `started_ns` (mono_ns()).
   void observe_call(const std::string& plugin, const char* call, uint64_t started_ns);
