@@ -501,6 +501,8 @@ struct ApiServer::Impl {
     o->set("hashes", static_cast<Poco::UInt64>(d.hashes));
     o->set("shares", static_cast<Poco::UInt64>(d.shares));
     o->set("throttled", d.telemetry.throttled != 0);
+    if (d.gpu_index >= 0) o->set("gpu_index", d.gpu_index);
+    else o->set("gpu_index", Poco::Dynamic::Var());
     return o;
   }
 
@@ -545,8 +547,20 @@ struct ApiServer::Impl {
     JArray a = arr();
     if (src.scheduler != nullptr)
       for (const auto& d : src.scheduler->devices()) a->add(device_json(d));
+    // GPU entries another backend's entry mines (one physical card listed by several backends).
+    JArray dups = arr();
+    if (src.scheduler != nullptr)
+      for (const auto& d : src.scheduler->duplicate_devices()) {
+        JObject e = obj();
+        e->set("id", d.id);
+        e->set("name", d.name);
+        e->set("backend", d.backend);
+        e->set("duplicate_of", d.duplicate_of);
+        dups->add(e);
+      }
     JObject o = obj();
     o->set("devices", a);
+    o->set("duplicates", dups);
     return Reply::json(200, to_json(o));
   }
 

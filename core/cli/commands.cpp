@@ -4,6 +4,7 @@
 #include "config/config.hpp"
 #include "host/host.hpp"
 #include "log/log.hpp"
+#include "scheduler/device_selection.hpp"
 #include "storage/storage.hpp"
 
 #include <otedama/common/hex.hpp>
@@ -246,12 +247,23 @@ int list_plugins(const Args& args) {
   return kOk;
 }
 
+/// A device UUID as 8-4-4-4-12 lowercase hex ("" when it reports none).
+std::string uuid_text(const otd_device_info_t& info) {
+  if (!scheduler::has_uuid(info)) return {};
+  std::string hex = common::to_hex(std::span<const uint8_t>(info.uuid, sizeof info.uuid));
+  for (const size_t at : {20U, 16U, 12U, 8U}) hex.insert(at, "-");
+  return hex;
+}
+
 int list_devices(const Args& args) {
   const auto host = loaded_host(args);
   if (!host) return kUsage;
   const bool json = args.has("--json");
+  const config::Config& cfg = host->config();
+  // Every loaded backend's devices, ordered and de-duplicated as the scheduler does (device_selection.hpp),
+  // so that "gpu N" here is what mining.gpu.devices selects.
+  std::vector<scheduler::EnumeratedDevice> found;
   std::string out = json ? "[" : "";
-  size_t n = 0;
   for (const auto* rec : host->plugins().loaded(OTD_KIND_BACKEND)) {
     const auto* t = static_cast<const otd_backend_t*>(rec->table);
     uint32_t count = 0;
@@ -265,20 +277,53 @@ int list_devices(const Args& args) {
     // A loaded backend without devices (a GPU backend on a machine without that GPU) is named, so that an
     // empty list is not mistaken for a backend that did not load; the backend logged why at start.
     if (count == 0 && !json) out += rec->id + ": no devices\n";
-    for (const auto& d : infos) {
-      if (json) {
-        out += (n == 0 ? "\n" : ",\n");
-        out += "  {\"backend\":" + q(rec->id) + ",\"id\":" + q(d.id) + ",\"name\":" + q(d.name) + ",\"style\":" +
-               q(d.style == OTD_DEVICE_QUEUED ? "queued" : "scan") + ",\"algorithms\":" + q(d.algorithms) +
-               ",\"memory_bytes\":" + std::to_string(d.memory_bytes) + ",\"compute_units\":" + std::to_string(d.compute_units) +
-               ",\"max_lanes\":" + std::to_string(d.max_lanes) + "}";
-      } else {
-        out += std::string(d.id) + "  " + d.name + "\n  backend " + rec->id + ", " + (d.style == OTD_DEVICE_QUEUED ? "queued" : "scan") +
-               ", algorithms " + d.algorithms + ", " + std::to_string(d.compute_units) + " compute units, " +
-               std::to_string(d.memory_bytes >> 20) + " MiB, up to " + std::to_string(d.max_lanes) + " lanes\n";
-      }
-      ++n;
+    for (uint32_t i = 0; i < count && i < infos.size(); ++i) found.push_back(scheduler::EnumeratedDevice{rec->id, rec->name, i, infos[i]});
+  }
+  scheduler::order_devices(found, cfg.mining.gpu.backends);
+  const auto choices = scheduler::deduplicate(found, cfg.mining.algorithm);
+  std::vector<int> selected;
+  for (const auto d : cfg.mining.gpu.devices) selected.push_back(static_cast<int>(d));
+  size_t n = 0;
+  for (size_t k = 0; k < found.size(); ++k) {
+    const auto& d = found[k].info;
+    const auto& rec_id = found[k].backend_id;
+    const auto& c = choices[k];
+    const bool gpu = scheduler::device_class(found[k].backend_name) == scheduler::DeviceClass::gpu;
+    const std::string pci(scheduler::pci_bus_id(d));
+    const std::string uuid = uuid_text(d);
+    std::string duplicate;
+    if (c.duplicate_of >= 0) {
+      const auto o = static_cast<size_t>(c.duplicate_of);
+      duplicate = scheduler::duplicate_words(found[o], choices[o]);
     }
+    if (json) {
+      out += (n == 0 ? "\n" : ",\n");
+      out += "  {\"backend\":" + q(rec_id) + ",\"id\":" + q(d.id) + ",\"name\":" + q(d.name) + ",\"style\":" +
+             q(d.style == OTD_DEVICE_QUEUED ? "queued" : "scan") + ",\"algorithms\":" + q(d.algorithms) +
+             ",\"memory_bytes\":" + std::to_string(d.memory_bytes) + ",\"compute_units\":" + std::to_string(d.compute_units) +
+             ",\"max_lanes\":" + std::to_string(d.max_lanes) + ",\"pci_bus_id\":" + q(pci) + ",\"uuid\":" + q(uuid) +
+             ",\"gpu_index\":" + (c.gpu_index >= 0 ? std::to_string(c.gpu_index) : std::string("null")) + ",\"duplicate_of\":";
+      if (c.duplicate_of >= 0) {
+        const auto o = static_cast<size_t>(c.duplicate_of);
+        out += "{\"backend\":" + q(found[o].backend_id) + ",\"id\":" + q(found[o].info.id) + ",\"gpu_index\":" +
+               (choices[o].gpu_index >= 0 ? std::to_string(choices[o].gpu_index) : std::string("null")) + ",\"text\":" + q(duplicate) + "}";
+      } else {
+        out += "null";
+      }
+      out += "}";
+    } else {
+      out += std::string(d.id) + "  " + d.name + "\n  backend " + rec_id + ", " + (d.style == OTD_DEVICE_QUEUED ? "queued" : "scan") +
+             ", algorithms " + d.algorithms + ", " + std::to_string(d.compute_units) + " compute units, " +
+             std::to_string(d.memory_bytes >> 20) + " MiB, up to " + std::to_string(d.max_lanes) + " lanes\n";
+      if (gpu) {
+        std::string line = "  ";
+        if (c.duplicate_of >= 0) line += duplicate + ": not mined";
+        else line += "gpu " + std::to_string(c.gpu_index) + (scheduler::gpu_selected(selected, c.gpu_index) ? "" : " (not in mining.gpu.devices: not mined)");
+        line += ", pci " + (pci.empty() ? std::string("unknown") : pci) + ", uuid " + (uuid.empty() ? std::string("unknown") : uuid);
+        out += line + "\n";
+      }
+    }
+    ++n;
   }
   if (json) out += n == 0 ? "]\n" : "\n]\n";
   else out += std::to_string(n) + " device(s)\n";

@@ -44,6 +44,8 @@ inline constexpr std::array<std::string_view, 3> wallet_kind_names{"devnet", "bi
 /// mining.dataset: memory-hard algorithms mine on the full dataset/DAG or on the light cache.
 enum class DatasetMode { full, light };
 inline constexpr std::array<std::string_view, 2> dataset_mode_names{"full", "light"};
+// The GPU backends mining.gpu.backends may name (their plugin names).
+inline constexpr std::array<std::string_view, 3> gpu_backend_names{"cuda", "opencl", "vulkan"};
 
 enum class LogLevel { trace, debug, info, warn, error, off };
 inline constexpr std::array<std::string_view, 6> log_level_names{"trace", "debug", "info", "warn", "error", "off"};
@@ -75,7 +77,8 @@ struct Config {
             bool operator==(const Cpu&) const = default;
         };
         struct Gpu {
-            std::vector<std::int64_t> devices;  // empty = all
+            std::vector<std::int64_t> devices;  // empty = all; indexes the de-duplicated GPU list
+            std::vector<std::string> backends;  // preference among GPU backends listing one physical GPU
             std::int64_t intensity = 0;
             std::int64_t temperature_limit = 0;  // °C
             bool operator==(const Gpu&) const = default;

@@ -223,9 +223,33 @@ std::optional<std::vector<Element>> parse_list(const Site& site, std::string_vie
 
 }  // namespace
 
+std::string StringListType::name() const {
+    if (allowed.empty()) return "list of strings";
+    std::string joined;
+    for (const auto name : allowed) joined += (joined.empty() ? "" : ", ") + std::string(name);
+    return "list of distinct names from " + joined;
+}
+
 std::optional<std::vector<std::string>> StringListType::parse(const Site& site) const {
-    return parse_list<std::string>(site, "a list of strings",
-                                   [](const Site& element) { return scalar_or_error(element, "a string"); });
+    if (allowed.empty()) {
+        return parse_list<std::string>(site, "a list of strings",
+                                       [](const Site& element) { return scalar_or_error(element, "a string"); });
+    }
+    std::vector<std::string> seen;
+    return parse_list<std::string>(site, "a " + name(), [&](const Site& element) -> std::optional<std::string> {
+        auto text = scalar_or_error(element, "a string");
+        if (!text) return std::nullopt;
+        if (std::find(allowed.begin(), allowed.end(), *text) == allowed.end()) {
+            element.error("expected one of " + name().substr(std::string_view("list of distinct names from ").size()) + ", got '" + *text + "'");
+            return std::nullopt;
+        }
+        if (std::find(seen.begin(), seen.end(), *text) != seen.end()) {
+            element.error("'" + *text + "' is listed twice");
+            return std::nullopt;
+        }
+        seen.push_back(*text);
+        return text;
+    });
 }
 
 Value StringListType::render(const std::vector<std::string>& value) const {
@@ -568,7 +592,8 @@ std::vector<Key> build_schema() {
         OTEDAMA_CONFIG_KEY(mining.cpu.priority,           integer(0, 19),    "0",              "Nice level of the CPU mining threads"),
         OTEDAMA_CONFIG_KEY(mining.cpu.affinity,           BoolType{},        "false",          "Pin each CPU mining thread to its own core"),
         OTEDAMA_CONFIG_KEY(mining.cpu.huge_pages,         BoolType{},        "true",           "Use huge pages for scratchpads and datasets where the OS allows (falls back with one warning)"),
-        OTEDAMA_CONFIG_KEY(mining.gpu.devices,            integer_list(0, int_max), "[]",      "GPU device indices to use; empty = all"),
+        OTEDAMA_CONFIG_KEY(mining.gpu.devices,            integer_list(0, int_max), "[]",      "GPUs to use, by their number in the de-duplicated GPU list --list-devices shows (gpu N); empty = all"),
+        OTEDAMA_CONFIG_KEY(mining.gpu.backends,           StringListType{gpu_backend_names}, "[cuda, opencl, vulkan]", "Which backend mines a GPU that several backends list (most preferred first); the others list it as a duplicate. Backends not named rank last"),
         OTEDAMA_CONFIG_KEY(mining.gpu.intensity,          integer(1, 31),    "20",             "GPU work size exponent; higher = more throughput, less responsive desktop"),
         OTEDAMA_CONFIG_KEY(mining.gpu.temperature_limit,  integer(40, 110),  "85",             "GPU temperature (°C) above which mining throttles"),
         OTEDAMA_CONFIG_KEY(mining.asic.devices,           StringListType{},  "[]",             "ASIC serial or USB device paths; empty = none"),

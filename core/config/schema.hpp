@@ -114,11 +114,13 @@ struct EnumType {
     [[nodiscard]] std::string name() const;
 };
 
+// With `allowed` non-empty, each element must be one of those names (exact spelling), at most once.
 struct StringListType {
     using value_type = std::vector<std::string>;
+    std::span<const std::string_view> allowed{};
     [[nodiscard]] std::optional<value_type> parse(const Site& site) const;
     [[nodiscard]] Value render(const value_type& value) const;
-    [[nodiscard]] std::string name() const { return "list of strings"; }
+    [[nodiscard]] std::string name() const;
 };
 
 struct IntegerListType {

@@ -517,6 +517,7 @@ int Host::serve(const std::atomic<bool>& stop, std::chrono::milliseconds run_for
   so.gpu_limits.temperature_limit_c = static_cast<uint32_t>(config_.mining.gpu.temperature_limit);
   so.asic_limits.struct_size = sizeof(otd_device_limits_t);
   for (auto d : config_.mining.gpu.devices) so.gpu_devices.push_back(static_cast<int>(d));
+  so.gpu_backends = config_.mining.gpu.backends;
   if (config_.app.mode == config::Mode::miner) {
     // Local shares go to the upstream pool, which wants its own difficulty (checked by the transport):
     // look for shares at miner.share_difficulty, or at about one a second.

@@ -80,14 +80,6 @@ bool blob_layout_ok(uint32_t size, uint32_t capacity, uint32_t nonce_offset, uin
          static_cast<uint64_t>(nonce_offset) + nonce_size <= size;
 }
 
-/// Backends are matched to the mining.enable_* switches by their plugin name.
-enum class DeviceClass { cpu, gpu, asic };
-DeviceClass device_class(std::string_view backend_name) {
-  if (backend_name == "cpu") return DeviceClass::cpu;
-  if (backend_name == "cuda" || backend_name == "opencl" || backend_name == "vulkan") return DeviceClass::gpu;
-  return DeviceClass::asic;
-}
-
 }  // namespace
 
 namespace {
@@ -142,6 +134,7 @@ struct Scheduler::Device {
   otd_device_t* handle = nullptr;
   otd_device_limits_t limits{};  ///< what it was opened with (a restart opens it again with the same)
   uint32_t index = 0;            ///< its index in the backend's enumeration
+  int gpu_index = -1;            ///< its number in the de-duplicated GPU list (-1: not a GPU)
   uint64_t restarts = 0;         ///< restart_device() calls that reopened it
   uint32_t lanes = 1;
   std::vector<std::thread> threads;
@@ -279,7 +272,9 @@ otd_status_t Scheduler::submit_template(std::string_view source_id, const otd_te
   // A context (RandomX dataset, DAG) is prepared off the hot path; the job goes live when it is ready.
   if ((job->algo->flags & OTD_ALGO_NEEDS_CONTEXT) != 0U) {
     const auto& tmpl = job->tmpl;
-    const std::string key = context_key(t->algorithm, t->seed, t->seed_size, t->epoch);
+    // A test-geometry epoch (devnet test_epochs) is another context than the real epoch of the same seed.
+    const uint32_t context_flags = (t->flags & OTD_TEMPLATE_TEST_EPOCH) != 0U ? OTD_CONTEXT_FLAG_TEST_EPOCH : 0U;
+    const std::string key = context_key(t->algorithm, t->seed, t->seed_size, t->epoch) + (context_flags != 0U ? ":test-epoch" : "");
     std::shared_ptr<AlgoContext> ctx;
     {
       std::lock_guard lock(mutex_);
@@ -287,9 +282,9 @@ otd_status_t Scheduler::submit_template(std::string_view source_id, const otd_te
     }
     if (ctx) job->context = ctx;
     else
-      boost::asio::post(context_pool_, [this, job, key] {
+      boost::asio::post(context_pool_, [this, job, key, context_flags] {
         // Templates with the same seed may have queued several preparations: the first one wins.
-        auto ready = make_context(job->algorithm, job->algo, key, job->tmpl->seed, job->tmpl->c.epoch, job->tmpl->c.height);
+        auto ready = make_context(job->algorithm, job->algo, key, job->tmpl->seed, job->tmpl->c.epoch, job->tmpl->c.height, 0, context_flags);
         if (!ready) return;
         job->context = std::move(ready);
         boost::asio::post(control_, [this, job] {
@@ -300,7 +295,8 @@ otd_status_t Scheduler::submit_template(std::string_view source_id, const otd_te
     // The seed the chain switches to next (Monero's next_seed_hash): prepare it now, in the background,
     // so that the switch finds it ready and mining does not stall for a dataset build.
     if (!tmpl->next_seed.empty()) {
-      const std::string next_key = context_key(t->algorithm, tmpl->next_seed.data(), tmpl->next_seed.size(), t->epoch);
+      const std::string next_key =
+          context_key(t->algorithm, tmpl->next_seed.data(), tmpl->next_seed.size(), t->epoch) + (context_flags != 0U ? ":test-epoch" : "");
       bool start = false;
       {
         std::lock_guard lock(mutex_);
@@ -313,10 +309,10 @@ otd_status_t Scheduler::submit_template(std::string_view source_id, const otd_te
       }
       if (start) {
         log::get("scheduler")->info("{}: preparing the next seed's context ahead of the switch", t->algorithm);
-        boost::asio::post(context_pool_, [this, job, next_key] {
+        boost::asio::post(context_pool_, [this, job, next_key, context_flags] {
           // One thread: Monero announces the next seed 64 blocks (~2 h) ahead, so the build has time and the
           // miners keep the other cores.
-          auto ready = make_context(job->algorithm, job->algo, next_key, job->tmpl->next_seed, job->tmpl->c.epoch, job->tmpl->c.height, 1);
+          auto ready = make_context(job->algorithm, job->algo, next_key, job->tmpl->next_seed, job->tmpl->c.epoch, job->tmpl->c.height, 1, context_flags);
           std::lock_guard lock(mutex_);
           if (ahead_key_ == next_key) ahead_ = std::move(ready);
         });
@@ -329,7 +325,7 @@ otd_status_t Scheduler::submit_template(std::string_view source_id, const otd_te
 
 std::shared_ptr<AlgoContext> Scheduler::make_context(const loader::PluginRecord* algorithm, const otd_algorithm_t* algo,
                                                     const std::string& key, const std::vector<uint8_t>& seed, uint64_t epoch,
-                                                    uint64_t height, uint32_t threads) {
+                                                    uint64_t height, uint32_t threads, uint32_t flags) {
   {
     std::lock_guard lock(mutex_);
     if (auto it = contexts_.find(key); it != contexts_.end())
@@ -347,7 +343,7 @@ std::shared_ptr<AlgoContext> Scheduler::make_context(const loader::PluginRecord*
   params.epoch = epoch;
   params.height = height;
   params.threads = threads;  // 0 = every core: a dataset the miners wait for is built as fast as possible
-  params.flags = (options_.cpu_limits.flags & OTD_LIMIT_HUGE_PAGES) != 0U ? OTD_CONTEXT_FLAG_HUGE_PAGES : 0U;
+  params.flags = ((options_.cpu_limits.flags & OTD_LIMIT_HUGE_PAGES) != 0U ? OTD_CONTEXT_FLAG_HUGE_PAGES : 0U) | flags;
   params.numa_node = -1;
   otd_algo_context_t* handle = nullptr;
   char e[OTD_ERROR_CAP] = {};
@@ -492,6 +488,10 @@ std::shared_ptr<const Job> Scheduler::current_job() const {
 
 void Scheduler::start_devices() {
   auto logger = log::get("scheduler");
+  // Enumerate every enabled backend first: one physical GPU several backends list is mined once
+  // (device_selection.hpp), and mining.gpu.devices indexes the de-duplicated GPU list.
+  std::vector<EnumeratedDevice> found;
+  std::map<std::string, const loader::PluginRecord*, std::less<>> backends;
   for (const auto* rec : loader_.loaded(OTD_KIND_BACKEND)) {
     const auto* table = static_cast<const otd_backend_t*>(rec->table);
     const DeviceClass cls = device_class(rec->name);
@@ -508,14 +508,41 @@ void Scheduler::start_devices() {
     std::vector<otd_device_info_t> infos(count);
     for (auto& i : infos) i.struct_size = sizeof(otd_device_info_t);
     if (count > 0 && table->enumerate(rec->instance, infos.data(), count, &count) != OTD_OK) continue;
-    for (uint32_t i = 0; i < infos.size() && i < count; ++i) {
-      if (cls == DeviceClass::gpu && !options_.gpu_devices.empty() &&
-          std::find(options_.gpu_devices.begin(), options_.gpu_devices.end(), static_cast<int>(i)) == options_.gpu_devices.end())
-        continue;
+    backends[rec->id] = rec;
+    for (uint32_t i = 0; i < infos.size() && i < count; ++i) found.push_back(EnumeratedDevice{rec->id, rec->name, i, infos[i]});
+  }
+  order_devices(found, options_.gpu_backends);
+  const std::vector<DeviceChoice> choices = deduplicate(found, options_.mining_algorithm);
+  for (size_t n = 0; n < found.size(); ++n) {
+    const EnumeratedDevice& e = found[n];
+    const auto* rec = backends.at(e.backend_id);
+    const auto* table = static_cast<const otd_backend_t*>(rec->table);
+    const DeviceClass cls = device_class(rec->name);
+    const uint32_t i = e.index;
+    const std::string_view dev_id(e.info.id, strnlen(e.info.id, sizeof e.info.id));
+    if (choices[n].duplicate_of >= 0) {
+      const auto& original = found[static_cast<size_t>(choices[n].duplicate_of)];
+      const std::string words = duplicate_words(original, choices[static_cast<size_t>(choices[n].duplicate_of)]);
+      logger->info("device {} on {}: {}: not mined", dev_id, rec->id, words);
+      DeviceStatus s;
+      s.id = dev_id;
+      s.name = std::string(e.info.name, strnlen(e.info.name, sizeof e.info.name));
+      s.backend = rec->id;
+      s.duplicate_of = words;
+      std::lock_guard lock(devices_mutex_);
+      duplicates_.push_back(std::move(s));
+      continue;
+    }
+    if (cls == DeviceClass::gpu && !gpu_selected(options_.gpu_devices, choices[n].gpu_index)) {
+      logger->info("device {} on {} is gpu {}, not in mining.gpu.devices: not used", dev_id, rec->id, choices[n].gpu_index);
+      continue;
+    }
+    const otd_device_info_t& info = e.info;
+    {
       // A device that cannot run the mined algorithm gets no lanes (it would refuse every unit).
-      const std::string_view can(infos[i].algorithms, strnlen(infos[i].algorithms, sizeof infos[i].algorithms));
+      const std::string_view can(info.algorithms, strnlen(info.algorithms, sizeof info.algorithms));
       if (!runs_algorithm(can, options_.mining_algorithm)) {
-        logger->info("device {} on {} does not run {} (it runs: {}): not used", std::string_view(infos[i].id, strnlen(infos[i].id, sizeof infos[i].id)),
+        logger->info("device {} on {} does not run {} (it runs: {}): not used", dev_id,
                      rec->id, options_.mining_algorithm, can.empty() ? std::string_view("nothing listed") : can);
         continue;
       }
@@ -523,9 +550,10 @@ void Scheduler::start_devices() {
       auto dev = std::make_unique<Device>();
       dev->backend = rec;
       dev->table = table;
-      dev->info = infos[i];
+      dev->info = info;
       dev->limits = limits;
       dev->index = i;
+      dev->gpu_index = choices[n].gpu_index;
       char err[OTD_ERROR_CAP] = {};
       if (table->open_device(rec->instance, i, &limits, &dev->handle, err, sizeof err) != OTD_OK || dev->handle == nullptr) {
         logger->error("backend {}: cannot open device {} ({}): {}", rec->id, i, dev->info.id, err);
@@ -545,7 +573,8 @@ void Scheduler::start_devices() {
       dev->lanes = queued ? 1 : std::max<uint32_t>(1, limits.lanes != 0 ? std::min(limits.lanes, std::max<uint32_t>(1, dev->info.max_lanes)) : dev->info.max_lanes);
       dev->current.resize(dev->lanes);
       dev->last_tick_ns = dev->started_ns = mono_ns();
-      logger->info("device {} ({}) on {}: {} lane(s), {}", dev->info.id, dev->info.name, rec->id, dev->lanes,
+      logger->info("device {} ({}) on {}{}: {} lane(s), {}", dev->info.id, dev->info.name, rec->id,
+                   dev->gpu_index >= 0 ? " as gpu " + std::to_string(dev->gpu_index) : std::string(), dev->lanes,
                    queued ? "queued" : "scan");
       Device& d = *dev;
       {
@@ -697,6 +726,7 @@ std::shared_ptr<Scheduler::LaneWork> Scheduler::next_work(Device& dev, uint32_t 
   std::memcpy(w->c.block_target, job->block_target.data(), OTD_HASH_SIZE);
   w->c.height = t.height;
   w->c.epoch = t.epoch;
+  w->c.flags = (t.flags & OTD_TEMPLATE_TEST_EPOCH) != 0U ? OTD_WORK_TEST_EPOCH : 0U;
   w->c.seed = job->tmpl->seed.data();
   w->c.seed_size = static_cast<uint32_t>(job->tmpl->seed.size());
   w->c.algorithm_plugin = job->algorithm->instance;
@@ -1360,9 +1390,15 @@ std::vector<Scheduler::DeviceStatus> Scheduler::devices() const {
     s.telemetry.temperature_c = s.telemetry.fan_percent = s.telemetry.power_w = -1;
     if (dev->handle != nullptr) dev->table->get_telemetry(dev->backend->instance, dev->handle, &s.telemetry);
     s.restarts = dev->restarts;
+    s.gpu_index = dev->gpu_index;
     out.push_back(s);
   }
   return out;
+}
+
+std::vector<Scheduler::DeviceStatus> Scheduler::duplicate_devices() const {
+  std::lock_guard lock(devices_mutex_);
+  return duplicates_;
 }
 
 }  // namespace otedama::scheduler

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "loader/loader.hpp"
+#include "scheduler/device_selection.hpp"
 #include "router/event_bus.hpp"
 #include "router/metrics.hpp"
 
@@ -109,7 +110,9 @@ struct Options {
   otd_device_limits_t cpu_limits{};
   otd_device_limits_t gpu_limits{};
   otd_device_limits_t asic_limits{};
-  std::vector<int> gpu_devices;   ///< empty = all
+  std::vector<int> gpu_devices;   ///< indices into the de-duplicated GPU list (device_selection.hpp); empty = all
+  /// mining.gpu.backends: which backend mines a GPU several of them list, most preferred first.
+  std::vector<std::string> gpu_backends{"cuda", "opencl", "vulkan"};
   double local_share_difficulty = 0;  ///< 0 = the network difficulty (every local share is a block candidate)
   /// > 0 (miner mode, without local_share_difficulty): local devices look for about this many shares per
   /// second. Each new work unit's share target follows the measured hashrate (tick()), but is never harder
@@ -161,9 +164,14 @@ class Scheduler {
     double hashrate = 0;
     uint64_t hashes = 0, shares = 0, errors = 0, mismatches = 0;
     uint64_t restarts = 0;  ///< watchdog restarts (restart_device)
+    int gpu_index = -1;     ///< the number mining.gpu.devices gives this GPU (-1: not a GPU)
+    std::string duplicate_of;  ///< duplicate_devices(): "duplicate of <backend> device <id> (gpu N)"
     otd_device_telemetry_t telemetry{};
   };
   [[nodiscard]] std::vector<DeviceStatus> devices() const;
+  /// GPU entries start_devices() did not mine because another backend's entry is the same physical device
+  /// (duplicate_of says which); only id, name, backend and duplicate_of are set.
+  [[nodiscard]] std::vector<DeviceStatus> duplicate_devices() const;
   /// Failed runs in a row after which a single-lane device is restarted (closed and opened again).
   static constexpr uint32_t kRestartAfterFailures = 3;
   /// DeviceStatus::hashrate, the telemetry events and otedama_device_hashrate are each device's hashes over
@@ -210,11 +218,11 @@ class Scheduler {
   void answer(const std::string& source_id, const otd_share_result_t& result);
   void answer_now(const std::string& source_id, const otd_share_result_t& result);  ///< [control]
   std::shared_ptr<const Job> find_job(uint64_t id) const;
-  /// [context pool] The live context for `key`, or a newly prepared one (nullptr when preparing failed:
+  /// [context pool] The live context for `key` (`flags`: OTD_CONTEXT_FLAG_* beyond huge pages), or a newly prepared one (nullptr when preparing failed:
   /// logged). Never called on the control strand: preparing a RandomX dataset takes seconds.
   std::shared_ptr<AlgoContext> make_context(const loader::PluginRecord* algorithm, const otd_algorithm_t* algo,
                                             const std::string& key, const std::vector<uint8_t>& seed, uint64_t epoch,
-                                            uint64_t height, uint32_t threads = 0);
+                                            uint64_t height, uint32_t threads = 0, uint32_t flags = 0);
   void count_share(const char* result);
   /// [any] otedama_plugin_call_duration_seconds{plugin,call}: the time since `started_ns` (mono_ns()).
   void observe_call(const std::string& plugin, const char* call, uint64_t started_ns);
@@ -253,6 +261,7 @@ class Scheduler {
   std::atomic<bool> paused_{false};  ///< set_mining(false): lanes wait in next_work
 
   std::vector<std::unique_ptr<Device>> devices_;
+  std::vector<DeviceStatus> duplicates_;  ///< start_devices(): entries not mined as duplicates (devices_mutex_)
   /// tick() and devices() run on other threads than stop(): they may touch an open device only under this
   /// lock, and not at all once stop() has closed them.
   mutable std::mutex devices_mutex_;

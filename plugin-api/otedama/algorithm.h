@@ -36,6 +36,9 @@ typedef struct otd_context_params {
   uint32_t reserved;
 } otd_context_params_t;
 #define OTD_CONTEXT_FLAG_HUGE_PAGES 0x1u /* try huge pages; fall back silently */
+/* Ethash family: build the epoch with the test geometry (OTD_TEMPLATE_TEST_EPOCH, work.h). An algorithm
+ * that has no such geometry refuses the flag with OTD_ERR_UNSUPPORTED. */
+#define OTD_CONTEXT_FLAG_TEST_EPOCH 0x2u
 
 /* A verification request: the hashing blob with nonce (and extranonce, ntime ...) already in place. */
 typedef struct otd_verify_request {

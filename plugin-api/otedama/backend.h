@@ -22,6 +22,10 @@ OTD_EXTERN_C_BEGIN
 
 #define OTD_BACKEND_INTERFACE_ID "otedama.backend/1"
 
+/* Sizes of otd_device_info_t's identity fields. */
+#define OTD_PCI_BUS_ID_CAP 32u
+#define OTD_DEVICE_UUID_SIZE 16u
+
 /* Device styles. */
 #define OTD_DEVICE_SCAN 1u
 #define OTD_DEVICE_QUEUED 2u
@@ -42,6 +46,16 @@ typedef struct otd_device_info {
   int32_t numa_node;               /* -1 unknown */
   uint32_t nonce_size_max;         /* largest nonce it can iterate: 4 or 8 bytes */
   uint32_t reserved;
+  /* Appended while 1.0 is current (readers check struct_size): the physical identity of the device, so
+   * that one card several backends enumerate (CUDA, OpenCL and Vulkan all list an NVIDIA GPU) is mined
+   * once. The host takes two entries for one device when their PCI bus ids are equal, or, where either
+   * lacks one, when their UUIDs are equal. Leave both empty when unknown, and for software
+   * implementations on the CPU (PoCL, lavapipe): the host then never merges the device with another. */
+  char pci_bus_id[OTD_PCI_BUS_ID_CAP]; /* "dddd:bb:dd.f" (domain:bus:device.function), lowercase hex as
+                                          Linux's sysfs writes it; "" = unknown */
+  uint8_t uuid[OTD_DEVICE_UUID_SIZE];  /* the device UUID in the bytes Vulkan's deviceUUID, CUDA's
+                                          cuDeviceGetUuid and OpenCL's CL_DEVICE_UUID_KHR give (for one
+                                          driver they agree); all zero = unknown */
 } otd_device_info_t;
 
 /* Limits the host applies to a device at open and whenever the operator changes them. 0 = default. */

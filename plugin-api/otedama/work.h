@@ -26,6 +26,19 @@ OTD_EXTERN_C_BEGIN
  * job it posted so far is stale, local devices stop mining them and wait until the source posts a normal
  * template again. Only struct_size and flags are read; job_id comes back 0 (docs/abi.md "Transport"). */
 #define OTD_TEMPLATE_WITHDRAW 0x4u
+/* Ethash family, test networks only (the built-in devnet's `test_epochs`): every epoch has the TEST
+ * geometry below instead of the chain's (a real epoch-0 DAG is 1 GiB: minutes on a CPU OpenCL device).
+ * The epoch's seed is still the chain's. The host passes it on to the algorithm as
+ * OTD_CONTEXT_FLAG_TEST_EPOCH and to backends as OTD_WORK_TEST_EPOCH, and keys the context apart from the
+ * real epoch's, so a share is only ever judged on the geometry its template named. A backend that mines the
+ * Ethash family must honour OTD_WORK_TEST_EPOCH or refuse such work. Real-chain sources never set it. */
+#define OTD_TEMPLATE_TEST_EPOCH 0x8u
+#define OTD_TEST_EPOCH_CACHE_ITEMS 1031u       /* light-cache items (64 bytes each; a prime, as real caches) */
+#define OTD_TEST_EPOCH_DATASET_BYTES 262912u   /* 4108 dataset items of 64 bytes (2054 hashimoto pages,
+                                                  1027 KawPow entries) */
+
+/* Work unit flags. */
+#define OTD_WORK_TEST_EPOCH 0x1u /* the job's template has OTD_TEMPLATE_TEST_EPOCH */
 
 /*
  * A block template as a job source (coin node, upstream pool, devnet, sharechain) posts it.

@@ -155,6 +155,16 @@ private:
     Hash256 seed_{};
 };
 
+/// Test-geometry epochs (a test network's OTD_TEMPLATE_TEST_EPOCH, plugin-api/otedama/work.h): the
+/// variant's seed of the epoch, but a light cache of kTestEpochCacheItems items and a dataset of
+/// kTestEpochDatasetBytes, so a DAG is generated in milliseconds even on a CPU OpenCL device.
+inline constexpr uint32_t kTestEpochCacheItems = 1031;
+inline constexpr uint64_t kTestEpochDatasetBytes = uint64_t{4108} * 64;
+/// The light cache of `epoch` with the test geometry (its epoch() reads 0: key it by the epoch yourself).
+[[nodiscard]] inline LightCache test_epoch_cache(const Variant& variant, uint64_t epoch) {
+    return LightCache(epoch_seed(variant, epoch), kTestEpochCacheItems, kTestEpochDatasetBytes);
+}
+
 /// Dataset item `index` computed from the light cache with `parents` parents (256 or 512).
 [[nodiscard]] Item dataset_item(const LightCache& cache, uint32_t index, uint32_t parents) noexcept;
 [[nodiscard]] Item dataset_item(const LightCache& cache, uint32_t index, uint32_t parents, Impl impl) noexcept;

@@ -33,6 +33,30 @@ inline otd_device_info_t device_info(uint32_t style, std::string_view id, std::s
   return info;
 }
 
+/// Sets a device info's PCI bus id from its parts, as Linux's sysfs writes it: "0000:01:00.0" (a domain
+/// above 0xffff gets 8 digits). Every backend formats it here, so equal devices give equal text.
+inline void set_pci_bus_id(otd_device_info_t& info, uint32_t domain, uint32_t bus, uint32_t device, uint32_t function) noexcept {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char text[OTD_PCI_BUS_ID_CAP] = {};
+  size_t n = 0;
+  const auto put = [&](uint32_t value, int digits) {
+    for (int d = digits - 1; d >= 0; --d) text[n++] = kHex[(value >> (4 * d)) & 0xfu];
+  };
+  put(domain, domain > 0xffffu ? 8 : 4);
+  text[n++] = ':';
+  put(bus & 0xffu, 2);
+  text[n++] = ':';
+  put(device & 0x1fu, 2);
+  text[n++] = '.';
+  put(function & 0x7u, 1);
+  copy_field(info.pci_bus_id, std::string_view(text, n));
+}
+
+/// Sets a device info's UUID (16 bytes; all zero stays "unknown").
+inline void set_uuid(otd_device_info_t& info, const uint8_t (&uuid)[OTD_DEVICE_UUID_SIZE]) noexcept {
+  std::memcpy(info.uuid, uuid, OTD_DEVICE_UUID_SIZE);
+}
+
 template <class T>
 struct BackendTable {
   static otd_status_t OTD_CALL enumerate(const otd_plugin_t* p, otd_device_info_t* infos, uint32_t capacity,

@@ -319,12 +319,21 @@ public:
                         kName, params.seed_size);
         }
 
+        // A test network's epoch of test geometry (OTD_CONTEXT_FLAG_TEST_EPOCH) is kept apart from the real one.
+        const bool test_epoch = (params.flags & OTD_CONTEXT_FLAG_TEST_EPOCH) != 0U;
+        const uint64_t key = test_epoch ? epoch | kTestEpochKey : epoch;
         auto ctx = std::make_unique<Context>();
         ctx->epoch = epoch;
         ctx->mode = params.mode;
         bool reused = false;
         auto start = std::chrono::steady_clock::now();
-        ctx->cache = caches_.get(epoch, [&] { return std::make_shared<const eth::LightCache>(kVariant, epoch); }, reused);
+        ctx->cache = caches_.get(key, [&] {
+            return test_epoch ? std::make_shared<const eth::LightCache>(eth::test_epoch_cache(kVariant, epoch))
+                              : std::make_shared<const eth::LightCache>(kVariant, epoch);
+        }, reused);
+        if (test_epoch) host().logf(OTD_LOG_INFO, "%s: epoch %llu with the TEST geometry (%u cache items, %llu dataset bytes)", kName,
+                                    static_cast<unsigned long long>(epoch), eth::kTestEpochCacheItems,
+                                    static_cast<unsigned long long>(eth::kTestEpochDatasetBytes));
         if (reused) {
             host().logf(OTD_LOG_INFO, "%s: epoch %llu: sharing the light cache already built (%s)", kName,
                         static_cast<unsigned long long>(epoch), mib(ctx->cache->bytes()).c_str());
@@ -335,7 +344,7 @@ public:
         if (params.mode == OTD_CONTEXT_FULL) {
             const unsigned threads = params.threads != 0 ? params.threads : std::max(1U, std::thread::hardware_concurrency());
             start = std::chrono::steady_clock::now();
-            ctx->dag = dags_.get(epoch, [&] { return build_dag(ctx->cache, params, threads); }, reused);
+            ctx->dag = dags_.get(key, [&] { return build_dag(ctx->cache, params, threads); }, reused);
             if (reused) {
                 host().logf(OTD_LOG_INFO, "%s: epoch %llu: sharing the DAG already built (%s)", kName, static_cast<unsigned long long>(epoch),
                             mib(ctx->dag->full->bytes()).c_str());
@@ -545,8 +554,11 @@ private:
     }
 
     eth::Impl impl_ = eth::Impl::kScalar;
-    common::SharedByKey<eth::LightCache> caches_;  // by epoch
-    common::SharedByKey<Dag> dags_;                // by epoch
+    /// Test-geometry epochs' cache keys: the epoch with this bit (real epochs stay below 2^15).
+    static constexpr uint64_t kTestEpochKey = uint64_t{1} << 63;
+    static_assert(eth::kTestEpochCacheItems == OTD_TEST_EPOCH_CACHE_ITEMS && eth::kTestEpochDatasetBytes == OTD_TEST_EPOCH_DATASET_BYTES);
+    common::SharedByKey<eth::LightCache> caches_;  // by epoch (| kTestEpochKey)
+    common::SharedByKey<Dag> dags_;                // by epoch (| kTestEpochKey)
 };
 
 using Ethash = EthashFamily<EthashTraits>;

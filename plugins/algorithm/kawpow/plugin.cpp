@@ -348,11 +348,14 @@ public:
                                      " / 7500), which is " + common::to_hex(want));
             }
         }
+        // A test network's epoch of test geometry (OTD_CONTEXT_FLAG_TEST_EPOCH) is kept apart from the real one.
+        const bool test_epoch = (params.flags & OTD_CONTEXT_FLAG_TEST_EPOCH) != 0U;
+        const uint64_t key = test_epoch ? epoch | kTestEpochKey : epoch;
         auto ctx = std::make_unique<Context>();
         ctx->epoch = epoch;
         ctx->mode = params.mode;
-        ctx->light = light_epoch(epoch);
-        if (params.mode == OTD_CONTEXT_FULL) ctx->full = full_dataset(*ctx->light, params);
+        ctx->light = light_epoch(epoch, test_epoch);
+        if (params.mode == OTD_CONTEXT_FULL) ctx->full = full_dataset(*ctx->light, params, key);
         return reinterpret_cast<otd_algo_context_t*>(ctx.release());
     }
     // [control]
@@ -524,13 +527,16 @@ private:
         return kp::hash_light(*c.light, *program, header, nonce);
     }
 
-    std::shared_ptr<const kp::LightEpoch> light_epoch(uint64_t epoch) {
+    std::shared_ptr<const kp::LightEpoch> light_epoch(uint64_t epoch, bool test_epoch) {
         bool reused = false;
         auto value = lights_.get(
-            epoch,
+            test_epoch ? epoch | kTestEpochKey : epoch,
             [&] {
                 const auto t0 = std::chrono::steady_clock::now();
-                auto cache = std::make_shared<const eth::LightCache>(eth::kKawpow, epoch);
+                auto cache = test_epoch ? std::make_shared<const eth::LightCache>(eth::test_epoch_cache(eth::kKawpow, epoch))
+                                        : std::make_shared<const eth::LightCache>(eth::kKawpow, epoch);
+                if (test_epoch) host().logf(OTD_LOG_INFO, "kawpow: epoch %" PRIu64 " with the TEST geometry (%u cache items, %" PRIu64 " dataset bytes)",
+                                            epoch, eth::kTestEpochCacheItems, eth::kTestEpochDatasetBytes);
                 auto light = std::make_shared<const kp::LightEpoch>(std::move(cache), impl_);
                 host().logf(OTD_LOG_INFO, "kawpow: epoch %" PRIu64 " light cache %.1f MiB + L1 cache 16 KiB built in %.2f s (%s)",
                             epoch, mib(light->cache().bytes()), seconds_since(t0), eth::impl_name(impl_));
@@ -541,10 +547,10 @@ private:
         return value;
     }
 
-    std::shared_ptr<const FullData> full_dataset(const kp::LightEpoch& light, const otd_context_params_t& params) {
+    std::shared_ptr<const FullData> full_dataset(const kp::LightEpoch& light, const otd_context_params_t& params, uint64_t key) {
         bool reused = false;
         auto value = fulls_.get(
-            light.epoch(),
+            key,
             [&] {
                 const auto t0 = std::chrono::steady_clock::now();
                 auto data = std::make_shared<FullData>();
@@ -601,8 +607,11 @@ private:
 
     eth::Impl impl_ = eth::Impl::kScalar;
     mutable kp::ProgramCache programs_;
-    common::SharedByKey<kp::LightEpoch> lights_;  // by epoch
-    common::SharedByKey<FullData> fulls_;         // by epoch
+    /// Test-geometry epochs' cache keys: the epoch with this bit (real epochs stay below 2^15).
+    static constexpr uint64_t kTestEpochKey = uint64_t{1} << 63;
+    static_assert(eth::kTestEpochCacheItems == OTD_TEST_EPOCH_CACHE_ITEMS && eth::kTestEpochDatasetBytes == OTD_TEST_EPOCH_DATASET_BYTES);
+    common::SharedByKey<kp::LightEpoch> lights_;  // by epoch (| kTestEpochKey)
+    common::SharedByKey<FullData> fulls_;         // by epoch (| kTestEpochKey)
 };
 
 constexpr otd_plugin_descriptor_t kDescriptor = sdk::descriptor(

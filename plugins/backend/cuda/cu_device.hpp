@@ -34,6 +34,8 @@ struct DeviceDesc {
   std::string id;          ///< "cuda0"
   std::string name;        ///< "NVIDIA H100 80GB HBM3"
   std::string pci_bus_id;  ///< "0000:65:00.0" (NVML's key)
+  bool has_pci = false;    ///< the PCI address from cuDeviceGetAttribute (otd_device_info_t::pci_bus_id)
+  uint32_t pci_domain = 0, pci_bus = 0, pci_device = 0;
   uint64_t memory = 0;
   uint32_t sms = 0;
   int cc_major = 0, cc_minor = 0;

@@ -108,6 +108,14 @@ class CudaBackend final : public sdk::Backend<CudaBackend> {
       (void)driver_->cuDeviceGetAttribute(&d.cc_minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev);
       char bus[64] = {};
       if (driver_->cuDeviceGetPCIBusId(bus, sizeof bus - 1, dev) == CUDA_SUCCESS) d.pci_bus_id = bus;
+      // The physical identity other backends compare with (a CUDA device is PCI function 0).
+      int domain = 0, pci_bus = 0, pci_device = 0;
+      d.has_pci = driver_->cuDeviceGetAttribute(&domain, CU_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID, dev) == CUDA_SUCCESS &&
+                  driver_->cuDeviceGetAttribute(&pci_bus, CU_DEVICE_ATTRIBUTE_PCI_BUS_ID, dev) == CUDA_SUCCESS &&
+                  driver_->cuDeviceGetAttribute(&pci_device, CU_DEVICE_ATTRIBUTE_PCI_DEVICE_ID, dev) == CUDA_SUCCESS;
+      d.pci_domain = static_cast<uint32_t>(domain);
+      d.pci_bus = static_cast<uint32_t>(pci_bus);
+      d.pci_device = static_cast<uint32_t>(pci_device);
       const GpuSensors s = Nvml::instance().read(d.pci_bus_id);
       host().info("cuda: " + d.id + " " + d.name + ", compute capability " + std::to_string(d.cc_major) + "." + std::to_string(d.cc_minor) + ", " +
                   std::to_string(d.sms) + " SMs, " + std::to_string(d.memory >> 20) + " MiB, PCI " + d.pci_bus_id +
@@ -133,6 +141,7 @@ class CudaBackend final : public sdk::Backend<CudaBackend> {
       info.queue_depth = 0;
       info.numa_node = -1;
       info.nonce_size_max = 4;
+      if (d.has_pci) sdk::set_pci_bus_id(info, d.pci_domain, d.pci_bus, d.pci_device, 0);
       out.push_back(info);
     }
     return out;

@@ -134,6 +134,7 @@ class Device {
     std::string dataset_key_;  // "<variant>:<seed hex>:<parents>"
     std::shared_ptr<const ethash::LightCache> last_cache_;  // the default light-cache source's last cache
     const ethash::Variant* last_cache_variant_ = nullptr;
+    bool last_cache_test_ = false;  // last_cache_ has the test geometry (OTD_WORK_TEST_EPOCH)
     cl_mem eth_params_ = nullptr;
     std::array<cl_mem, 2> eth_results_{};
     std::array<std::vector<cl_uint>, 2> eth_host_results_;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
+#include <string_view>
 
 namespace otedama::opencl_backend {
 namespace {
@@ -33,6 +35,76 @@ T device_value(cl_device_id d, cl_device_info what) {
     T value{};
     if (clGetDeviceInfo(d, what, sizeof value, &value, nullptr) != CL_SUCCESS) return T{};
     return value;
+}
+
+// Extension queries, by their registry values (Khronos OpenCL registry, cl_ext.h; NVIDIA's
+// cl_nv_device_attribute_query is not in every cl_ext.h), so the identity does not depend on header age.
+constexpr cl_device_info kPciBusInfoKhr = 0x410F;  // cl_khr_pci_bus_info: CL_DEVICE_PCI_BUS_INFO_KHR
+constexpr cl_device_info kUuidKhr = 0x106A;        // cl_khr_device_uuid: CL_DEVICE_UUID_KHR (16 bytes)
+constexpr cl_device_info kPciBusIdNv = 0x4008;     // cl_nv_device_attribute_query: CL_DEVICE_PCI_BUS_ID_NV
+constexpr cl_device_info kPciSlotIdNv = 0x4009;    // CL_DEVICE_PCI_SLOT_ID_NV: device << 3 | function
+constexpr cl_device_info kPciDomainIdNv = 0x400A;  // CL_DEVICE_PCI_DOMAIN_ID_NV
+constexpr cl_device_info kTopologyAmd = 0x4037;    // cl_amd_device_attribute_query: CL_DEVICE_TOPOLOGY_AMD
+constexpr cl_uint kTopologyTypePcieAmd = 1;        // CL_DEVICE_TOPOLOGY_TYPE_PCIE_AMD
+
+bool has_extension(const std::string& extensions, std::string_view name) {
+    size_t at = 0;
+    while ((at = extensions.find(name, at)) != std::string::npos) {
+        const size_t end = at + name.size();
+        if ((at == 0 || extensions[at - 1] == ' ') && (end == extensions.size() || extensions[end] == ' ')) return true;
+        at = end;
+    }
+    return false;
+}
+
+/// Fills desc's PCI address and UUID from whichever extension the device has (none for CPU devices).
+void read_identity(cl_device_id device, DeviceDesc& desc) {
+    if ((device_value<cl_device_type>(device, CL_DEVICE_TYPE) & CL_DEVICE_TYPE_CPU) != 0) return;
+    const std::string ext = device_string(device, CL_DEVICE_EXTENSIONS);
+    if (has_extension(ext, "cl_khr_device_uuid")) {
+        uint8_t uuid[OTD_DEVICE_UUID_SIZE] = {};
+        if (clGetDeviceInfo(device, kUuidKhr, sizeof uuid, uuid, nullptr) == CL_SUCCESS) std::memcpy(desc.uuid, uuid, sizeof uuid);
+    }
+    if (has_extension(ext, "cl_khr_pci_bus_info")) {
+        cl_uint pci[4] = {};  // cl_device_pci_bus_info_khr: domain, bus, device, function
+        if (clGetDeviceInfo(device, kPciBusInfoKhr, sizeof pci, pci, nullptr) == CL_SUCCESS) {
+            desc.has_pci = true;
+            desc.pci_domain = pci[0];
+            desc.pci_bus = pci[1];
+            desc.pci_device = pci[2];
+            desc.pci_function = pci[3];
+            return;
+        }
+    }
+    if (has_extension(ext, "cl_nv_device_attribute_query")) {
+        cl_uint bus = 0, slot = 0, domain = 0;
+        if (clGetDeviceInfo(device, kPciBusIdNv, sizeof bus, &bus, nullptr) == CL_SUCCESS &&
+            clGetDeviceInfo(device, kPciSlotIdNv, sizeof slot, &slot, nullptr) == CL_SUCCESS) {
+            // The domain query came with later drivers; without it the device is in domain 0, as on most machines.
+            if (clGetDeviceInfo(device, kPciDomainIdNv, sizeof domain, &domain, nullptr) != CL_SUCCESS) domain = 0;
+            desc.has_pci = true;
+            desc.pci_domain = domain;
+            desc.pci_bus = bus;
+            desc.pci_device = slot >> 3;
+            desc.pci_function = slot & 7u;
+            return;
+        }
+    }
+    if (has_extension(ext, "cl_amd_device_attribute_query")) {
+        // cl_device_topology_amd: {cl_uint type; cl_char unused[17]; cl_char bus, device, function} (no domain).
+        unsigned char topology[24] = {};
+        if (clGetDeviceInfo(device, kTopologyAmd, sizeof topology, topology, nullptr) == CL_SUCCESS) {
+            cl_uint type = 0;
+            std::memcpy(&type, topology, sizeof type);
+            if (type == kTopologyTypePcieAmd) {
+                desc.has_pci = true;
+                desc.pci_domain = 0;
+                desc.pci_bus = topology[21];
+                desc.pci_device = topology[22];
+                desc.pci_function = topology[23];
+            }
+        }
+    }
 }
 
 }  // namespace
@@ -124,6 +196,7 @@ std::vector<DeviceDesc> enumerate_devices(std::vector<std::string>& notes) {
             desc.available = device_value<cl_bool>(devices[d], CL_DEVICE_AVAILABLE) != CL_FALSE &&
                              device_value<cl_bool>(devices[d], CL_DEVICE_COMPILER_AVAILABLE) != CL_FALSE;
             if (desc.name.empty()) desc.name = "OpenCL device " + std::to_string(d);
+            read_identity(devices[d], desc);
             out.push_back(std::move(desc));
         }
     }

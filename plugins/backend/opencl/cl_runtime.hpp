@@ -35,6 +35,12 @@ struct DeviceDesc {
     uint32_t compute_units = 0;    // CL_DEVICE_MAX_COMPUTE_UNITS
     size_t max_work_group = 0;     // CL_DEVICE_MAX_WORK_GROUP_SIZE
     bool available = false;        // CL_DEVICE_AVAILABLE && CL_DEVICE_COMPILER_AVAILABLE
+    // The physical identity (otd_device_info_t), from cl_khr_pci_bus_info, cl_nv_device_attribute_query or
+    // cl_amd_device_attribute_query (bus id) and cl_khr_device_uuid. Left unknown for CPU devices (PoCL):
+    // software, not a card another backend could list.
+    bool has_pci = false;
+    uint32_t pci_domain = 0, pci_bus = 0, pci_device = 0, pci_function = 0;
+    uint8_t uuid[OTD_DEVICE_UUID_SIZE] = {};
 };
 
 /// Every device of every platform, in platform then device order. No platform (no ICD installed) is an

@@ -93,6 +93,8 @@ class OpenClBackend final : public sdk::Backend<OpenClBackend> {
             info.queue_depth = 0;
             info.numa_node = -1;
             info.nonce_size_max = 8;  // the Ethash family's 8-byte nonce
+            if (d.has_pci) sdk::set_pci_bus_id(info, d.pci_domain, d.pci_bus, d.pci_device, d.pci_function);
+            sdk::set_uuid(info, d.uuid);
             out.push_back(info);
         }
         return out;

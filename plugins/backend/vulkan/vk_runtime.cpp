@@ -46,6 +46,35 @@ void check(VkResult code, const std::string& where, const char* what) {
 
 namespace {
 
+/// The device's deviceUUID (Vulkan 1.1) and, with VK_EXT_pci_bus_info, its PCI address.
+void read_identity(VkPhysicalDevice physical, DeviceDesc& d) {
+    uint32_t count = 0;
+    bool pci_ext = false;
+    if (vkEnumerateDeviceExtensionProperties(physical, nullptr, &count, nullptr) == VK_SUCCESS && count > 0) {
+        std::vector<VkExtensionProperties> exts(count);
+        if (vkEnumerateDeviceExtensionProperties(physical, nullptr, &count, exts.data()) >= 0) {
+            for (uint32_t e = 0; e < count; ++e) pci_ext = pci_ext || std::strcmp(exts[e].extensionName, VK_EXT_PCI_BUS_INFO_EXTENSION_NAME) == 0;
+        }
+    }
+    VkPhysicalDevicePCIBusInfoPropertiesEXT pci{};
+    pci.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PCI_BUS_INFO_PROPERTIES_EXT;
+    VkPhysicalDeviceIDProperties ids{};
+    ids.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES;
+    ids.pNext = pci_ext ? &pci : nullptr;
+    VkPhysicalDeviceProperties2 p2{};
+    p2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2;
+    p2.pNext = &ids;
+    vkGetPhysicalDeviceProperties2(physical, &p2);
+    std::memcpy(d.uuid, ids.deviceUUID, VK_UUID_SIZE);
+    if (pci_ext) {
+        d.has_pci = true;
+        d.pci_domain = pci.pciDomain;
+        d.pci_bus = pci.pciBus;
+        d.pci_device = pci.pciDevice;
+        d.pci_function = pci.pciFunction;
+    }
+}
+
 std::string version_text(uint32_t v) {
     return std::to_string(VK_API_VERSION_MAJOR(v)) + "." + std::to_string(VK_API_VERSION_MINOR(v)) + "." +
            std::to_string(VK_API_VERSION_PATCH(v));
@@ -124,6 +153,7 @@ Instance::Instance(std::vector<std::string>& notes) {
             d.driver = std::string(driver.driverName) + ", " + driver.driverInfo;
             d.max_allocation = m3.maxMemoryAllocationSize;
         }
+        if (!d.cpu && api_ >= VK_API_VERSION_1_1 && props.apiVersion >= VK_API_VERSION_1_1) read_identity(physical[i], d);
         VkPhysicalDeviceMemoryProperties memory{};
         vkGetPhysicalDeviceMemoryProperties(physical[i], &memory);
         for (uint32_t h = 0; h < memory.memoryHeapCount; ++h) {

@@ -45,6 +45,11 @@ struct DeviceDesc {
     uint64_t max_storage_range = 0;      // maxStorageBufferRange
     uint64_t max_allocation = 0;         // maxMemoryAllocationSize (Vulkan 1.1), else max_storage_range
     bool cpu = false;
+    // The physical identity (otd_device_info_t): VK_EXT_pci_bus_info's address, Vulkan 1.1's deviceUUID.
+    // Left unknown for CPU devices (lavapipe): software, not a card another backend could list.
+    bool has_pci = false;
+    uint32_t pci_domain = 0, pci_bus = 0, pci_device = 0, pci_function = 0;
+    uint8_t uuid[VK_UUID_SIZE] = {};
 };
 
 /// The loader's instance (Vulkan 1.1 when the loader has it). No loader driver (no ICD) is no instance and

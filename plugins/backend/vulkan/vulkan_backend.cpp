@@ -98,6 +98,8 @@ class VulkanBackend final : public sdk::Backend<VulkanBackend> {
             info.queue_depth = 0;
             info.numa_node = -1;
             info.nonce_size_max = 4;
+            if (d.has_pci) sdk::set_pci_bus_id(info, d.pci_domain, d.pci_bus, d.pci_device, d.pci_function);
+            sdk::set_uuid(info, d.uuid);
             out.push_back(info);
         }
         return out;

@@ -26,6 +26,10 @@
 //   reward      block reward in atomic units                              (5000000000)
 //   seed_epoch  Monero family: blocks per RandomX seed epoch (power of 2) (2048, Monero's)
 //   seed_lag    Monero family: blocks the next seed is known ahead        (64, Monero's)
+//   test_epochs Ethereum family: every epoch has the TEST geometry         (false)
+//               (OTD_TEMPLATE_TEST_EPOCH: 1031 cache items, 4108 DAG items instead of 16 MiB / 1 GiB at
+//               epoch 0), named in every template so the pool, the backends and the devnet's own check
+//               all use it; for tests and demos of GPU backends whose real DAG would take minutes to build
 #include <otedama/algorithm.h>
 #include <otedama/common/flat_json.hpp>
 #include <otedama/common/hex.hpp>
@@ -120,9 +124,12 @@ class Devnet final : public sdk::Transport<Devnet> {
         const auto r = common::json_integer(v, 1, 1 << 20);
         if (!r) throw sdk::Error(OTD_ERR_INVALID_ARG, "devnet.seed_lag must be an integer from 1 to 2^20, got " + v.text);
         seed_lag_ = static_cast<uint64_t>(*r);
+      } else if (m.key == "test_epochs") {
+        if (v.kind != common::JsonValue::Kind::boolean) throw sdk::Error(OTD_ERR_INVALID_ARG, "devnet.test_epochs must be true or false, got " + v.text);
+        test_epochs_ = v.text == "true";
       } else {
         throw sdk::Error(OTD_ERR_INVALID_ARG, "devnet." + m.key + ": unknown key or wrong type (" + v.kind_name() +
-                                                  "); known: coin, algorithm, difficulty, block_time, refresh, reward, seed_epoch, seed_lag");
+                                                  "); known: coin, algorithm, difficulty, block_time, refresh, reward, seed_epoch, seed_lag, test_epochs");
       }
     }
     if (seed_lag_ >= seed_epoch_) throw sdk::Error(OTD_ERR_INVALID_ARG, "devnet.seed_lag must be smaller than devnet.seed_epoch");
@@ -149,6 +156,10 @@ class Devnet final : public sdk::Transport<Devnet> {
       throw sdk::Error(OTD_ERR_UNSUPPORTED, "devnet.algorithm: '" + algorithm_ + "' is of the coin family '" + family +
                                                 "', which the devnet has no chain shape for (bitcoin, litecoin, monero, ethereum, ethereum-classic, ravencoin)");
     }
+    if (test_epochs_ && shape_ != Shape::ethash) {
+      throw sdk::Error(OTD_ERR_INVALID_ARG, "devnet.test_epochs is for the Ethereum family (ethash, etchash, kawpow); '" + algorithm_ +
+                                                "' has no epochs");
+    }
     // Monero and Ethereum difficulties count expected hashes: below 1 they mean nothing. Ravencoin's KawPow
     // keeps Bitcoin's unit (difficulty 1 = 2^32 hashes), so it starts lower than Bitcoin's own default.
     if (family == "monero" || family == "ethereum" || family == "ethereum-classic") {
@@ -168,8 +179,9 @@ class Devnet final : public sdk::Transport<Devnet> {
     timers_ = timers;
     const otd_status_t st = timers->start(host().raw(), static_cast<uint32_t>(refresh_ms_), 1, &Devnet::on_refresh, this, &refresh_timer_);
     if (st != OTD_OK) throw sdk::Error(st, "devnet: cannot start the refresh timer");
-    host().logf(OTD_LOG_INFO, "devnet %s: %s, difficulty %g, block time %llu ms, block reward %llu", coin_.c_str(), algorithm_.c_str(),
-                difficulty_, static_cast<unsigned long long>(block_time_ms_), static_cast<unsigned long long>(reward_));
+    host().logf(OTD_LOG_INFO, "devnet %s: %s, difficulty %g, block time %llu ms, block reward %llu%s", coin_.c_str(), algorithm_.c_str(),
+                difficulty_, static_cast<unsigned long long>(block_time_ms_), static_cast<unsigned long long>(reward_),
+                test_epochs_ ? ", TEST epochs (tiny DAGs; never a real chain's)" : "");
     last_block_ms_ = host().wall_time_ms();
     issue(true);
   }
@@ -312,6 +324,7 @@ class Devnet final : public sdk::Transport<Devnet> {
     params.epoch = epoch_;
     params.height = height_;
     params.numa_node = -1;
+    params.flags = test_epochs_ ? OTD_CONTEXT_FLAG_TEST_EPOCH : 0U;
     char err[OTD_ERROR_CAP] = {};
     if (algo_->prepare_context(algo_plugin_, &params, &verify_ctx_, err, sizeof err) != OTD_OK) {
       verify_ctx_ = nullptr;
@@ -351,7 +364,7 @@ class Devnet final : public sdk::Transport<Devnet> {
     const std::string job_id = std::to_string(height_) + "-" + std::to_string(++templates_);
     const uint32_t now = static_cast<uint32_t>(host().wall_time_ms() / 1000);
     auto t = sdk::make_struct<otd_template_t>();
-    t.flags = clean ? OTD_TEMPLATE_CLEAN : 0;
+    t.flags = (clean ? OTD_TEMPLATE_CLEAN : 0U) | (test_epochs_ ? OTD_TEMPLATE_TEST_EPOCH : 0U);
     t.coin = coin_.c_str();
     t.algorithm = algorithm_.c_str();
     t.source_job_id = job_id.c_str();
@@ -532,6 +545,7 @@ class Devnet final : public sdk::Transport<Devnet> {
   uint64_t reward_ = 5000000000ULL;
   uint64_t seed_epoch_ = 2048;
   uint64_t seed_lag_ = 64;
+  bool test_epochs_ = false;  ///< Ethereum family: OTD_TEMPLATE_TEST_EPOCH on every template
   uint32_t nbits_ = 0;
   common::Uint256 target_{};
   Hash tip_{};

@@ -110,7 +110,7 @@ TEST(ApiServer, CountsRequestsAndLatencyInTheHostsMetrics) {
   EXPECT_NE(text.find("otedama_api_request_duration_seconds_bucket{endpoint=\"/api/status\""), std::string::npos) << text;
   EXPECT_NE(text.find("otedama_api_request_duration_seconds_count{endpoint=\"/api/status\"} 3"), std::string::npos) << text;
   // Without a scheduler or storage the endpoints answer empty lists, not errors.
-  EXPECT_EQ(get(f.port, "/api/devices").second, R"({"devices":[]})");
+  EXPECT_EQ(get(f.port, "/api/devices").second, R"({"devices":[],"duplicates":[]})");
   EXPECT_EQ(get(f.port, "/api/pools/DEVNET/payments").second, R"({"coin":"DEVNET","payments":[]})");
 }
 

@@ -704,6 +704,27 @@ TEST(Schema, DescribesEveryKey) {
     EXPECT_EQ(find("app.mode").type, "one of pool, miner, solo, p2p");
     EXPECT_EQ(find("pool.fee_percentage").type, "number 0..100");
     EXPECT_EQ(find("mining.gpu.devices").type, "list of integers >= 0");
+    EXPECT_EQ(find("mining.gpu.backends").type, "list of distinct names from cuda, opencl, vulkan");
+    EXPECT_EQ(find("mining.gpu.backends").default_yaml, "[cuda, opencl, vulkan]");
+}
+
+// mining.gpu.backends: which backend mines a GPU several list (core/scheduler/device_selection.hpp).
+TEST(GpuBackends, DefaultOrderAndChecks) {
+    const LoadResult ok = load_string("mining:\n  gpu:\n    backends: [vulkan, opencl]\n", "test.yaml");
+    ASSERT_TRUE(ok.ok());
+    EXPECT_EQ(ok.config->mining.gpu.backends, (std::vector<std::string>{"vulkan", "opencl"}));
+    const LoadResult none = load_string("mining:\n  gpu:\n    backends: []\n", "test.yaml");
+    ASSERT_TRUE(none.ok());
+    EXPECT_TRUE(none.config->mining.gpu.backends.empty());
+    const LoadResult defaults = load_string("", "test.yaml");
+    ASSERT_TRUE(defaults.ok());
+    EXPECT_EQ(defaults.config->mining.gpu.backends, (std::vector<std::string>{"cuda", "opencl", "vulkan"}));
+    EXPECT_EQ(load_one_error("mining:\n  gpu:\n    backends: [cuda, metal]\n").to_string(),
+              "test.yaml:3:22: mining.gpu.backends[1]: expected one of cuda, opencl, vulkan, got 'metal'");
+    EXPECT_EQ(load_one_error("mining:\n  gpu:\n    backends: [opencl, cuda, opencl]\n").to_string(),
+              "test.yaml:3:30: mining.gpu.backends[2]: 'opencl' is listed twice");
+    EXPECT_EQ(load_one_error("mining:\n  gpu:\n    backends: CUDA\n").to_string(),
+              "test.yaml:3:15: mining.gpu.backends: expected a list of distinct names from cuda, opencl, vulkan, got 'CUDA'");
 }
 
 // ---- pool.coins (several coins in one process)

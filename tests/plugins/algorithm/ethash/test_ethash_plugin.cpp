@@ -14,6 +14,7 @@
 
 #include <otedama/common/hex.hpp>
 #include <otedama/common/uint256.hpp>
+#include <otedama/ethash/ethash.hpp>
 
 #include <gtest/gtest.h>
 
@@ -35,6 +36,7 @@ namespace {
 
 namespace th = otedama::testing;
 namespace common = otedama::common;
+namespace eth = otedama::ethash;
 
 constexpr const char* kEthashId = "org.otedama.algorithm.ethash";
 constexpr const char* kEtchashId = "org.otedama.algorithm.etchash";
@@ -443,6 +445,63 @@ TEST_F(EthashEpochZero, VerifiesThePublishedVectors) {
         EXPECT_EQ(r.mix_ok, 0u);
         EXPECT_NE(raw_of_number(r.hash), v.final_hash);
     }
+}
+
+// A test network's epoch of test geometry (OTD_CONTEXT_FLAG_TEST_EPOCH, the devnet's test_epochs): the
+// epoch's seed, 1031 cache items, 4108 DAG items. It is its own context: a share is judged only on the
+// geometry its context was prepared with, so a test-geometry share never passes on the real epoch and a real
+// (published) share never passes on the test geometry. The expected answer is the library's hashimoto over
+// the same geometry (lib/otedama/ethash, itself checked against the published vectors in tests/lib/ethash).
+TEST_F(EthashEpochZero, TestEpochGeometryIsItsOwnContext) {
+    otd_context_params_t params{};
+    params.struct_size = sizeof params;
+    params.mode = OTD_CONTEXT_LIGHT;
+    params.height = 0;
+    params.flags = OTD_CONTEXT_FLAG_TEST_EPOCH;
+    params.numa_node = -1;
+    otd_algo_context_t* test_ctx = nullptr;
+    th::ErrorBuffer err;
+    ASSERT_EQ(algo_->t->prepare_context(algo_->p(), &params, &test_ctx, err.text, sizeof err.text), OTD_OK) << err.str();
+    const ScopedContext scoped(*algo_, test_ctx);
+    EXPECT_TRUE(algo_->host.logged("ethash: epoch 0 with the TEST geometry (1031 cache items, 262912 dataset bytes)", OTD_LOG_INFO));
+
+    const auto& v = kEpochZero[0];
+    const auto blob = blob_of(v.header, v.nonce);
+    eth::Hash256 header{};
+    std::copy(blob.begin(), blob.begin() + 32, header.begin());
+    const eth::LightCache tiny = eth::test_epoch_cache(eth::kEthash, 0);
+    EXPECT_EQ(tiny.item_count(), OTD_TEST_EPOCH_CACHE_ITEMS);
+    EXPECT_EQ(tiny.dataset_bytes(), OTD_TEST_EPOCH_DATASET_BYTES);
+    EXPECT_EQ(tiny.seed(), eth::epoch_seed(eth::kEthash, 0)) << "the epoch's real seed";
+    const eth::HashResult want = eth::hashimoto_light(tiny, eth::kEthash, header, v.nonce);
+
+    const auto verify_on = [&](const otd_algo_context_t* ctx, const uint8_t* mix, otd_verify_result_t& r) {
+        otd_verify_request_t req{};
+        req.struct_size = sizeof req;
+        req.blob = blob.data();
+        req.blob_size = static_cast<uint32_t>(blob.size());
+        req.flags = OTD_FOUND_HAS_MIX;
+        std::memcpy(req.mix, mix, 32);
+        std::memcpy(req.share_target, common::kUint256Max.data(), 32);
+        std::memcpy(req.block_target, common::kUint256Max.data(), 32);
+        r = {};
+        r.struct_size = sizeof r;
+        return algo_->t->verify(algo_->p(), ctx, &req, &r, err.text, sizeof err.text);
+    };
+    otd_verify_result_t r;
+    ASSERT_EQ(verify_on(test_ctx, want.mix.data(), r), OTD_OK) << err.str();
+    EXPECT_EQ(r.mix_ok, 1u);
+    EXPECT_EQ(hex_of(r.mix), common::to_hex(want.mix));
+    EXPECT_EQ(raw_of_number(r.hash), common::to_hex(want.final_hash));
+    EXPECT_NE(common::to_hex(want.mix), v.mix) << "the test geometry gives another mix than the real epoch";
+    // The same share on the real epoch 0: its mix is wrong there.
+    ASSERT_EQ(verify_on(ctx_, want.mix.data(), r), OTD_OK) << err.str();
+    EXPECT_EQ(r.mix_ok, 0u);
+    EXPECT_EQ(hex_of(r.mix), v.mix);
+    // The published (real) share on the test geometry: refused too.
+    const auto real_mix = hex(v.mix);
+    ASSERT_EQ(verify_on(test_ctx, real_mix.data(), r), OTD_OK) << err.str();
+    EXPECT_EQ(r.mix_ok, 0u);
 }
 
 TEST_F(EthashEpochZero, VerifyAtTheTargetBoundary) {

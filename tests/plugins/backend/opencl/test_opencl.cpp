@@ -611,4 +611,39 @@ TEST_F(OpenCl, TheHostMinesDevnetBlocksOnTheOpenClDevice) {
     }
 }
 
+// The Ethash family end to end: `serve` on the devnet with test_epochs (OTD_TEMPLATE_TEST_EPOCH: 1031
+// light-cache items, 4108 DAG items, so the OpenCL device generates the DAG in moments instead of the
+// ~10 minutes a real epoch-0 DAG takes on PoCL) and only the OpenCL backend enabled. The devnet names the
+// geometry in every template, the host's context for the job, the device's DAG and the devnet's own block
+// check all use it: a block the device finds is re-verified on the CPU by the host ("failed CPU
+// re-verification" otherwise) and accepted by the devnet ("block 1 accepted").
+TEST_F(OpenCl, TheHostMinesEthashFamilyDevnetBlocksWithTestEpochs) {
+    struct Case {
+        const char* algorithm;
+        const char* difficulty;  // ethash: expected hashes (20000); kawpow: Bitcoin's unit, 3e-7 x 2^32 = about 1300 hashes
+        int seconds;             // kawpow compiles a period program per 3 blocks on the device
+    };
+    for (const Case& c : {Case{"ethash", "20000", 12}, Case{"kawpow", "0.0000003", 50}}) {
+        SCOPED_TRACE(c.algorithm);
+        const fs::path dir = fs::temp_directory_path() / ("otedama-opencl-serve-test-epochs-" + std::to_string(::getpid()) + "-" + c.algorithm);
+        fs::remove_all(dir);
+        fs::create_directories(dir);
+        std::ofstream(dir / "otedama.yaml") << "mining:\n  algorithm: " << c.algorithm
+                                            << "\n  enable_cpu: false\n  enable_gpu: true\n  gpu:\n    devices: [0]\n    intensity: 10"
+                                            << "\npool:\n  enable: false\nplugins:\n  disable: [org.otedama.backend.vulkan, org.otedama.backend.cuda]"
+                                            << "\nstorage:\n  path: " << (dir / "ledger.db").string() << "\ndevnet:\n  algorithm: " << c.algorithm
+                                            << "\n  difficulty: " << c.difficulty << "\n  block_time: 0\n  refresh: 5s\n  test_epochs: true\n";
+        std::string out;
+        ASSERT_EQ(host_command("serve --config '" + (dir / "otedama.yaml").string() + "' --run-for " + std::to_string(c.seconds), out), 0) << out;
+        const std::string id = infos_[0].id;
+        EXPECT_NE(out.find("TEST epochs"), std::string::npos) << out;
+        EXPECT_NE(out.find("with the TEST geometry (1031 cache items, 262912 dataset bytes)"), std::string::npos) << out;
+        EXPECT_NE(out.find("by local:" + id), std::string::npos) << "no block found on " << id << "\n" << out;
+        EXPECT_NE(out.find("block 1 accepted"), std::string::npos) << out;
+        EXPECT_EQ(out.find("failed CPU re-verification"), std::string::npos) << out;
+        EXPECT_EQ(out.find("run failed"), std::string::npos) << out;
+        fs::remove_all(dir);
+    }
+}
+
 }  // namespace
