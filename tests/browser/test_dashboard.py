@@ -390,11 +390,36 @@ plugins:
 """)
 
 
+def api_listening(host, api_port):
+    """Waits until the host's own log says where its API is: True when it listens on api_port, False when it
+    could not (another process took the free port after it was picked). Never asks the port itself first, so
+    the test cannot mistake another process on that port for its host."""
+    m = wait_until(f"the host's API on 127.0.0.1:{api_port} (its log)",
+                   lambda: host.search(rf"api: (listening on|cannot listen on) 127\.0\.0\.1:{api_port}\b"))
+    return m.group(1) == "listening on"
+
+
+def start_host(args, workdir, config, tries=3):
+    """The host on a free API port (metrics and health off, stratum on 127.0.0.1:0): (host, api_port). A port
+    taken between picking and binding is picked again."""
+    for attempt in range(1, tries + 1):
+        api_port = free_port()
+        write_config(config, workdir, api_port)
+        host = Host(args.host, workdir, config, name="host" if attempt == 1 else f"host-try{attempt}")
+        try:
+            if api_listening(host, api_port):
+                return host, api_port
+        except BaseException:
+            host.stop()
+            raise
+        log(f"API port {api_port} was taken before the host bound it; picking another (try {attempt + 1} of {tries})")
+        host.stop()
+    raise TestFailure(f"no free API port after {tries} tries")
+
+
 def run_test(args, workdir, artifacts):
-    api_port = free_port()
     config = os.path.join(workdir, "otedama.yaml")
-    write_config(config, workdir, api_port)
-    host = Host(args.host, workdir, config)
+    host, api_port = start_host(args, workdir, config)
     miner = None
     driver = None
     try:
@@ -514,6 +539,9 @@ def run_test(args, workdir, artifacts):
         secret = "s" + base64.b16encode(os.urandom(16)).decode().lower()
         write_config(config, workdir, api_port, secret=secret)
         host = Host(args.host, workdir, config, name="host-restarted")
+        # The page reconnects to the same origin, so the restarted host must get the same port back.
+        if not api_listening(host, api_port):
+            raise TestFailure(f"the restarted host could not listen on its API port {api_port} again (taken meanwhile):\n{host.output()[-4000:]}")
         wait_until("the restarted host's API (401 without a token)", lambda: host.alive() and http_json("GET", base + "/api/status", timeout=5)[0] == 401, guard_s=120)
         wait_until("the sign-in form", lambda: driver.js("return !document.getElementById('login').hidden;"), guard_s=90)
         driver.type_into("#login-secret", "not-the-secret")

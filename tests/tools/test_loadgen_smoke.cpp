@@ -7,18 +7,16 @@
 // No timing is asserted; the waits are guards against a hang only.
 #include <gtest/gtest.h>
 
-#include <csignal>
-#include <sys/wait.h>
+#include "host_process.hpp"
+
 #include <unistd.h>
 
 #include <chrono>
-#include <condition_variable>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <optional>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -27,91 +25,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// otedama-host serve in a child process, its output collected by a reader thread.
-class HostProcess {
- public:
-  HostProcess(const fs::path& config, const fs::path& cwd) {
-    int fds[2];
-    if (::pipe(fds) != 0) throw std::runtime_error("pipe");
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(fds[1], 1);
-      ::dup2(fds[1], 2);
-      ::close(fds[0]);
-      ::close(fds[1]);
-      if (::chdir(cwd.c_str()) != 0) ::_exit(126);
-      ::unsetenv("OTEDAMA_PLUGIN_PATH");
-      ::execl(OTEDAMA_HOST, "otedama-host", "serve", "--config", config.c_str(), "--run-for", "600", static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    fd_ = fds[0];
-    reader_ = std::thread([this] {
-      char buf[4096];
-      for (;;) {
-        const ssize_t n = ::read(fd_, buf, sizeof buf);
-        if (n <= 0) break;
-        std::lock_guard lock(mutex_);
-        output_.append(buf, static_cast<size_t>(n));
-        cv_.notify_all();
-      }
-      std::lock_guard lock(mutex_);
-      eof_ = true;
-      cv_.notify_all();
-    });
-  }
-  ~HostProcess() { stop(); }
-  [[nodiscard]] pid_t pid() const { return pid_; }
-
-  std::optional<std::smatch> wait_for(const std::regex& pattern, std::chrono::seconds guard = 60s) {
-    std::unique_lock lock(mutex_);
-    std::optional<std::smatch> found;
-    cv_.wait_for(lock, guard, [&] {
-      std::smatch m;
-      snapshot_ = output_;
-      if (std::regex_search(snapshot_, m, pattern)) found = m;
-      return found.has_value() || eof_;
-    });
-    return found;
-  }
-  std::string output() {
-    std::lock_guard lock(mutex_);
-    return output_;
-  }
-  int stop() {
-    if (pid_ <= 0) return exit_code_;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    if (reader_.joinable()) reader_.join();
-    ::close(fd_);
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return exit_code_;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int fd_ = -1;
-  int exit_code_ = -1;
-  std::thread reader_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::string output_, snapshot_;
-  bool eof_ = false;
-};
-
-/// stdout of a command and its exit status.
-std::pair<std::string, int> run(const std::string& command) {
-  std::string out;
-  FILE* p = ::popen(command.c_str(), "r");
-  if (p == nullptr) return {"", -1};
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = ::pclose(p);
-  return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
-}
+using otedama::test::HostConfig;
+using otedama::test::HostProcess;
 
 /// The integer after `"key":` at its first occurrence after `from` in `json` (-1 when absent).
 long long number_after(const std::string& json, const std::string& key, const std::string& from = "") {
@@ -133,25 +48,30 @@ TEST(LoadgenSmoke, FortyConnectionsSharesAndABroadcast) {
   fs::create_directories(dir);
   // Devnet blocks at 1e-4 (~430k hashes: the trigger mines one in well under a second), shares at 1e-9
   // (about one hash in four meets it, so valid and low-difficulty nonces are both cheap to find).
-  std::ofstream(dir / "otedama.yaml") << "mining:\n  enable_cpu: false\nstorage:\n  path: " << (dir / "ledger.db").string()
-                                      << "\ndevnet:\n  difficulty: 0.0001\n  block_time: 0\n  refresh: 10m\n"
+  std::ostringstream yaml;
+  yaml << "mining:\n  enable_cpu: false\nstorage:\n  path: " << (dir / "ledger.db").string()
+       << "\ndevnet:\n  difficulty: 0.0001\n  block_time: 0\n  refresh: 10m\n"
                                          "plugins:\n  settings:\n    org.otedama.transport.stratum-server:\n"
                                          "      per_ip_limit: 0\n      ban: {enabled: false}\n"
                                          "      ports:\n        - address: 127.0.0.1:0\n          algorithm: sha256d\n"
                                          "          difficulty: 0.000000001\n          vardiff: {enabled: false}\n";
-  HostProcess host(dir / "otedama.yaml", dir);
+  HostProcess host(dir, HostConfig(yaml.str()), {.args = {"serve", "--run-for", "600"}});
   const auto listening = host.wait_for(std::regex("stratum-server: listening on 127\\.0\\.0\\.1:([0-9]+)"));
   if (!listening) {
     const std::string out = host.output();
     if (out.find("needs the host's otedama.net/1 service") != std::string::npos) GTEST_SKIP() << "this host has no otedama.net/1 yet";
     FAIL() << "the stratum server did not start:\n" << out;
   }
-  const std::string port = (*listening)[1].str();
+  const std::string port = (*listening)[1];
 
-  const auto [json, rc] = run(std::string(OTEDAMA_LOADGEN) + " --json --port " + port +
-                              " --connections 40 --sources 4 --threads 2 --rate 400 --invalid-percent 30 --duration 2"
-                              " --blocks 1 --settle 0.2 --connect-timeout 60 --server-pid " + std::to_string(host.pid()));
-  SCOPED_TRACE(json);
+  const auto loadgen = otedama::test::run_to_end(OTEDAMA_LOADGEN,
+                                                 {"--json", "--port", port, "--connections", "40", "--sources", "4", "--threads", "2", "--rate", "400",
+                                                  "--invalid-percent", "30", "--duration", "2", "--blocks", "1", "--settle", "0.2",
+                                                  "--connect-timeout", "60", "--server-pid", std::to_string(host.pid())},
+                                                 {.dir = dir, .name = "loadgen"});
+  const std::string& json = loadgen.out;
+  const int rc = loadgen.code;
+  SCOPED_TRACE(json + loadgen.err);
   EXPECT_EQ(rc, 0);
   EXPECT_NE(json.find("\"ok\":true"), std::string::npos);
   EXPECT_EQ(number_after(json, "connections_ready"), 40);

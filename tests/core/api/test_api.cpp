@@ -4,6 +4,8 @@
 // on when configured, the WebSocket (subscribe, share and hashrate messages, a bad JSON message and a
 // malformed frame answered cleanly), `otedama-host status`, and no secret or token in the host's log.
 // No timing is asserted: every wait polls for its condition under a generous guard.
+#include "host_process.hpp"
+
 #include <gtest/gtest.h>
 
 #include <Poco/JSON/Array.h>
@@ -13,23 +15,17 @@
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/NetException.h>
-#include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/Net/WebSocket.h>
 #include <Poco/StreamCopier.h>
 
-#include <csignal>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <condition_variable>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <regex>
 #include <string>
@@ -42,90 +38,11 @@ using Poco::JSON::Object;
 
 namespace {
 
+using otedama::test::eventually;
+using otedama::test::HostConfig;
+using otedama::test::HostProcess;
+
 constexpr auto kGuard = 180s;  // a hang guard, never a speed expectation
-
-/// otedama-host serve in a child process, its output collected by a reader thread.
-class HostProcess {
- public:
-  HostProcess(const fs::path& config, const fs::path& cwd, const std::map<std::string, std::string>& env = {}) {
-    int fds[2];
-    if (::pipe(fds) != 0) throw std::runtime_error("pipe");
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(fds[1], 1);
-      ::dup2(fds[1], 2);
-      ::close(fds[0]);
-      ::close(fds[1]);
-      if (::chdir(cwd.c_str()) != 0) ::_exit(126);
-      ::unsetenv("OTEDAMA_PLUGIN_PATH");
-      ::unsetenv("OTEDAMA_API_SECRET");
-      for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-      ::execl(OTEDAMA_HOST, "otedama-host", "serve", "--config", config.c_str(), "--run-for", "900", static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    fd_ = fds[0];
-    reader_ = std::thread([this] {
-      char buf[4096];
-      for (;;) {
-        const ssize_t n = ::read(fd_, buf, sizeof buf);
-        if (n <= 0) break;
-        std::lock_guard lock(mutex_);
-        output_.append(buf, static_cast<size_t>(n));
-        cv_.notify_all();
-      }
-      std::lock_guard lock(mutex_);
-      eof_ = true;
-      cv_.notify_all();
-    });
-  }
-  ~HostProcess() { stop(); }
-
-  std::optional<std::smatch> wait_for(const std::regex& pattern, std::chrono::seconds guard = kGuard) {
-    std::unique_lock lock(mutex_);
-    std::optional<std::smatch> found;
-    cv_.wait_for(lock, guard, [&] {
-      std::smatch m;
-      snapshot_ = output_;
-      if (std::regex_search(snapshot_, m, pattern)) found = m;
-      return found.has_value() || eof_;
-    });
-    return found;
-  }
-  std::string output() {
-    std::lock_guard lock(mutex_);
-    return output_;
-  }
-  int stop() {
-    if (pid_ <= 0) return exit_code_;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    if (reader_.joinable()) reader_.join();
-    ::close(fd_);
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return exit_code_;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int fd_ = -1;
-  int exit_code_ = -1;
-  std::thread reader_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::string output_, snapshot_;
-  bool eof_ = false;
-};
-
-/// A loopback port nobody listens on right now (the kernel's pick; released before the host binds it).
-uint16_t free_port() {
-  Poco::Net::ServerSocket s(Poco::Net::SocketAddress("127.0.0.1", 0));
-  const uint16_t p = s.address().port();
-  s.close();
-  return p;
-}
 
 struct Http {
   int code = 0;
@@ -169,42 +86,27 @@ Http patient(uint16_t port, const std::string& method, const std::string& path, 
   }
 }
 
-/// Polls `fn` until it returns true or the guard runs out.
-template <class Fn>
-bool eventually(Fn&& fn, std::chrono::seconds guard = kGuard) {
-  const auto until = std::chrono::steady_clock::now() + guard;
-  while (std::chrono::steady_clock::now() < until) {
-    if (fn()) return true;
-    std::this_thread::sleep_for(200ms);
-  }
-  return false;
+/// `otedama-host status <args>` run in `dir`: its output (stdout, then stderr) and exit code.
+std::pair<std::string, int> status_of(const fs::path& dir, std::vector<std::string> args) {
+  args.insert(args.begin(), "status");
+  const auto r = otedama::test::run_to_end(otedama::test::host_binary(), args, {.dir = dir, .name = "status"});
+  return {r.out + r.err, r.code};
 }
 
-std::pair<std::string, int> run(const std::string& command) {
-  std::string out;
-  FILE* p = ::popen(command.c_str(), "r");
-  if (p == nullptr) return {"", -1};
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = ::pclose(p);
-  return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
-}
-
-fs::path temp_dir(const std::string& tag) {
-  const fs::path d = fs::temp_directory_path() / ("otedama-api-" + tag + "-" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+fs::path temp_dir(const std::string& tag) { return otedama::test::fresh_dir("api-" + tag); }
 
 /// The devnet at a tiny difficulty (blocks, hence local shares, within seconds on any machine), one CPU
-/// thread, no stratum port, the API on `port`, plus `api_extra` lines under `api:`.
-void write_config(const fs::path& dir, uint16_t port, const std::string& api_extra) {
-  std::ofstream(dir / "otedama.yaml") << "mining:\n  cpu:\n    threads: 1\npool:\n  enable: false\nstorage:\n  path: " << (dir / "ledger.db").string()
-                                      << "\ndevnet:\n  difficulty: 0.00001\n  block_time: 0\n  refresh: 5s\n"
-                                      << "api:\n  enable: true\n  address: 127.0.0.1:" << port << "\n"
-                                      << api_extra;
+/// thread, no stratum port, the API on a free port with `api_extra` lines under `api:`; metrics and health off.
+HostConfig devnet_config(const fs::path& dir, const std::string& api_extra) {
+  return HostConfig("mining:\n  cpu:\n    threads: 1\npool:\n  enable: false\nstorage:\n  path: " + (dir / "ledger.db").string() +
+                    "\ndevnet:\n  difficulty: 0.00001\n  block_time: 0\n  refresh: 5s\n")
+      .api(api_extra);
+}
+
+/// otedama-host serve on `config`, in `dir` (its output in dir/host.log), the API up on its free port.
+HostProcess serve(const fs::path& dir, HostConfig config, std::map<std::string, std::string> env = {}) {
+  return HostProcess(dir, std::move(config),
+                     {.args = {"serve", "--run-for", "900"}, .env = std::move(env), .unset_env = {"OTEDAMA_PLUGIN_PATH", "OTEDAMA_API_SECRET"}});
 }
 
 struct WsMessage {
@@ -300,11 +202,10 @@ std::vector<std::string> strings_of(const Poco::JSON::Array::Ptr& a, const std::
 // Host A: auth on with a configured secret, reads public, default rate limit, no CORS.
 TEST(Api, EveryEndpointAuthWebSocketAndStatusAgainstARunningHost) {
   const fs::path dir = temp_dir("a");
-  const uint16_t port = free_port();
   const std::string secret = "s3cret-admin-4c9b1e";
-  write_config(dir, port, "  auth:\n    enabled: true\n    secret: " + secret + "\n");
-  HostProcess host(dir / "otedama.yaml", dir);
-  ASSERT_TRUE(host.wait_for(std::regex("api: listening on 127\\.0\\.0\\.1:" + std::to_string(port)))) << host.output();
+  HostProcess host = serve(dir, devnet_config(dir, "  auth:\n    enabled: true\n    secret: " + secret + "\n"));
+  ASSERT_TRUE(host.services_up()) << host.output();
+  const uint16_t port = host.api_port();
 
   // Status: every field of the contract, and shares counted as the CPU mines.
   Object::Ptr status;
@@ -567,12 +468,12 @@ TEST(Api, EveryEndpointAuthWebSocketAndStatusAgainstARunningHost) {
   EXPECT_NE(plain.json()->getValue<std::string>("error").find("WebSocket upgrade"), std::string::npos);
 
   // otedama-host status asks the running host.
-  const std::string cfg = (dir / "otedama.yaml").string();
-  const auto [human, hrc] = run(std::string("cd ") + dir.string() + " && " + OTEDAMA_HOST + " status --config " + cfg + " 2>&1");
+  const std::string cfg = host.config_path().string();
+  const auto [human, hrc] = status_of(dir, {"--config", cfg});
   EXPECT_EQ(hrc, 0) << human;
   EXPECT_NE(human.find("job source  devnet up"), std::string::npos) << human;
   EXPECT_NE(human.find(" accepted, "), std::string::npos) << human;
-  const auto [json, jrc] = run(std::string(OTEDAMA_HOST) + " status --json --config " + cfg + " 2>/dev/null");
+  const auto [json, jrc] = status_of(dir, {"--json", "--config", cfg});
   EXPECT_EQ(jrc, 0) << json;
   EXPECT_NE(json.find("\"pool_hashrate\""), std::string::npos) << json;
 
@@ -583,7 +484,7 @@ TEST(Api, EveryEndpointAuthWebSocketAndStatusAgainstARunningHost) {
   EXPECT_NE(log.find("wrong admin secret from 127.0.0.1"), std::string::npos) << log;
 
   // No host: status says so and shows the ledger.
-  const auto [after, arc] = run(std::string(OTEDAMA_HOST) + " status --config " + cfg + " 2>&1");
+  const auto [after, arc] = status_of(dir, {"--config", cfg});
   EXPECT_EQ(arc, 0) << after;
   EXPECT_NE(after.find("note: no host answered at 127.0.0.1:" + std::to_string(port)), std::string::npos) << after;
   EXPECT_NE(after.find("share(s)"), std::string::npos) << after;
@@ -594,13 +495,13 @@ TEST(Api, EveryEndpointAuthWebSocketAndStatusAgainstARunningHost) {
 // per IP, CORS for one origin.
 TEST(Api, PrivateReadsExpiryRateLimitAndCors) {
   const fs::path dir = temp_dir("b");
-  const uint16_t port = free_port();
   const std::string secret = "env-secret-7d31f0aa";
-  write_config(dir, port,
-               "  auth:\n    enabled: true\n    token_expiry: 1s\n    public_read: false\n  rate_limit: 5\n"
-               "  cors_origins: [\"http://dash.example\"]\n");
-  HostProcess host(dir / "otedama.yaml", dir, {{"OTEDAMA_API_SECRET", secret}});
-  ASSERT_TRUE(host.wait_for(std::regex("api: listening on 127\\.0\\.0\\.1:" + std::to_string(port)))) << host.output();
+  HostProcess host = serve(dir,
+                           devnet_config(dir, "  auth:\n    enabled: true\n    token_expiry: 1s\n    public_read: false\n  rate_limit: 5\n"
+                                              "  cors_origins: [\"http://dash.example\"]\n"),
+                           {{"OTEDAMA_API_SECRET", secret}});
+  ASSERT_TRUE(host.services_up()) << host.output();
+  const uint16_t port = host.api_port();
   EXPECT_NE(host.output().find("OTEDAMA_API_SECRET"), std::string::npos) << "the log says where the secret came from";
 
   // Reads need a token now; the docs, the dashboard's files and the token endpoint do not.
@@ -684,15 +585,14 @@ TEST(Api, PrivateReadsExpiryRateLimitAndCors) {
 // the scheduler's window, so it stays above zero from one read to the next once it has mined for a while.
 TEST(Api, PoolsNameTheListeningStratumPortsAndDevicesAMeanHashrate) {
   const fs::path dir = temp_dir("c");
-  const uint16_t port = free_port();
-  std::ofstream(dir / "otedama.yaml") << "mining:\n  cpu:\n    threads: 1\nstorage:\n  path: " << (dir / "ledger.db").string()
-                                      << "\ndevnet:\n  difficulty: 0.00001\n  block_time: 0\n  refresh: 5s\n"
-                                      << "api:\n  enable: true\n  address: 127.0.0.1:" << port << "\n"
-                                      << "plugins:\n  settings:\n    org.otedama.transport.stratum-server:\n      ports:\n"
-                                      << "        - {address: 127.0.0.1:0, algorithm: sha256d}\n"
-                                      << "        - {address: 127.0.0.1:0, algorithm: sha256d}\n";
-  HostProcess host(dir / "otedama.yaml", dir);
-  ASSERT_TRUE(host.wait_for(std::regex("api: listening on 127\\.0\\.0\\.1:" + std::to_string(port)))) << host.output();
+  HostProcess host = serve(dir, HostConfig("mining:\n  cpu:\n    threads: 1\nstorage:\n  path: " + (dir / "ledger.db").string() +
+                                            "\ndevnet:\n  difficulty: 0.00001\n  block_time: 0\n  refresh: 5s\n"
+                                            "plugins:\n  settings:\n    org.otedama.transport.stratum-server:\n      ports:\n"
+                                            "        - {address: 127.0.0.1:0, algorithm: sha256d}\n"
+                                            "        - {address: 127.0.0.1:0, algorithm: sha256d}\n")
+                                     .api());
+  ASSERT_TRUE(host.services_up()) << host.output();
+  const uint16_t port = host.api_port();
   ASSERT_TRUE(host.wait_for(std::regex("stratum-server: listening on 127\\.0\\.0\\.1:[0-9]+[\\s\\S]*stratum-server: listening on 127\\.0\\.0\\.1:[0-9]+")))
       << host.output();
   // The ports the log names, in order.

@@ -1,6 +1,8 @@
 // End-to-end tests of the otedama-host binary as an operator runs it (built-in build-tree plugin paths).
 #include <gtest/gtest.h>
 
+#include "host_process.hpp"
+
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -42,6 +44,10 @@ fs::path temp_dir() {
 }
 
 void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
+
+/// A configuration for `serve`: `yaml` with the API, metrics and health off and pool.address on a free
+/// loopback port when it has no pool section (tests/common/host_process.hpp), so no run binds a default port.
+std::string serve_config(const std::string& yaml) { return otedama::test::HostConfig(yaml).render(nullptr); }
 
 }  // namespace
 
@@ -193,9 +199,9 @@ TEST(Cli, MineSoloArgumentErrors) {
 TEST(Cli, ServeMinesTheDevnetAndStatusReadsTheLedger) {
   const fs::path d = temp_dir();
   // The shipped config with a tiny devnet difficulty so the short run finds blocks on any machine.
-  write(d / "otedama.yaml",
+  write(d / "otedama.yaml", serve_config(
         "mining:\n  cpu:\n    threads: 2\npool:\n  enable: false\nstorage:\n  path: " + (d / "ledger.db").string() +
-            "\ndevnet:\n  difficulty: 0.00001\n  block_time: 0\n  refresh: 5s\n");
+            "\ndevnet:\n  difficulty: 0.00001\n  block_time: 0\n  refresh: 5s\n"));
   const Result r = host("serve --config " + (d / "otedama.yaml").string() + " --run-for 4", d.string());
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("block found at height 1"), std::string::npos) << r.out;
@@ -211,7 +217,7 @@ TEST(Cli, ServeMinesTheDevnetAndStatusReadsTheLedger) {
 
 TEST(Cli, ServeWithAnUnknownJobSourceFails) {
   const fs::path d = temp_dir();
-  write(d / "otedama.yaml", "pool:\n  source: nosuchsource\n  enable: false\nstorage:\n  path: " + (d / "l.db").string() + "\n");
+  write(d / "otedama.yaml", serve_config("pool:\n  source: nosuchsource\n  enable: false\nstorage:\n  path: " + (d / "l.db").string() + "\n"));
   const Result r = host("serve --config " + (d / "otedama.yaml").string() + " --run-for 1", d.string());
   EXPECT_EQ(r.code, 4) << r.out;
   EXPECT_NE(r.out.find("no job source: pool.source is 'nosuchsource'"), std::string::npos) << r.out;
@@ -233,8 +239,8 @@ TEST(Cli, AQueuedDeviceIsKeptFedAcrossJobs) {
   // An ASIC-style queued device (tests/core/scheduler/queued_backend.cpp) hashes only 4096 nonces of each
   // unit and never says a unit is done: it finds blocks only while the host keeps pushing fresh work.
   const fs::path d = temp_dir();
-  write(d / "otedama.yaml", std::string("mining:\n  enable_cpu: false\n  enable_asic: true\npool:\n  enable: false\nplugins:\n  dirs: [") + TEST_PLUGIN_DIR +
-                                "]\nstorage:\n  path: " + (d / "ledger.db").string() + "\ndevnet:\n  difficulty: 0.00001\n  block_time: 0\n  refresh: 1s\n");
+  write(d / "otedama.yaml", serve_config(std::string("mining:\n  enable_cpu: false\n  enable_asic: true\npool:\n  enable: false\nplugins:\n  dirs: [") + TEST_PLUGIN_DIR +
+                                "]\nstorage:\n  path: " + (d / "ledger.db").string() + "\ndevnet:\n  difficulty: 0.00001\n  block_time: 0\n  refresh: 1s\n"));
   const Result r = host("serve --config " + (d / "otedama.yaml").string() + " --run-for 5", d.string());
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("device test-asic0 (test queued stick) on org.test.backend.queued: 1 lane(s), queued"), std::string::npos) << r.out;
@@ -272,11 +278,11 @@ TEST(Cli, HashReproducesTheMemoryHardAlgorithmsVectors) {
 TEST(Cli, LedgerShowsCreditedBlocksBalancesAndPayments) {
   const fs::path d = temp_dir();
   const std::string cfg = (d / "otedama.yaml").string();
-  write(d / "otedama.yaml",
+  write(d / "otedama.yaml", serve_config(
         "mining:\n  cpu:\n    threads: 2\npool:\n  enable: false\n  fee_percentage: 2.5\n  fee_account: operator\n"
         "  rewards:\n    system: PROP\n    confirmations: 1\n  payments:\n    minimum: 1000000000000000000\n    interval: 1s\n"
         "storage:\n  path: " + (d / "ledger.db").string() +
-            "\ndevnet:\n  difficulty: 0.00001\n  block_time: 0\n  refresh: 5s\n");
+            "\ndevnet:\n  difficulty: 0.00001\n  block_time: 0\n  refresh: 5s\n"));
   const Result r = host("serve --config " + cfg + " --run-for 5", d.string());
   ASSERT_EQ(r.code, 0) << r.out;
   ASSERT_NE(r.out.find("credited by PROP"), std::string::npos) << r.out;
@@ -317,10 +323,10 @@ TEST(Cli, LedgerShowsCreditedBlocksBalancesAndPayments) {
 TEST(Cli, PpsCreditsEveryShareFromTheReserve) {
   const fs::path d = temp_dir();
   const std::string cfg = (d / "otedama.yaml").string();
-  write(d / "otedama.yaml",
+  write(d / "otedama.yaml", serve_config(
         "mining:\n  cpu:\n    threads: 1\npool:\n  enable: false\n  fee_percentage: 1\n"
         "  rewards:\n    system: PPS\n    confirmations: 3\n    reserve_floor: 1000000000000000\nstorage:\n  path: " +
-            (d / "ledger.db").string() + "\ndevnet:\n  difficulty: 0.001\n  block_time: 1s\n  refresh: 5s\n");
+            (d / "ledger.db").string() + "\ndevnet:\n  difficulty: 0.001\n  block_time: 1s\n  refresh: 5s\n"));
   const Result r = host("serve --config " + cfg + " --run-for 5", d.string());
   ASSERT_EQ(r.code, 0) << r.out;
   // The floor is far above anything the devnet pays: the warning must come, once.
@@ -338,10 +344,10 @@ TEST(Cli, PpsCreditsEveryShareFromTheReserve) {
 TEST(Cli, PaymentsArePaidThroughTheDevnetWallet) {
   const fs::path d = temp_dir();
   const std::string cfg = (d / "otedama.yaml").string();
-  write(d / "otedama.yaml",
+  write(d / "otedama.yaml", serve_config(
         "mining:\n  cpu:\n    threads: 1\npool:\n  enable: false\n  fee_account: operator\n"
         "  rewards:\n    system: SOLO\n    confirmations: 1\n  payments:\n    minimum: 1000\n    interval: 1s\n"
-        "storage:\n  path: " + (d / "ledger.db").string() + "\ndevnet:\n  difficulty: 0.001\n  block_time: 1s\n  refresh: 5s\n");
+        "storage:\n  path: " + (d / "ledger.db").string() + "\ndevnet:\n  difficulty: 0.001\n  block_time: 1s\n  refresh: 5s\n"));
   const Result r = host("serve --config " + cfg + " --run-for 6", d.string());
   ASSERT_EQ(r.code, 0) << r.out;
   const Result payments = host("ledger payments --json --config " + cfg);

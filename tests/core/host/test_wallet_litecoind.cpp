@@ -14,12 +14,9 @@
 // The node is stopped by its PID at the end, on failure too (RAII). Waits poll with generous guards.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
+#include "host_process.hpp"
+
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -56,19 +53,10 @@ constexpr const char* kLitecoind = "/usr/bin/litecoind";
 constexpr const char* kLitecoinCli = "/usr/bin/litecoin-cli";
 constexpr auto kGuard = 300s;
 
-uint16_t free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-        if (fd >= 0) ::close(fd);
-        return 0;
-    }
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
+using otedama::test::free_port;
+using otedama::test::HostConfig;
+using otedama::test::HostProcess;
+using otedama::test::Process;
 
 template <class F>
 bool eventually(F&& cond, std::chrono::seconds guard = kGuard) {
@@ -97,41 +85,23 @@ std::int64_t atomic_of(std::string s) {
 /// One litecoind -regtest with the wallet, RPC user/password u/p on loopback.
 class Node {
 public:
-    explicit Node(fs::path dir) : dir_(std::move(dir)), rpc_(free_port()), p2p_(free_port()) {}
+    explicit Node(fs::path dir) : dir_(std::move(dir)) {
+        const auto ports = otedama::test::free_ports(2);
+        rpc_ = ports[0];
+        p2p_ = ports[1];
+    }
     ~Node() { stop(); }
 
     void start() {
         fs::create_directories(dir_);
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            const int fd = ::open((dir_ / "litecoind.out").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-            ::dup2(fd, 1);
-            ::dup2(fd, 2);
-            const std::vector<std::string> args{kLitecoind, "-regtest", "-datadir=" + dir_.string(), "-listen=0", "-connect=0",
-                                                "-port=" + std::to_string(p2p_), "-rpcport=" + std::to_string(rpc_), "-rpcbind=127.0.0.1",
-                                                "-rpcallowip=127.0.0.1", "-rpcuser=u", "-rpcpassword=p", "-dnsseed=0", "-discover=0",
-                                                "-upnp=0", "-listenonion=0", "-fallbackfee=0.0002", "-printtoconsole=0"};
-            std::vector<char*> argv;
-            for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-            argv.push_back(nullptr);
-            ::execv(kLitecoind, argv.data());
-            ::_exit(127);
-        }
+        const std::vector<std::string> args{"-regtest", "-datadir=" + dir_.string(), "-listen=0", "-connect=0",
+                                            "-port=" + std::to_string(p2p_), "-rpcport=" + std::to_string(rpc_), "-rpcbind=127.0.0.1",
+                                            "-rpcallowip=127.0.0.1", "-rpcuser=u", "-rpcpassword=p", "-dnsseed=0", "-discover=0",
+                                            "-upnp=0", "-listenonion=0", "-fallbackfee=0.0002", "-printtoconsole=0"};
+        process_ = std::make_unique<Process>(kLitecoind, args, otedama::test::ProcessOptions{.dir = dir_, .name = "litecoind", .append = true});
     }
     void stop() {
-        if (pid_ <= 0) return;
-        ::kill(pid_, SIGTERM);
-        const auto until = std::chrono::steady_clock::now() + 120s;
-        while (std::chrono::steady_clock::now() < until) {
-            if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-                pid_ = -1;
-                return;
-            }
-            std::this_thread::sleep_for(100ms);
-        }
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-        pid_ = -1;
+        if (process_) process_->kill(SIGTERM, 120s);
     }
     /// litecoin-cli's stdout (trimmed), or nullopt when it failed. `wallet`: -rpcwallet.
     [[nodiscard]] std::optional<std::string> cli(const std::string& args, const std::string& wallet = "") const {
@@ -165,8 +135,8 @@ public:
 
 private:
     fs::path dir_;
-    uint16_t rpc_, p2p_;
-    pid_t pid_ = -1;
+    uint16_t rpc_ = 0, p2p_ = 0;
+    std::unique_ptr<Process> process_;
 };
 
 /// The sends in `wallet` (listtransactions), per comment.
@@ -411,36 +381,17 @@ TEST_F(LitecoindWallet, FeeFromTheAmountAndErrorsLeaveThePaymentOwed) {
     for (const auto& b : storage.balances("LTC")) EXPECT_EQ(storage.balance_change_sum("LTC", b.account), b.amount) << b.account;
 }
 
-/// Runs `otedama-host serve` to its end (or its death); `kill_after_send` sets OTEDAMA_TEST_KILL_AFTER_SEND=1.
-/// @return the wait status.
-int serve(const std::string& config, const fs::path& log, bool kill_after_send, int run_for_s) {
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-        ::unsetenv("OTEDAMA_PLUGIN_PATH");
-        if (kill_after_send) ::setenv("OTEDAMA_TEST_KILL_AFTER_SEND", "1", 1);
-        const std::string run_for = std::to_string(run_for_s);
-        ::execl(OTEDAMA_HOST, OTEDAMA_HOST, "serve", "--config", config.c_str(), "--run-for", run_for.c_str(), static_cast<char*>(nullptr));
-        ::_exit(127);
-    }
-    int status = 0;
-    const auto until = std::chrono::steady_clock::now() + kGuard;
-    while (std::chrono::steady_clock::now() < until) {
-        if (::waitpid(pid, &status, WNOHANG) == pid) return status;
-        std::this_thread::sleep_for(100ms);
-    }
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
-    return status;
-}
-
-std::string read_text(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
+/// Runs `otedama-host serve` on `config` to its end (or its death), in `dir` with its output in <name>.log;
+/// `kill_after_send` sets OTEDAMA_TEST_KILL_AFTER_SEND=1. @return the exit code (128 + signal when killed; -1
+/// when it ran past the guard), its log in `*log`.
+int serve(const fs::path& dir, const std::string& name, const HostConfig& config, bool kill_after_send, int run_for_s, std::string* log) {
+    std::map<std::string, std::string> env;
+    if (kill_after_send) env["OTEDAMA_TEST_KILL_AFTER_SEND"] = "1";
+    HostProcess host(dir, config, {.args = {"serve", "--run-for", std::to_string(run_for_s)}, .name = name, .env = env});
+    const auto code = host.wait_exit(kGuard);
+    if (!code) host.kill9();
+    *log = host.log();
+    return code.value_or(-1);
 }
 
 // The whole host: `otedama-host serve` on the devnet chain (coin LTC, SOLO, one confirmation) credits the blocks
@@ -451,19 +402,19 @@ std::string read_text(const fs::path& p) {
 // the ledger says it paid.
 TEST_F(LitecoindWallet, ServeKilledAfterSendmanyReconcilesOnRestart) {
     const std::string address = node_->must("getnewaddress", "miners");
-    const std::string config = (dir_ / "otedama.yaml").string();
-    std::ofstream(config) << "mining:\n  algorithm: sha256d\n  cpu:\n    threads: 1\n"
-                          << "pool:\n  enable: false\n  fee_account: " << address << "\n"
-                          << "  rewards:\n    system: SOLO\n    confirmations: 1\n"
-                          << "  payments:\n    minimum: 1000\n    interval: 1s\n    wallet: bitcoind\n"
-                          << "    rpc_url: http://127.0.0.1:" << node_->rpc_port() << "\n    rpc_user: u\n    rpc_password: p\n"
-                          << "    wallet_name: pool\n"
-                          << "storage:\n  path: " << db_path_ << "\n"
-                          << "api:\n  enable: false\n"
-                          << "devnet:\n  coin: LTC\n  difficulty: 0.001\n  block_time: 1s\n  refresh: 5s\n  reward: 1000000\n";
-    const int killed = serve(config, dir_ / "serve-1.log", true, 120);
-    ASSERT_TRUE(WIFSIGNALED(killed) && WTERMSIG(killed) == SIGKILL) << "the host did not kill itself after a payment:\n"
-                                                                     << read_text(dir_ / "serve-1.log");
+    std::ostringstream yaml;
+    yaml << "mining:\n  algorithm: sha256d\n  cpu:\n    threads: 1\n"
+         << "pool:\n  enable: false\n  fee_account: " << address << "\n"
+         << "  rewards:\n    system: SOLO\n    confirmations: 1\n"
+         << "  payments:\n    minimum: 1000\n    interval: 1s\n    wallet: bitcoind\n"
+         << "    rpc_url: http://127.0.0.1:" << node_->rpc_port() << "\n    rpc_user: u\n    rpc_password: p\n"
+         << "    wallet_name: pool\n"
+         << "storage:\n  path: " << db_path_ << "\n"
+         << "devnet:\n  coin: LTC\n  difficulty: 0.001\n  block_time: 1s\n  refresh: 5s\n  reward: 1000000\n";
+    const HostConfig config(yaml.str());
+    std::string log1;
+    const int killed = serve(dir_, "serve-1", config, true, 120, &log1);
+    ASSERT_EQ(killed, 128 + SIGKILL) << "the host did not kill itself after a payment:\n" << log1;
     {
         Storage storage = Storage::open(db_path_);
         const auto open = storage.payments_with_status("intent");
@@ -473,9 +424,9 @@ TEST_F(LitecoindWallet, ServeKilledAfterSendmanyReconcilesOnRestart) {
         EXPECT_EQ(sends.count(open.front().idempotency_key), 1u) << open.front().idempotency_key;
         EXPECT_EQ(received(*node_, address), open.front().amount);
     }
-    const int clean = serve(config, dir_ / "serve-2.log", false, 8);
-    const std::string log2 = read_text(dir_ / "serve-2.log");
-    ASSERT_TRUE(WIFEXITED(clean) && WEXITSTATUS(clean) == 0) << log2;
+    std::string log2;
+    const int clean = serve(dir_, "serve-2", config, false, 8, &log2);
+    ASSERT_EQ(clean, 0) << log2;
     EXPECT_NE(log2.find("1 reconciled with the wallet"), std::string::npos) << log2;
     Storage storage = Storage::open(db_path_);
     EXPECT_TRUE(storage.payments_with_status("intent").empty());

@@ -12,12 +12,9 @@
 // Both processes are stopped by their PID at the end (RAII). Waits poll with generous guards.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
+#include "host_process.hpp"
+
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -52,20 +49,6 @@ constexpr const char* kMonerod = "/usr/bin/monerod";
 constexpr const char* kWalletRpc = "/usr/bin/monero-wallet-rpc";
 constexpr auto kGuard = 300s;
 
-uint16_t free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-        if (fd >= 0) ::close(fd);
-        return 0;
-    }
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
 template <class F>
 bool eventually(F&& cond, std::chrono::seconds guard = kGuard) {
     const auto until = std::chrono::steady_clock::now() + guard;
@@ -76,39 +59,8 @@ bool eventually(F&& cond, std::chrono::seconds guard = kGuard) {
     return cond();
 }
 
-/// A child process (stdout/stderr to a file), stopped by its PID when destroyed.
-class Process {
-public:
-    Process(const std::vector<std::string>& args, const fs::path& log) {
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-            ::dup2(fd, 1);
-            ::dup2(fd, 2);
-            std::vector<char*> argv;
-            for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-            argv.push_back(nullptr);
-            ::execv(argv[0], argv.data());
-            ::_exit(127);
-        }
-    }
-    ~Process() {
-        if (pid_ <= 0) return;
-        ::kill(pid_, SIGTERM);
-        const auto until = std::chrono::steady_clock::now() + 60s;
-        while (std::chrono::steady_clock::now() < until) {
-            if (::waitpid(pid_, nullptr, WNOHANG) == pid_) return;
-            std::this_thread::sleep_for(100ms);
-        }
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-    }
-    Process(const Process&) = delete;
-    Process& operator=(const Process&) = delete;
-
-private:
-    pid_t pid_ = -1;
-};
+using otedama::test::Process;
+using otedama::test::ProcessOptions;
 
 BlockingRpc rpc_to(uint16_t port) {
     BlockingRpc::Options o;
@@ -151,22 +103,25 @@ protected:
         dir_ = fs::temp_directory_path() / ("otedama-wallet-xmr-" + std::to_string(::getpid()));
         fs::remove_all(dir_);
         fs::create_directories(dir_ / "wallets");
-        daemon_port_ = free_port();
-        wallet_port_ = free_port();
-        const auto p2p = free_port(), zmq = free_port();
-        ASSERT_TRUE(daemon_port_ && wallet_port_ && p2p && zmq);
+        const auto ports = otedama::test::free_ports(4);
+        daemon_port_ = ports[0];
+        wallet_port_ = ports[1];
+        const auto p2p = ports[2], zmq = ports[3];
+        // Their console output goes to monerod-console.log and wallet-rpc-console.log (their own logs: --log-file).
         monerod_ = std::make_unique<Process>(
-            std::vector<std::string>{kMonerod, "--regtest", "--offline", "--fixed-difficulty", "1", "--data-dir", (dir_ / "monerod").string(),
+            kMonerod,
+            std::vector<std::string>{"--regtest", "--offline", "--fixed-difficulty", "1", "--data-dir", (dir_ / "monerod").string(),
                                      "--rpc-bind-ip", "127.0.0.1", "--rpc-bind-port", std::to_string(daemon_port_), "--p2p-bind-ip", "127.0.0.1",
                                      "--p2p-bind-port", std::to_string(p2p), "--zmq-rpc-bind-port", std::to_string(zmq), "--non-interactive",
                                      "--no-igd", "--log-file", (dir_ / "monerod.log").string()},
-            dir_ / "monerod.out");
+            ProcessOptions{.dir = dir_, .name = "monerod-console"});
         wallet_rpc_ = std::make_unique<Process>(
-            std::vector<std::string>{kWalletRpc, "--wallet-dir", (dir_ / "wallets").string(), "--rpc-bind-ip", "127.0.0.1", "--rpc-bind-port",
+            kWalletRpc,
+            std::vector<std::string>{"--wallet-dir", (dir_ / "wallets").string(), "--rpc-bind-ip", "127.0.0.1", "--rpc-bind-port",
                                      std::to_string(wallet_port_), "--disable-rpc-login", "--daemon-address",
                                      "127.0.0.1:" + std::to_string(daemon_port_), "--trusted-daemon", "--non-interactive",
                                      "--shared-ringdb-dir", (dir_ / "ringdb").string(), "--log-file", (dir_ / "wallet-rpc.log").string()},
-            dir_ / "wallet-rpc.out");
+            ProcessOptions{.dir = dir_, .name = "wallet-rpc-console"});
         auto daemon = rpc_to(daemon_port_);
         auto wallet = rpc_to(wallet_port_);
         const auto answers = [](BlockingRpc& r, const char* method) {

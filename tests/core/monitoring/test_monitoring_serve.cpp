@@ -7,10 +7,6 @@
 //    says why, /livez 200; the metrics port is taken by the test, so the host logs that address and goes on.
 // Ports are free ones the test picks on 127.0.0.1. No timing is asserted: every wait is a guard of minutes
 // that polls for its condition.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,21 +16,20 @@
 #include <Poco/StreamCopier.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <regex>
 #include <sstream>
-#include <stdexcept>
 #include <string>
 #include <thread>
 
 #include <gtest/gtest.h>
+
+#include "host_process.hpp"
 
 #include "storage/database.hpp"
 
@@ -47,98 +42,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// otedama-host serve in a child process, its output collected by a reader thread.
-class HostProcess {
- public:
-  HostProcess(const fs::path& config, const fs::path& cwd) {
-    int fds[2];
-    if (::pipe(fds) != 0) throw std::runtime_error("pipe");
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(fds[1], 1);
-      ::dup2(fds[1], 2);
-      ::close(fds[0]);
-      ::close(fds[1]);
-      if (::chdir(cwd.c_str()) != 0) ::_exit(126);
-      ::unsetenv("OTEDAMA_PLUGIN_PATH");
-      ::execl(OTEDAMA_HOST, "otedama-host", "serve", "--config", config.c_str(), "--run-for", "900", static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    fd_ = fds[0];
-    reader_ = std::thread([this] {
-      char buf[4096];
-      for (;;) {
-        const ssize_t n = ::read(fd_, buf, sizeof buf);
-        if (n <= 0) break;
-        std::lock_guard lock(mutex_);
-        output_.append(buf, static_cast<size_t>(n));
-        cv_.notify_all();
-      }
-      std::lock_guard lock(mutex_);
-      eof_ = true;
-      cv_.notify_all();
-    });
-  }
-  ~HostProcess() { stop(); }
-  HostProcess(const HostProcess&) = delete;
-  HostProcess& operator=(const HostProcess&) = delete;
+using otedama::test::free_port;
+using otedama::test::HostConfig;
+using otedama::test::HostProcess;
+using otedama::test::LoopbackListener;
 
-  /// Waits (at most `guard`) for `pattern` in the output; false when it never came or the host exited.
-  bool wait_for(const std::regex& pattern, std::chrono::seconds guard = 180s) {
-    std::unique_lock lock(mutex_);
-    return cv_.wait_for(lock, guard, [&] { return std::regex_search(output_, pattern) || eof_; }) && std::regex_search(output_, pattern);
-  }
-  std::string output() {
-    std::lock_guard lock(mutex_);
-    return output_;
-  }
-  int stop() {
-    if (pid_ <= 0) return exit_code_;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    if (reader_.joinable()) reader_.join();
-    ::close(fd_);
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return exit_code_;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int fd_ = -1;
-  int exit_code_ = -1;
-  std::thread reader_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::string output_;
-  bool eof_ = false;
-};
-
-/// A listening socket on 127.0.0.1 at a port the kernel picked (the test holds it, or closes it to hand the
-/// port to the host).
-struct Listener {
-  int fd = -1;
-  uint16_t port = 0;
-  Listener() {
-    fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 4) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-      throw std::runtime_error("cannot listen on 127.0.0.1");
-    port = ntohs(a.sin_port);
-  }
-  ~Listener() { close(); }
-  void close() {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-  }
-};
-uint16_t free_port() { return Listener().port; }
+HostProcess serve(const fs::path& dir, HostConfig config) { return HostProcess(dir, std::move(config), {.args = {"serve", "--run-for", "900"}}); }
 
 struct Reply {
   int status = 0;
@@ -197,12 +106,7 @@ std::pair<int, std::string> promtool_check(const fs::path& dir, const std::strin
   return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, ss.str()};
 }
 
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("otedama-monitoring-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path fresh_dir(const std::string& name) { return otedama::test::fresh_dir("monitoring-" + name); }
 
 }  // namespace
 
@@ -211,20 +115,17 @@ TEST(MonitoringServe, DevnetPoolMetricsPromtoolAndHealth) {
       << "promtool is missing: install Debian's prometheus package (scripts/install-deps.sh installs it)";
   const fs::path dir = fresh_dir("pool");
   const fs::path db = dir / "ledger.db";
-  const uint16_t metrics_port = free_port(), health_port = free_port(), pool_port = free_port();
   // Devnet sha256d at a fixed difficulty 0.001 (~4.3 M hashes a block): one CPU thread finds blocks (every
-  // local share is a block candidate in pool mode) every second or few.
-  std::ofstream(dir / "otedama.yaml") << "mining:\n  enable_cpu: true\n  cpu: {threads: 1}\n"
-                                      << "pool:\n  address: 127.0.0.1:" << pool_port << "\n"
-                                      << "  rewards: {confirmations: 1}\n  payments: {minimum: 1, interval: 1s, wallet: devnet}\n"
-                                      << "api:\n  enable: false\n"
-                                      << "monitoring:\n  metrics: {enable: true, address: 127.0.0.1:" << metrics_port << "}\n"
-                                      << "  health: {enable: true, address: 127.0.0.1:" << health_port << "}\n"
-                                      << "storage:\n  path: " << db.string() << "\n"
-                                      << "devnet:\n  difficulty: 0.001\n  block_time: 0\n";
-  HostProcess host(dir / "otedama.yaml", dir);
-  ASSERT_TRUE(host.wait_for(std::regex("health: serving /livez and /readyz on 127\\.0\\.0\\.1:" + std::to_string(health_port)))) << host.output();
-  ASSERT_TRUE(host.wait_for(std::regex("metrics: serving /metrics on 127\\.0\\.0\\.1:" + std::to_string(metrics_port)))) << host.output();
+  // local share is a block candidate in pool mode) every second or few. Metrics and health on free ports.
+  HostProcess host = serve(dir, HostConfig("mining:\n  enable_cpu: true\n  cpu: {threads: 1}\n"
+                                           "pool:\n  address: 127.0.0.1:" + std::to_string(free_port()) + "\n"
+                                           "  rewards: {confirmations: 1}\n  payments: {minimum: 1, interval: 1s, wallet: devnet}\n"
+                                           "storage:\n  path: " + db.string() + "\n"
+                                           "devnet:\n  difficulty: 0.001\n  block_time: 0\n")
+                                    .metrics()
+                                    .health());
+  ASSERT_TRUE(host.services_up()) << host.output();
+  const uint16_t metrics_port = host.metrics_port(), health_port = host.health_port();
 
   // Ready once the devnet delivered its first template (and the ledger takes writes).
   const auto readyz = [&] { return http(health_port, "/readyz"); };
@@ -316,21 +217,17 @@ TEST(MonitoringServe, DevnetPoolMetricsPromtoolAndHealth) {
 
 TEST(MonitoringServe, NotReadyWithoutATemplateAndATakenMetricsPort) {
   const fs::path dir = fresh_dir("miner");
-  Listener taken;  // the metrics port is in use
-  Listener nobody;
-  const uint16_t absent_pool = nobody.port;
-  nobody.close();  // nothing listens there: the miner's pool is down
-  const uint16_t health_port = free_port();
-  std::ofstream(dir / "otedama.yaml") << "app:\n  mode: miner\n"
-                                      << "mining:\n  enable_cpu: false\n"
-                                      << "pool:\n  enable: false\n  source: stratum-client\n"
-                                      << "miner:\n  pools:\n    - {url: stratum+tcp://127.0.0.1:" << absent_pool << ", user: tester}\n"
-                                      << "api:\n  enable: false\n"
-                                      << "monitoring:\n  metrics: {enable: true, address: 127.0.0.1:" << taken.port << "}\n"
-                                      << "  health: {enable: true, address: 127.0.0.1:" << health_port << "}\n"
-                                      << "storage:\n  path: " << (dir / "ledger.db").string() << "\n";
-  HostProcess host(dir / "otedama.yaml", dir);
-  ASSERT_TRUE(host.wait_for(std::regex("metrics: cannot listen on 127\\.0\\.0\\.1:" + std::to_string(taken.port)))) << host.output();
+  LoopbackListener taken;  // the metrics port is in use
+  const uint16_t absent_pool = free_port();  // nothing listens there: the miner's pool is down
+  HostProcess host = serve(dir, HostConfig("app:\n  mode: miner\n"
+                                           "mining:\n  enable_cpu: false\n"
+                                           "pool:\n  enable: false\n  source: stratum-client\n"
+                                           "miner:\n  pools:\n    - {url: stratum+tcp://127.0.0.1:" + std::to_string(absent_pool) + ", user: tester}\n"
+                                           "storage:\n  path: " + (dir / "ledger.db").string() + "\n")
+                                    .metrics_at(taken.port())
+                                    .health());
+  const uint16_t health_port = host.health_port();
+  ASSERT_TRUE(host.wait_for(std::regex("metrics: cannot listen on 127\\.0\\.0\\.1:" + std::to_string(taken.port())))) << host.output();
   ASSERT_TRUE(host.wait_for(std::regex("health: serving /livez and /readyz"))) << host.output();
   ASSERT_TRUE(host.wait_for(std::regex("serving: job source stratum-client"))) << host.output();
   const Reply live = http(health_port, "/livez");

@@ -17,12 +17,9 @@
 
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
+#include "host_process.hpp"
+
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -51,82 +48,10 @@ constexpr const char* kPayoutScript = "a914da4387101c342f5a50234aa9e7d32bb17f4c0
 constexpr const char* kOtherAddress = "rltc1qxcucq02kg6vvaxxp77lvfz0ht29w32scdg7k0d";  // the node's own first block
 const std::string kTagHex = "2f6f746564616d612f";  // "/otedama/", the plugin's default coinbase tag
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  socklen_t len = sizeof a;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    if (fd >= 0) ::close(fd);
-    return 0;
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-/// A child process with stdout/stderr in files; killed (SIGKILL) if still running when destroyed.
-class Child {
- public:
-  Child(const std::string& exe, const std::vector<std::string>& args, const fs::path& log) : log_(log) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::unsetenv("OTEDAMA_PLUGIN_PATH");
-      std::vector<char*> argv{const_cast<char*>(exe.c_str())};
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      ::execv(exe.c_str(), argv.data());
-      ::_exit(127);
-    }
-  }
-  ~Child() { stop(SIGKILL, 30s); }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
-  [[nodiscard]] bool running() {
-    if (pid_ <= 0) return false;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return false;
-    }
-    return true;
-  }
-  /// Signal the child by its PID and wait for it (SIGKILL after the guard). True when it exited.
-  bool stop(int sig = SIGTERM, std::chrono::seconds guard = 120s) {
-    if (pid_ <= 0) return true;
-    ::kill(pid_, sig);
-    const auto until = std::chrono::steady_clock::now() + guard;
-    while (std::chrono::steady_clock::now() < until) {
-      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        return true;
-      }
-      std::this_thread::sleep_for(100ms);
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-    return false;
-  }
-  [[nodiscard]] std::string log() const { return read_file(log_); }
-
- private:
-  pid_t pid_ = -1;
-  fs::path log_;
-};
+using otedama::test::free_ports;
+using otedama::test::HostConfig;
+using otedama::test::HostProcess;
+using otedama::test::Process;
 
 /// One litecoind in -regtest with its own data directory, ports and RPC credentials.
 struct Node {
@@ -135,7 +60,7 @@ struct Node {
   uint16_t rpc = 0;
   uint16_t peer_p2p = 0;
   bool cookie = true;  // RPC by cookie file; else by user/password u/p
-  std::unique_ptr<Child> process;
+  std::unique_ptr<Process> process;
 
   void start() {
     fs::create_directories(datadir);
@@ -147,7 +72,8 @@ struct Node {
       args.push_back("-rpcuser=u");
       args.push_back("-rpcpassword=p");
     }
-    process = std::make_unique<Child>(kLitecoind, args, datadir / "litecoind.out");
+    // Restarted on the same data directory: its output is appended to litecoind.log.
+    process = std::make_unique<Process>(kLitecoind, args, otedama::test::ProcessOptions{.dir = datadir, .name = "litecoind", .append = true});
   }
 
   [[nodiscard]] std::string cli_prefix() const {
@@ -218,10 +144,11 @@ class LitecoindPool : public ::testing::Test {
     fs::create_directories(dir_);
     a_.datadir = dir_ / "node-a";
     b_.datadir = dir_ / "node-b";
-    a_.p2p = free_port();
-    a_.rpc = free_port();
-    b_.p2p = free_port();
-    b_.rpc = free_port();
+    const auto ports = free_ports(4);
+    a_.p2p = ports[0];
+    a_.rpc = ports[1];
+    b_.p2p = ports[2];
+    b_.rpc = ports[3];
     ASSERT_TRUE(a_.p2p && a_.rpc && b_.p2p && b_.rpc);
     a_.peer_p2p = b_.p2p;
     b_.peer_p2p = a_.p2p;
@@ -240,9 +167,9 @@ class LitecoindPool : public ::testing::Test {
 
   void TearDown() override {
     // By PID, also after a failed assertion.
-    if (serve_) serve_->stop(SIGTERM, 60s);
-    if (a_.process) a_.process->stop(SIGTERM, 120s);
-    if (b_.process) b_.process->stop(SIGTERM, 120s);
+    if (serve_) serve_->kill(SIGTERM, 60s);
+    if (a_.process) a_.process->kill(SIGTERM, 120s);
+    if (b_.process) b_.process->kill(SIGTERM, 120s);
     if (!HasFailure() && std::getenv("OTEDAMA_KEEP_TEST_DIRS") == nullptr) fs::remove_all(dir_);
   }
 
@@ -254,27 +181,25 @@ class LitecoindPool : public ::testing::Test {
   /// otedama-host serve with pool.source: bitcoind on node A (or `daemons`): scrypt mining on one local CPU
   /// thread, or (stratum) no local mining and the stratum server on an ephemeral loopback port.
   void start_pool(const std::string& daemons = {}, bool stratum = false) {
-    std::ofstream(dir_ / "pool.yaml")
-        << "storage: {path: " << (dir_ / "pool.db").string() << "}\n"
-        << "api: {enable: false}\n"
-        << "log: {level: debug}\n"
-        << (stratum ? "mining: {algorithm: scrypt, enable_cpu: false}\n" : "mining: {algorithm: scrypt, enable_cpu: true, cpu: {threads: 1}}\n")
-        << (stratum ? "pool: {source: bitcoind}\n" : "pool: {enable: false, source: bitcoind}\n")
-        << "node:\n"
-        << "  daemons:\n"
-        << (daemons.empty() ? daemon_a() : daemons)
-        << "  payout_address: " << kPayoutAddress << "\n"
-        << "  coin: LTC\n"
-        << "  poll_interval: 500ms\n"
-        << "  reserve_size: 8\n"
-        // Regtest's difficulty makes every other hash a block: ~2000 candidates a second from one CPU thread,
-        // more than the host verifies and records. The floor keeps a few a second.
-        << "plugins:\n  settings:\n    org.otedama.transport.bitcoind:\n      min_difficulty: 2.5e-7\n"
-        << (stratum ? "    org.otedama.transport.stratum-server:\n      ports:\n        - address: 127.0.0.1:0\n"
+    std::ostringstream yaml;
+    yaml << "storage: {path: " << (dir_ / "pool.db").string() << "}\n"
+         << "log: {level: debug}\n"
+         << (stratum ? "mining: {algorithm: scrypt, enable_cpu: false}\n" : "mining: {algorithm: scrypt, enable_cpu: true, cpu: {threads: 1}}\n")
+         << (stratum ? "pool: {source: bitcoind}\n" : "pool: {enable: false, source: bitcoind}\n")
+         << "node:\n"
+         << "  daemons:\n"
+         << (daemons.empty() ? daemon_a() : daemons)
+         << "  payout_address: " << kPayoutAddress << "\n"
+         << "  coin: LTC\n"
+         << "  poll_interval: 500ms\n"
+         << "  reserve_size: 8\n"
+         // Regtest's difficulty makes every other hash a block: ~2000 candidates a second from one CPU thread,
+         // more than the host verifies and records. The floor keeps a few a second.
+         << "plugins:\n  settings:\n    org.otedama.transport.bitcoind:\n      min_difficulty: 2.5e-7\n"
+         << (stratum ? "    org.otedama.transport.stratum-server:\n      ports:\n        - address: 127.0.0.1:0\n"
                       "          algorithm: scrypt\n          difficulty: 0.001\n"
                     : "");
-    serve_ = std::make_unique<Child>(OTEDAMA_HOST, std::vector<std::string>{"serve", "--config", (dir_ / "pool.yaml").string(), "--run-for", "900"},
-                                     dir_ / "serve.log");
+    serve_ = std::make_unique<HostProcess>(dir_, HostConfig(yaml.str()), otedama::test::HostOptions{.args = {"serve", "--run-for", "900"}, .name = "serve"});
   }
 
   /// Wait until the node's chain has grown by `blocks` from `from`, then check every new block is ours.
@@ -292,7 +217,7 @@ class LitecoindPool : public ::testing::Test {
 
   fs::path dir_;
   Node a_, b_;
-  std::unique_ptr<Child> serve_;
+  std::unique_ptr<HostProcess> serve_;
 };
 
 TEST_F(LitecoindPool, MinesBlocksTheNodeAcceptsAndSurvivesTheNodeRestarting) {
@@ -307,7 +232,7 @@ TEST_F(LitecoindPool, MinesBlocksTheNodeAcceptsAndSurvivesTheNodeRestarting) {
   EXPECT_TRUE(eventually([&] { return b_.block_count().value_or(0) >= start + 5; }));
 
   // 2. The node dies mid-mining: the pool reports it and hands out no work ...
-  ASSERT_TRUE(a_.process->stop(SIGKILL, 60s));
+  ASSERT_EQ(a_.process->kill9(), 128 + SIGKILL);
   EXPECT_TRUE(eventually([&] { return serve_->log().find("is down") != std::string::npos; })) << serve_->log();
   EXPECT_NE(serve_->log().find("no new work until it is back"), std::string::npos);
   // The jobs already out are withdrawn (OTD_TEMPLATE_WITHDRAW): local mining stops until the node is back.
@@ -336,7 +261,7 @@ TEST_F(LitecoindPool, MinesBlocksTheNodeAcceptsAndSurvivesTheNodeRestarting) {
   ASSERT_TRUE(serve_->running()) << serve_->log();
 
   // 3. The host stops cleanly.
-  EXPECT_TRUE(serve_->stop(SIGTERM, 60s));
+  EXPECT_TRUE(serve_->kill(SIGTERM, 60s).has_value());
 }
 
 // node.daemons in failover order: the first one does not answer (nothing listens on its port), so after three
@@ -345,7 +270,7 @@ TEST_F(LitecoindPool, MinesBlocksTheNodeAcceptsAndSurvivesTheNodeRestarting) {
 TEST_F(LitecoindPool, FailsOverToTheNextDaemon) {
   const long start = a_.block_count().value_or(-1);
   ASSERT_EQ(start, 1);
-  const uint16_t dead = free_port();
+  const uint16_t dead = otedama::test::free_port();
   ASSERT_NE(dead, 0);
   start_pool("    - url: http://127.0.0.1:" + std::to_string(dead) + "\n" + "    - url: http://127.0.0.1:" + std::to_string(b_.rpc) +
              "\n      user: u\n      pass: p\n");
@@ -354,7 +279,7 @@ TEST_F(LitecoindPool, FailsOverToTheNextDaemon) {
   EXPECT_NE(serve_->log().find("node http://127.0.0.1:" + std::to_string(dead) + " is down"), std::string::npos);
   expect_our_blocks(start, 3);
   EXPECT_NE(serve_->log().find("accepted by http://127.0.0.1:" + std::to_string(b_.rpc)), std::string::npos);
-  EXPECT_TRUE(serve_->stop(SIGTERM, 60s));
+  EXPECT_TRUE(serve_->kill(SIGTERM, 60s).has_value());
 }
 
 // An outside miner through the stratum server: `otedama-host mine` against the pool, whose jobs are the node's
@@ -364,25 +289,19 @@ TEST_F(LitecoindPool, StratumMinersBlocksReachTheNode) {
   const long start = a_.block_count().value_or(-1);
   ASSERT_EQ(start, 1);
   start_pool({}, /*stratum=*/true);
-  std::smatch m;
-  std::string log;
-  ASSERT_TRUE(eventually([&] {
-    log = serve_->log();
-    return std::regex_search(log, m, std::regex("stratum-server: listening on 127\\.0\\.0\\.1:([0-9]+)"));
-  })) << serve_->log();
-  const std::string port = m[1].str();
-  std::ofstream(dir_ / "miner.yaml") << "storage: {path: " << (dir_ / "miner.db").string() << "}\n";
-  Child miner(OTEDAMA_HOST,
-              {"mine", "-o", "stratum+tcp://127.0.0.1:" + port, "-u", "wallet.rig", "-p", "x", "-a", "scrypt", "-t", "1", "--config",
-               (dir_ / "miner.yaml").string(), "--run-for", "900"},
-              dir_ / "miner.log");
+  const auto port = serve_->stratum_port(kGuard);
+  ASSERT_TRUE(port) << serve_->log();
+  HostProcess miner(dir_, HostConfig("storage: {path: " + (dir_ / "miner.db").string() + "}\n"),
+                    {.args = {"mine", "-o", "stratum+tcp://127.0.0.1:" + std::to_string(*port), "-u", "wallet.rig", "-p", "x", "-a", "scrypt", "-t", "1",
+                              "--run-for", "900"},
+                     .name = "miner"});
   expect_our_blocks(start, 2);
   EXPECT_NE(serve_->log().find("block found at height 2 by wallet.rig"), std::string::npos) << serve_->log().substr(0, 20000);
   EXPECT_NE(serve_->log().find("bitcoind: block 2 accepted by"), std::string::npos);
   // The miner sees regtest's real nBits in the stratum job, so for it every other hash is a block candidate and
   // it lags behind its own flood of candidates (its shutdown then takes minutes): it is killed, not awaited.
-  miner.stop(SIGKILL, 60s);
-  EXPECT_TRUE(serve_->stop(SIGTERM, 60s));
+  miner.kill9();
+  EXPECT_TRUE(serve_->kill(SIGTERM, 60s).has_value());
 }
 
 // `otedama-host mine --solo --node URL --address ADDR -a scrypt`: the host mines straight against the node (the
@@ -390,17 +309,16 @@ TEST_F(LitecoindPool, StratumMinersBlocksReachTheNode) {
 TEST_F(LitecoindPool, SoloMiningAgainstTheNode) {
   const long start = a_.block_count().value_or(-1);
   ASSERT_EQ(start, 1);
-  std::ofstream(dir_ / "solo.yaml") << "storage: {path: " << (dir_ / "solo.db").string() << "}\n"
-                                    << "api: {enable: false}\n"
-                                    << "plugins:\n  settings:\n    org.otedama.transport.bitcoind:\n      min_difficulty: 2.5e-7\n";
-  serve_ = std::make_unique<Child>(OTEDAMA_HOST,
-                                   std::vector<std::string>{"mine", "--solo", "--node", "http://127.0.0.1:" + std::to_string(b_.rpc), "-u", "u", "-p", "p",
-                                                            "--address", kPayoutAddress, "-a", "scrypt", "-t", "1", "--config",
-                                                            (dir_ / "solo.yaml").string(), "--run-for", "900"},
-                                   dir_ / "solo.log");
+  serve_ = std::make_unique<HostProcess>(
+      dir_,
+      HostConfig("storage: {path: " + (dir_ / "solo.db").string() + "}\n" +
+                 "plugins:\n  settings:\n    org.otedama.transport.bitcoind:\n      min_difficulty: 2.5e-7\n"),
+      otedama::test::HostOptions{.args = {"mine", "--solo", "--node", "http://127.0.0.1:" + std::to_string(b_.rpc), "-u", "u", "-p", "p", "--address",
+                                          kPayoutAddress, "-a", "scrypt", "-t", "1", "--run-for", "900"},
+                                 .name = "solo"});
   expect_our_blocks(start, 3);
   EXPECT_NE(serve_->log().find("accepted by the node"), std::string::npos) << serve_->log().substr(0, 20000);
-  EXPECT_TRUE(serve_->stop(SIGTERM, 60s));
+  EXPECT_TRUE(serve_->kill(SIGTERM, 60s).has_value());
 }
 
 }  // namespace

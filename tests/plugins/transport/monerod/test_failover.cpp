@@ -153,14 +153,14 @@ TEST(MonerodFailover, SyncingDownAndWrongNetworkNodes) {
     fs::remove_all(dir);
     fs::create_directories(dir);
     FakeMonerod a, b;
-    std::ofstream(dir / "pool.yaml") << "storage: {path: " << (dir / "pool.db").string() << "}\n"
-                                     << "pool: {source: monerod, address: \"127.0.0.1:" << free_port() << "\"}\n"
-                                     << "mining: {algorithm: randomx, enable_cpu: false}\n"
-                                     << "node:\n  daemons:\n    - {url: \"" << a.url() << "\"}\n    - {url: \"" << b.url() << "\"}\n"
-                                     << "  payout_address: " << kAddress << "\n  poll_interval: 200ms\n  reserve_size: 8\n"
-                                     << "plugins:\n  settings:\n    org.otedama.transport.monerod: {timeout: 5s}\n"
-                                     << "api: {enable: false}\nmonitoring: {metrics: {enable: false}, health: {enable: false}}\n";
-    Child host(OTEDAMA_HOST, {"serve", "--config", (dir / "pool.yaml").string(), "--run-for", "600"}, dir, "host");
+    std::ostringstream pool_yaml;
+    pool_yaml << "storage: {path: " << (dir / "pool.db").string() << "}\n"
+              << "pool: {source: monerod, address: \"127.0.0.1:" << free_port() << "\"}\n"
+              << "mining: {algorithm: randomx, enable_cpu: false}\n"
+              << "node:\n  daemons:\n    - {url: \"" << a.url() << "\"}\n    - {url: \"" << b.url() << "\"}\n"
+              << "  payout_address: " << kAddress << "\n  poll_interval: 200ms\n  reserve_size: 8\n"
+              << "plugins:\n  settings:\n    org.otedama.transport.monerod: {timeout: 5s}\n";
+    HostProcess host(dir, HostConfig(pool_yaml.str()), {.args = {"serve", "--run-for", "600"}, .name = "host"});
     const std::string ep_a = "127.0.0.1:" + std::to_string(a.port()), ep_b = "127.0.0.1:" + std::to_string(b.port());
     auto log_has = [&](const std::string& needle, std::size_t from = 0) { return host.log().find(needle, from) != std::string::npos; };
 

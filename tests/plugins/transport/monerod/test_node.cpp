@@ -163,15 +163,15 @@ TEST_F(MonerodNode, PoolMinesBlocksTheNodeAcceptsAndSurvivesANodeRestart) {
     ASSERT_TRUE(monerod->running()) << monerod->log();
     const uint64_t start_height = *node_height(rpc_port_);
 
-    std::ofstream(dir_ / "pool.yaml") << "storage: {path: " << (dir_ / "pool.db").string() << "}\n"
-                                      << "pool: {source: monerod, address: \"127.0.0.1:" << free_port() << "\"}\n"
-                                      << "mining: {algorithm: randomx, enable_cpu: true, cpu: {threads: 2, huge_pages: false}}\n"
-                                      << "node:\n  daemons:\n    - {url: \"http://127.0.0.1:" << rpc_port_ << "\"}\n"
-                                      << "  payout_address: " << kAddress << "\n  poll_interval: 2s\n"
-                                      // plugins.settings.<id> overrides the node section key by key (core/host h_get_config)
-                                      << "plugins:\n  settings:\n    org.otedama.transport.monerod: {poll_interval: 500ms}\n"
-                                      << "api: {enable: false}\nmonitoring: {metrics: {enable: false}, health: {enable: false}}\n";
-    Child host(OTEDAMA_HOST, {"serve", "--config", (dir_ / "pool.yaml").string(), "--run-for", "1500"}, dir_, "host");
+    std::ostringstream pool_yaml;
+    pool_yaml << "storage: {path: " << (dir_ / "pool.db").string() << "}\n"
+              << "pool: {source: monerod, address: \"127.0.0.1:" << free_port() << "\"}\n"
+              << "mining: {algorithm: randomx, enable_cpu: true, cpu: {threads: 2, huge_pages: false}}\n"
+              << "node:\n  daemons:\n    - {url: \"http://127.0.0.1:" << rpc_port_ << "\"}\n"
+              << "  payout_address: " << kAddress << "\n  poll_interval: 2s\n"
+              // plugins.settings.<id> overrides the node section key by key (core/host h_get_config)
+              << "plugins:\n  settings:\n    org.otedama.transport.monerod: {poll_interval: 500ms}\n";
+    HostProcess host(dir_, HostConfig(pool_yaml.str()), {.args = {"serve", "--run-for", "1500"}, .name = "host"});
 
     // 1. Our blocks: at least 2 accepted, on monerod's main chain, and its height rose by them.
     ASSERT_TRUE(wait_until([&] { return accepted_blocks(host.log()).size() >= 2 || !host.running(); })) << host.log();
@@ -235,13 +235,13 @@ TEST_F(MonerodNode, SoloMiningAgainstTheNode) {
     ASSERT_TRUE(wait_until([&] { return node_height(rpc_port_).has_value() || !monerod->running(); }, 180s)) << monerod->log();
     ASSERT_TRUE(monerod->running()) << monerod->log();
     const uint64_t start_height = *node_height(rpc_port_);
-    std::ofstream(dir_ / "solo.yaml") << "storage: {path: " << (dir_ / "solo.db").string() << "}\n"
-                                      << "mining: {cpu: {huge_pages: false}}\n"
-                                      << "api: {enable: false}\nmonitoring: {metrics: {enable: false}, health: {enable: false}}\n";
-    Child solo(OTEDAMA_HOST,
-               {"mine", "--solo", "--node", "http://127.0.0.1:" + std::to_string(rpc_port_), "--address", kAddress, "-a", "randomx", "-t", "2", "--config",
-                (dir_ / "solo.yaml").string(), "--run-for", "1200"},
-               dir_, "solo");
+    std::ostringstream solo_yaml;
+    solo_yaml << "storage: {path: " << (dir_ / "solo.db").string() << "}\n"
+              << "mining: {cpu: {huge_pages: false}}\n";
+    HostProcess solo(dir_, HostConfig(solo_yaml.str()),
+                     {.args = {"mine", "--solo", "--node", "http://127.0.0.1:" + std::to_string(rpc_port_), "--address", kAddress, "-a", "randomx",
+                               "-t", "2", "--run-for", "1200"},
+                      .name = "solo"});
     ASSERT_TRUE(wait_until([&] { return accepted_blocks(solo.log()).size() >= 1 || !solo.running(); })) << solo.log();
     ASSERT_TRUE(solo.running()) << solo.log();
     ASSERT_TRUE(wait_until([&] { return solo.log().find("accepted by the node, 1 found so far") != std::string::npos; }, 60s)) << solo.log();
@@ -269,14 +269,14 @@ TEST_F(MonerodNode, ZmqNoticeRefreshesTheTemplateWithoutPolling) {
     ASSERT_TRUE(monerod->running()) << monerod->log();
     const uint64_t start_height = *node_height(rpc_port_);
     const std::string zmq = "tcp://127.0.0.1:" + std::to_string(zmq_pub_port_);
-    std::ofstream(dir_ / "zmq.yaml") << "storage: {path: " << (dir_ / "zmq.db").string() << "}\n"
-                                     << "pool: {source: monerod, address: \"127.0.0.1:" << free_port() << "\"}\n"
-                                     << "mining: {algorithm: randomx, enable_cpu: false}\n"
-                                     << "node:\n  daemons:\n    - {url: \"http://127.0.0.1:" << rpc_port_ << "\", zmq: \"" << zmq << "\"}\n"
-                                     << "  payout_address: " << kAddress << "\n  poll_interval: 30m\n"
-                                     << "log: {level: debug}\n"
-                                     << "api: {enable: false}\nmonitoring: {metrics: {enable: false}, health: {enable: false}}\n";
-    Child host(OTEDAMA_HOST, {"serve", "--config", (dir_ / "zmq.yaml").string(), "--run-for", "900"}, dir_, "host");
+    std::ostringstream zmq_yaml;
+    zmq_yaml << "storage: {path: " << (dir_ / "zmq.db").string() << "}\n"
+             << "pool: {source: monerod, address: \"127.0.0.1:" << free_port() << "\"}\n"
+             << "mining: {algorithm: randomx, enable_cpu: false}\n"
+             << "node:\n  daemons:\n    - {url: \"http://127.0.0.1:" << rpc_port_ << "\", zmq: \"" << zmq << "\"}\n"
+             << "  payout_address: " << kAddress << "\n  poll_interval: 30m\n"
+             << "log: {level: debug}\n";
+    HostProcess host(dir_, HostConfig(zmq_yaml.str()), {.args = {"serve", "--run-for", "900"}, .name = "host"});
     static const std::regex tmpl_re("monerod: template [^ ]+ \\(height ([0-9]+)");
     auto template_at = [&](uint64_t height) {
         const std::string log = host.log();

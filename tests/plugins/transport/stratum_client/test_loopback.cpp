@@ -20,13 +20,13 @@
 
 #include <gtest/gtest.h>
 
+#include "host_process.hpp"
+
 #include <arpa/inet.h>
 #include <csignal>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -47,91 +47,18 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr auto kGuard = 240s;  // a hang guard, not a timing assertion (a RandomX dataset builds first)
+constexpr auto kGuard = 600s;  // a hang guard, not a timing assertion (a RandomX dataset builds first: minutes on a busy machine)
 
-fs::path temp_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("otedama-stratum-client-" + std::to_string(::getpid()) + "-" + name);
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
+fs::path temp_dir(const std::string& name) { return otedama::test::fresh_dir("stratum-client-" + name); }
+
+using otedama::test::HostConfig;
+using otedama::test::HostProcess;
+
+/// otedama-host `args` in `dir` on the configuration `yaml` (API, metrics and health off; "--config" added):
+/// stdout to <name>.out (mine's verdicts), stderr to <name>.err (the log).
+HostProcess host(const fs::path& dir, const std::string& name, const std::string& yaml, std::vector<std::string> args) {
+  return HostProcess(dir, HostConfig(yaml), {.args = std::move(args), .name = name, .separate_stdout = true});
 }
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-/// otedama-host in a child process; stdout and stderr go to files.
-class Process {
- public:
-  Process(const std::vector<std::string>& args, const fs::path& dir, const std::string& name)
-      : out_(dir / (name + ".out")), err_(dir / (name + ".err")) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int o = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      const int e = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(o, 1);
-      ::dup2(e, 2);
-      if (::chdir(dir.c_str()) != 0) ::_exit(126);
-      ::unsetenv("OTEDAMA_PLUGIN_PATH");
-      std::vector<char*> argv;
-      argv.push_back(const_cast<char*>(OTEDAMA_HOST));
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      ::execv(OTEDAMA_HOST, argv.data());
-      ::_exit(127);
-    }
-  }
-  ~Process() {
-    if (pid_ > 0 && !exited_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-
-  void terminate() const { ::kill(pid_, SIGTERM); }
-  /// The exit code (128 + signal when killed), or nullopt while it runs past the guard.
-  std::optional<int> wait(std::chrono::seconds guard = kGuard) {
-    const auto until = std::chrono::steady_clock::now() + guard;
-    while (std::chrono::steady_clock::now() < until) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    return std::nullopt;
-  }
-  [[nodiscard]] std::string out() const { return read_file(out_); }
-  [[nodiscard]] std::string err() const { return read_file(err_); }
-  /// Waits until `re` matches somewhere in stderr (or stdout); the match, or nullopt after the guard.
-  std::optional<std::smatch> wait_for(const std::regex& re, bool in_stdout = false) {
-    const auto until = std::chrono::steady_clock::now() + kGuard;
-    while (std::chrono::steady_clock::now() < until) {
-      text_ = in_stdout ? out() : err();
-      std::smatch m;
-      if (std::regex_search(text_, m, re)) return m;
-      int status = 0;
-      if (!exited_ && ::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        return std::nullopt;
-      }
-      std::this_thread::sleep_for(100ms);
-    }
-    return std::nullopt;
-  }
-
- private:
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  fs::path out_, err_;
-  std::string text_;  // what wait_for's match points into
-};
 
 /// One accepted connection of a scripted pool.
 class Conn {
@@ -339,12 +266,10 @@ bool next_submit(Conn& c, json::Document& doc, std::string& text, std::string& i
 
 TEST(MineLoopback, ScriptedPoolsByteExactValidSharesReconnectAndFailover) {
   const fs::path dir = temp_dir("scripted");
-  std::ofstream(dir / "miner.yaml") << "storage: {path: " << (dir / "miner.db").string() << "}\n";
   Listener a, b;
-  Process mine({"mine", "-o", "stratum+tcp://127.0.0.1:" + std::to_string(a.port()), "-o", "stratum+tcp://127.0.0.1:" + std::to_string(b.port()),
-                "-u", "wallet.rig", "-p", "x", "-a", "sha256d", "-t", "1", "--config", (dir / "miner.yaml").string(), "--run-for", "600",
-                "--print-time", "2"},
-               dir, "mine");
+  HostProcess mine = host(dir, "mine", "storage: {path: " + (dir / "miner.db").string() + "}\n",
+                          {"mine", "-o", "stratum+tcp://127.0.0.1:" + std::to_string(a.port()), "-o", "stratum+tcp://127.0.0.1:" + std::to_string(b.port()),
+                           "-u", "wallet.rig", "-p", "x", "-a", "sha256d", "-t", "1", "--run-for", "600", "--print-time", "2"});
 
   // Pool A, first connection: byte-exact handshake, a job, three shares (the third rejected).
   auto a1 = a.accept();
@@ -386,10 +311,10 @@ TEST(MineLoopback, ScriptedPoolsByteExactValidSharesReconnectAndFailover) {
   EXPECT_TRUE(valid_share(job3, "0b0b0b0b", kPoolDifficulty, doc.root().find("params"))) << text;
   b1->send(R"({"id":)" + id + R"(,"result":true,"error":null})");
   // Its verdict reaches mine's output before it stops.
-  ASSERT_TRUE(mine.wait_for(std::regex("accepted: 4/5"), /*in_stdout=*/true)) << mine.out();
+  ASSERT_TRUE(mine.wait_for(std::regex("accepted: 4/5"), kGuard, /*in_stdout=*/true)) << mine.out();
 
   mine.terminate();
-  const auto rc = mine.wait();
+  const auto rc = mine.wait_exit();
   ASSERT_TRUE(rc.has_value());
   EXPECT_EQ(*rc, 0) << mine.err();
   const std::string out = mine.out();
@@ -407,11 +332,9 @@ TEST(MineLoopback, ScryptSharesInThePoolsDifficultyUnit) {
   // miner looks for local shares at 0.02 and the pool wants 0.1: only shares the pool's check accepts
   // leave, and each is checked here with the RFC 7914 reference.
   const fs::path dir = temp_dir("scrypt");
-  std::ofstream(dir / "miner.yaml") << "storage: {path: " << (dir / "miner.db").string() << "}\nminer: {share_difficulty: 0.02}\n";
   Listener pool;
-  Process mine({"mine", "-o", "127.0.0.1:" + std::to_string(pool.port()), "-u", "wallet.rig", "-a", "scrypt", "-t", "1", "--config",
-                (dir / "miner.yaml").string(), "--run-for", "600"},
-               dir, "mine");
+  HostProcess mine = host(dir, "mine", "storage: {path: " + (dir / "miner.db").string() + "}\nminer: {share_difficulty: 0.02}\n",
+                          {"mine", "-o", "127.0.0.1:" + std::to_string(pool.port()), "-u", "wallet.rig", "-a", "scrypt", "-t", "1", "--run-for", "600"});
   auto c = pool.accept();
   ASSERT_TRUE(c) << mine.err();
   ASSERT_TRUE(handshake(*c, "5c5c5c5c", "0.1")) << mine.err();
@@ -424,18 +347,17 @@ TEST(MineLoopback, ScryptSharesInThePoolsDifficultyUnit) {
     EXPECT_TRUE(valid_share(job, "5c5c5c5c", 0.1, doc.root().find("params"), /*scrypt=*/true)) << text;
     c->send(R"({"id":)" + id + R"(,"result":true,"error":null})");
   }
-  ASSERT_TRUE(mine.wait_for(std::regex("accepted: 3/3"), /*in_stdout=*/true)) << mine.out();
+  ASSERT_TRUE(mine.wait_for(std::regex("accepted: 3/3"), kGuard, /*in_stdout=*/true)) << mine.out();
   mine.terminate();
-  EXPECT_EQ(mine.wait().value_or(-1), 0) << mine.err();
+  EXPECT_EQ(mine.wait_exit().value_or(-1), 0) << mine.err();
 }
 
 TEST(MineLoopback, UsageErrors) {
   const fs::path dir = temp_dir("usage");
   const auto run = [&](std::vector<std::string> args) {
     args.insert(args.begin(), "mine");
-    Process p(args, dir, "usage");
-    const auto rc = p.wait();
-    return std::make_pair(rc.value_or(-1), p.err());
+    const auto r = otedama::test::run_to_end(otedama::test::host_binary(), args, {.dir = dir, .name = "usage"}, kGuard);
+    return std::make_pair(r.code, r.err);
   };
   auto [rc, err] = run({});
   EXPECT_EQ(rc, 2);
@@ -470,25 +392,23 @@ struct ServeCase {
 
 void mine_against_serve(const ServeCase& c) {
   const fs::path dir = temp_dir("serve-" + c.algorithm);
-  std::ofstream(dir / "pool.yaml") << "storage: {path: " << (dir / "pool.db").string() << "}\n"
-                                   << "devnet: {algorithm: " << c.algorithm << ", difficulty: " << c.devnet_difficulty << "}\n"
-                                   << "mining: {enable_cpu: false, algorithm: " << c.algorithm << "}\n"
-                                   << "plugins:\n  settings:\n    org.otedama.transport.stratum-server:\n"
-                                   << "      ports:\n        - address: 127.0.0.1:0\n          algorithm: " << c.algorithm << "\n"
-                                   << c.port;
-  std::ofstream(dir / "miner.yaml") << "storage: {path: " << (dir / "miner.db").string() << "}\n" << c.miner;
-  Process serve({"serve", "--config", (dir / "pool.yaml").string(), "--run-for", "600"}, dir, "serve");
-  const auto listening = serve.wait_for(std::regex("stratum-server: listening on 127\\.0\\.0\\.1:([0-9]+)"));
-  ASSERT_TRUE(listening) << serve.err();
-  const std::string port = (*listening)[1].str();
-  Process mine({"mine", "-o", "stratum+tcp://127.0.0.1:" + port, "-u", "wallet.rig", "-p", "x", "-a", c.algorithm, "-t", c.threads,
-                "--config", (dir / "miner.yaml").string(), "--run-for", "600"},
-               dir, "mine");
-  ASSERT_TRUE(mine.wait_for(std::regex("accepted: 3/"), /*in_stdout=*/true)) << mine.err() << serve.err();
+  HostProcess serve = host(dir, "serve",
+                           "storage: {path: " + (dir / "pool.db").string() + "}\n" +
+                               "devnet: {algorithm: " + c.algorithm + ", difficulty: " + c.devnet_difficulty + "}\n" +
+                               "mining: {enable_cpu: false, algorithm: " + c.algorithm + "}\n" +
+                               "plugins:\n  settings:\n    org.otedama.transport.stratum-server:\n" +
+                               "      ports:\n        - address: 127.0.0.1:0\n          algorithm: " + c.algorithm + "\n" + c.port,
+                           {"serve", "--run-for", "600"});
+  const auto port = serve.stratum_port(kGuard);
+  ASSERT_TRUE(port) << serve.err();
+  HostProcess mine = host(dir, "mine", "storage: {path: " + (dir / "miner.db").string() + "}\n" + c.miner,
+                          {"mine", "-o", "stratum+tcp://127.0.0.1:" + std::to_string(*port), "-u", "wallet.rig", "-p", "x", "-a", c.algorithm, "-t",
+                           c.threads, "--run-for", "600"});
+  ASSERT_TRUE(mine.wait_for(std::regex("accepted: 3/"), kGuard, /*in_stdout=*/true)) << mine.err() << serve.err();
   mine.terminate();
-  const auto mine_rc = mine.wait();
+  const auto mine_rc = mine.wait_exit();
   serve.terminate();
-  const auto serve_rc = serve.wait();
+  const auto serve_rc = serve.wait_exit();
   ASSERT_TRUE(mine_rc && serve_rc);
   EXPECT_EQ(*mine_rc, 0) << mine.err();
   EXPECT_EQ(*serve_rc, 0) << serve.err();

@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include "host_process.hpp"
+
 #include <arpa/inet.h>
 #include <csignal>
 #include <fcntl.h>
@@ -23,14 +25,13 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,80 +45,13 @@ namespace {
 
 constexpr auto kGuard = 60s;  // a hang guard, not a timing assertion
 
-/// otedama-host serve in a child process, its output collected by a reader thread.
-class HostProcess {
- public:
-  HostProcess(const fs::path& config, const fs::path& cwd) {
-    int fds[2];
-    if (::pipe(fds) != 0) throw std::runtime_error("pipe");
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(fds[1], 1);
-      ::dup2(fds[1], 2);
-      ::close(fds[0]);
-      ::close(fds[1]);
-      if (::chdir(cwd.c_str()) != 0) ::_exit(126);
-      ::unsetenv("OTEDAMA_PLUGIN_PATH");
-      ::execl(OTEDAMA_HOST, "otedama-host", "serve", "--config", config.c_str(), "--run-for", "600", static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    fd_ = fds[0];
-    reader_ = std::thread([this] {
-      char buf[4096];
-      for (;;) {
-        const ssize_t n = ::read(fd_, buf, sizeof buf);
-        if (n <= 0) break;
-        std::lock_guard lock(mutex_);
-        output_.append(buf, static_cast<size_t>(n));
-        cv_.notify_all();
-      }
-      std::lock_guard lock(mutex_);
-      eof_ = true;
-      cv_.notify_all();
-    });
-  }
-  ~HostProcess() { stop(); }
+using otedama::test::HostConfig;
+using otedama::test::HostProcess;
 
-  /// The first match of `pattern` in the output, waiting for it (or for the process to end).
-  std::optional<std::smatch> wait_for(const std::regex& pattern, std::chrono::seconds guard = kGuard) {
-    std::unique_lock lock(mutex_);
-    std::optional<std::smatch> found;
-    cv_.wait_for(lock, guard, [&] {
-      std::smatch m;
-      snapshot_ = output_;
-      if (std::regex_search(snapshot_, m, pattern)) found = m;
-      return found.has_value() || eof_;
-    });
-    return found;
-  }
-  std::string output() {
-    std::lock_guard lock(mutex_);
-    return output_;
-  }
-  /// SIGTERM and wait; the exit code.
-  int stop() {
-    if (pid_ <= 0) return exit_code_;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    if (reader_.joinable()) reader_.join();
-    ::close(fd_);
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return exit_code_;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int fd_ = -1;
-  int exit_code_ = -1;
-  std::thread reader_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::string output_, snapshot_;
-  bool eof_ = false;
-};
+/// otedama-host serve on `yaml` (API, metrics and health off), in `dir`.
+HostProcess serve(const fs::path& dir, const std::string& yaml) {
+  return HostProcess(dir, HostConfig(yaml), {.args = {"serve", "--run-for", "600"}});
+}
 
 /// A blocking line client with a hang guard.
 class Miner {
@@ -294,19 +228,20 @@ TEST(StratumServerIntegration, AMinerOverLoopbackFindsADevnetBlock) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   // Share difficulty 1e-5 (~43k hashes), devnet blocks at 1e-4 (~430k): quick for the scripted miner.
-  std::ofstream(dir / "otedama.yaml") << "mining:\n  enable_cpu: false\nstorage:\n  path: " << (dir / "ledger.db").string()
-                                      << "\ndevnet:\n  difficulty: 0.0001\n  block_time: 0\n  refresh: 10m\n"
+  std::ostringstream yaml;
+  yaml << "mining:\n  enable_cpu: false\nstorage:\n  path: " << (dir / "ledger.db").string()
+       << "\ndevnet:\n  difficulty: 0.0001\n  block_time: 0\n  refresh: 10m\n"
                                          "plugins:\n  settings:\n    org.otedama.transport.stratum-server:\n"
                                          "      ports:\n        - address: 127.0.0.1:0\n          algorithm: sha256d\n"
                                          "          difficulty: 0.00001\n          vardiff: {enabled: false}\n";
-  HostProcess host(dir / "otedama.yaml", dir);
+  HostProcess host = serve(dir, yaml.str());
   const auto listening = host.wait_for(std::regex("stratum-server: listening on 127\\.0\\.0\\.1:([0-9]+)"));
   if (!listening) {
     const std::string out = host.output();
     if (out.find("needs the host's otedama.net/1 service") != std::string::npos) GTEST_SKIP() << "this host has no otedama.net/1 yet";
     FAIL() << "the stratum server did not start:\n" << out;
   }
-  const auto port = static_cast<uint16_t>(std::stoi((*listening)[1].str()));
+  const auto port = static_cast<uint16_t>(std::stoi((*listening)[1]));
   Miner miner(port);
   ASSERT_TRUE(miner.connected());
 
@@ -433,20 +368,21 @@ void run_ethereum_dialect(const std::string& algorithm) {
   // 1 hash in 300, quick for a light-cache miner. kawpow: the devnet refuses difficulties below 1 and reads
   // them in the kawpow plugin's (Bitcoin) unit, so its easiest block takes about 2^32 hashes: no block here.
   const std::string block_difficulty = kawpow ? "1" : "300";
-  std::ofstream(dir / "otedama.yaml") << "mining:\n  enable_cpu: false\nstorage:\n  path: " << (dir / "ledger.db").string()
-                                      << "\ndevnet:\n  algorithm: " << algorithm << "\n  difficulty: " << block_difficulty
-                                      << "\n  block_time: 0\n  refresh: 10m\n"
+  std::ostringstream yaml;
+  yaml << "mining:\n  enable_cpu: false\nstorage:\n  path: " << (dir / "ledger.db").string()
+       << "\ndevnet:\n  algorithm: " << algorithm << "\n  difficulty: " << block_difficulty
+       << "\n  block_time: 0\n  refresh: 10m\n"
                                          "plugins:\n  settings:\n    org.otedama.transport.stratum-server:\n"
                                          "      ports:\n        - address: 127.0.0.1:0\n          dialect: ethereum\n          algorithm: "
                                       << algorithm << "\n          difficulty: 0.000000001\n          vardiff: {enabled: false}\n";
-  HostProcess host(dir / "otedama.yaml", dir);
+  HostProcess host = serve(dir, yaml.str());
   const auto listening = host.wait_for(std::regex("stratum-server: listening on 127\\.0\\.0\\.1:([0-9]+)"));
   if (!listening) {
     const std::string out = host.output();
     if (out.find("needs the host's otedama.net/1 service") != std::string::npos) GTEST_SKIP() << "this host has no otedama.net/1 yet";
     FAIL() << "the stratum server did not start:\n" << out;
   }
-  const auto port = static_cast<uint16_t>(std::stoi((*listening)[1].str()));
+  const auto port = static_cast<uint16_t>(std::stoi((*listening)[1]));
   Miner miner(port);
   ASSERT_TRUE(miner.connected());
 
