@@ -99,6 +99,15 @@ struct NoHook {
 template <class O>
 struct Sha256dLanes {
     using V = typename O::V;
+    /// How many schedule words ahead of the rounds to compute (EXPAND_AHEAD): O::kScheduleLookahead, or 0.
+    static constexpr int kAhead = [] {
+        if constexpr (requires { O::kScheduleLookahead; }) {
+            static_assert(O::kScheduleLookahead >= 0 && O::kScheduleLookahead <= 8);
+            return O::kScheduleLookahead;
+        } else {
+            return 0;
+        }
+    }();
 
     static OTEDAMA_SCAN_INLINE V k(uint32_t x) { return O::set1(x); }
     static OTEDAMA_SCAN_INLINE V add(V x, V y) { return O::add(x, y); }
@@ -145,8 +154,32 @@ struct Sha256dLanes {
 #define EXPAND(t)                                                                            \
     w[(t) & 15] = add(add(s1(w[((t) - 2) & 15]), w[((t) - 7) & 15]),                        \
                       add(s0(w[((t) - 15) & 15]), w[(t) & 15]))
-#define EXPAND_R(t, R) \
-    EXPAND(t);         \
+// Software pipelining of the schedule: with kAhead > 0, W[t + kAhead] is computed before round t instead
+// of W[t] (EXPAND_FIRST computes the first kAhead words of a run before its first round), so that the
+// rotates that do not wait on the rounds' dependency chain come earlier in program order and can fill port
+// 0 while the chain's own rotates wait. W[t + kAhead] overwrites W[t + kAhead - 16], whose last reader is
+// round t + kAhead - 16 or W[t + kAhead] itself, so any kAhead up to 8 is safe. `last` is the last W needed.
+#define EXPAND_AHEAD(t, last)                                         \
+    do {                                                              \
+        if constexpr (kAhead == 0) {                                  \
+            EXPAND(t);                                                \
+        } else if constexpr ((t) + kAhead <= (last)) {                \
+            EXPAND((t) + kAhead);                                     \
+        }                                                             \
+    } while (0)
+#define EXPAND_FIRST(first, last)                                                   \
+    do {                                                                            \
+        if constexpr (kAhead > 0) EXPAND(first);                                    \
+        if constexpr (kAhead > 1 && (first) + 1 <= (last)) EXPAND((first) + 1);     \
+        if constexpr (kAhead > 2 && (first) + 2 <= (last)) EXPAND((first) + 2);     \
+        if constexpr (kAhead > 3 && (first) + 3 <= (last)) EXPAND((first) + 3);     \
+        if constexpr (kAhead > 4 && (first) + 4 <= (last)) EXPAND((first) + 4);     \
+        if constexpr (kAhead > 5 && (first) + 5 <= (last)) EXPAND((first) + 5);     \
+        if constexpr (kAhead > 6 && (first) + 6 <= (last)) EXPAND((first) + 6);     \
+        if constexpr (kAhead > 7 && (first) + 7 <= (last)) EXPAND((first) + 7);     \
+    } while (0)
+#define EXPAND_R(t, R, last)   \
+    EXPAND_AHEAD(t, last);     \
     R(KW(t))
 
         // ---- First hash, second block. Rounds 0..2 are in p.state3; round 3 adds the nonce word to
@@ -205,41 +238,42 @@ struct Sha256dLanes {
         R4(KW(31));
         w[0] = add(add(s1(w[14]), w[9]), k(P.p.w32_part));
         R5(KW(32));
-        EXPAND_R(33, R6);
-        EXPAND_R(34, R7);
-        EXPAND_R(35, R0);
-        EXPAND_R(36, R1);
-        EXPAND_R(37, R2);
+        EXPAND_FIRST(33, 63);
+        EXPAND_R(33, R6, 63);
+        EXPAND_R(34, R7, 63);
+        EXPAND_R(35, R0, 63);
+        EXPAND_R(36, R1, 63);
+        EXPAND_R(37, R2, 63);
         hook.template step<4>();
-        EXPAND_R(38, R3);
-        EXPAND_R(39, R4);
-        EXPAND_R(40, R5);
-        EXPAND_R(41, R6);
-        EXPAND_R(42, R7);
-        EXPAND_R(43, R0);
-        EXPAND_R(44, R1);
-        EXPAND_R(45, R2);
+        EXPAND_R(38, R3, 63);
+        EXPAND_R(39, R4, 63);
+        EXPAND_R(40, R5, 63);
+        EXPAND_R(41, R6, 63);
+        EXPAND_R(42, R7, 63);
+        EXPAND_R(43, R0, 63);
+        EXPAND_R(44, R1, 63);
+        EXPAND_R(45, R2, 63);
         hook.template step<5>();
-        EXPAND_R(46, R3);
-        EXPAND_R(47, R4);
-        EXPAND_R(48, R5);
-        EXPAND_R(49, R6);
-        EXPAND_R(50, R7);
-        EXPAND_R(51, R0);
-        EXPAND_R(52, R1);
+        EXPAND_R(46, R3, 63);
+        EXPAND_R(47, R4, 63);
+        EXPAND_R(48, R5, 63);
+        EXPAND_R(49, R6, 63);
+        EXPAND_R(50, R7, 63);
+        EXPAND_R(51, R0, 63);
+        EXPAND_R(52, R1, 63);
         hook.template step<6>();
-        EXPAND_R(53, R2);
-        EXPAND_R(54, R3);
-        EXPAND_R(55, R4);
-        EXPAND_R(56, R5);
-        EXPAND_R(57, R6);
-        EXPAND_R(58, R7);
-        EXPAND_R(59, R0);
-        EXPAND_R(60, R1);
+        EXPAND_R(53, R2, 63);
+        EXPAND_R(54, R3, 63);
+        EXPAND_R(55, R4, 63);
+        EXPAND_R(56, R5, 63);
+        EXPAND_R(57, R6, 63);
+        EXPAND_R(58, R7, 63);
+        EXPAND_R(59, R0, 63);
+        EXPAND_R(60, R1, 63);
         hook.template step<7>();
-        EXPAND_R(61, R2);
-        EXPAND_R(62, R3);
-        EXPAND_R(63, R4);
+        EXPAND_R(61, R2, 63);
+        EXPAND_R(62, R3, 63);
+        EXPAND_R(63, R4, 63);
         // 61 rounds from round 3: the names are rotated by 5, A..H = d, e, f, g, h, a, b, c.
         const V x0 = add(k(P.p.midstate[0]), d);
         const V x1 = add(k(P.p.midstate[1]), e);
@@ -310,48 +344,51 @@ struct Sha256dLanes {
         R6(KW(30));
         w[15] = add(add(s1(w[13]), w[8]), add(s0(w[0]), k(P.pad2w15)));
         R7(KW(31));
-        EXPAND_R(32, R0);
-        EXPAND_R(33, R1);
-        EXPAND_R(34, R2);
-        EXPAND_R(35, R3);
-        EXPAND_R(36, R4);
+        EXPAND_FIRST(32, 60);
+        EXPAND_R(32, R0, 60);
+        EXPAND_R(33, R1, 60);
+        EXPAND_R(34, R2, 60);
+        EXPAND_R(35, R3, 60);
+        EXPAND_R(36, R4, 60);
         hook.template step<12>();
-        EXPAND_R(37, R5);
-        EXPAND_R(38, R6);
-        EXPAND_R(39, R7);
-        EXPAND_R(40, R0);
-        EXPAND_R(41, R1);
-        EXPAND_R(42, R2);
-        EXPAND_R(43, R3);
-        EXPAND_R(44, R4);
+        EXPAND_R(37, R5, 60);
+        EXPAND_R(38, R6, 60);
+        EXPAND_R(39, R7, 60);
+        EXPAND_R(40, R0, 60);
+        EXPAND_R(41, R1, 60);
+        EXPAND_R(42, R2, 60);
+        EXPAND_R(43, R3, 60);
+        EXPAND_R(44, R4, 60);
         hook.template step<13>();
-        EXPAND_R(45, R5);
-        EXPAND_R(46, R6);
-        EXPAND_R(47, R7);
-        EXPAND_R(48, R0);
-        EXPAND_R(49, R1);
-        EXPAND_R(50, R2);
-        EXPAND_R(51, R3);
+        EXPAND_R(45, R5, 60);
+        EXPAND_R(46, R6, 60);
+        EXPAND_R(47, R7, 60);
+        EXPAND_R(48, R0, 60);
+        EXPAND_R(49, R1, 60);
+        EXPAND_R(50, R2, 60);
+        EXPAND_R(51, R3, 60);
         hook.template step<14>();
-        EXPAND_R(52, R4);
-        EXPAND_R(53, R5);
-        EXPAND_R(54, R6);
-        EXPAND_R(55, R7);
-        EXPAND_R(56, R0);
+        EXPAND_R(52, R4, 60);
+        EXPAND_R(53, R5, 60);
+        EXPAND_R(54, R6, 60);
+        EXPAND_R(55, R7, 60);
+        EXPAND_R(56, R0, 60);
         // Rounds 57..60: only their e. H7 = IV7 + (the e of round 60) = IV7 + the h of round 63; rounds
         // 61..63 and the a of rounds 57..60 never reach it.
-        EXPAND(57);
+        EXPAND_AHEAD(57, 60);
         OTD_RND_E(h, a, b, c, d, e, f, g, KW(57));
-        EXPAND(58);
+        EXPAND_AHEAD(58, 60);
         OTD_RND_E(g, h, a, b, c, d, e, f, KW(58));
         hook.template step<15>();
-        EXPAND(59);
+        EXPAND_AHEAD(59, 60);
         OTD_RND_E(f, g, h, a, b, c, d, e, KW(59));
-        EXPAND(60);
+        EXPAND_AHEAD(60, 60);
         OTD_RND_E(e, f, g, h, a, b, c, d, KW(60));
         return add(h, k(P.iv[7]));
 
 #undef EXPAND_R
+#undef EXPAND_FIRST
+#undef EXPAND_AHEAD
 #undef EXPAND
 #undef KW
 #undef R0
