@@ -56,6 +56,9 @@ constexpr ScanKernel kKernels[] = {
 #ifdef OTEDAMA_SHA256D_HAVE_AVX512
     {"avx512", "avx512 16-way", Isa::kAvx512, 16384, &scan_avx512},
 #endif
+#ifdef OTEDAMA_SHA256D_HAVE_AVX512_SHANI
+    {"avx512+shani", "avx512 16-way + sha-ni x1", Isa::kAvx512Sha, 16384, &scan_avx512_shani},
+#endif
 #ifdef OTEDAMA_SHA256D_HAVE_SHANI
     {"shani", "sha-ni x2", Isa::kSha, 8192, &scan_shani},
 #endif
@@ -124,6 +127,7 @@ bool cpu_supports(Isa isa) noexcept {
         case Isa::kSha: return f.sha;
         case Isa::kAvx2: return f.avx2;
         case Isa::kAvx512: return f.avx512();
+        case Isa::kAvx512Sha: return f.avx512() && f.sha;
     }
     return false;
 }

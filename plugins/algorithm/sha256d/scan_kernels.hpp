@@ -52,10 +52,11 @@ void prepare_scan_constants(ScanConstants& c, const uint8_t* header, const uint8
 /// @pre `offsets` has room for `count` entries; count <= 2^24.
 using ScanFunction = uint32_t (*)(const ScanConstants& c, uint32_t first, uint32_t count, uint32_t* offsets) noexcept;
 
-enum class Isa : uint32_t { kNone, kSha, kAvx2, kAvx512 };
+/// kAvx512Sha: both AVX-512 (F/BW/VL, with the OS saving zmm state) and SHA-NI (the hybrid kernel).
+enum class Isa : uint32_t { kNone, kSha, kAvx2, kAvx512, kAvx512Sha };
 
 struct ScanKernel {
-    const char* id;                     ///< the OTEDAMA_SHA256D_IMPL value: "scalar", "shani", "avx2", "avx512"
+    const char* id;                     ///< the OTEDAMA_SHA256D_IMPL value: "scalar", "shani", "avx2", "avx512", "avx512+shani"
     const char* name;                   ///< what get_info reports, e.g. "avx512 16-way"; static
     Isa isa;                            ///< what the CPU (and OS) must support
     uint32_t nonces_per_abort_check;    ///< scan() reads the abort flag this often (about 0.1-0.5 ms)
@@ -84,5 +85,6 @@ uint32_t scan_scalar(const ScanConstants& c, uint32_t first, uint32_t count, uin
 uint32_t scan_shani(const ScanConstants& c, uint32_t first, uint32_t count, uint32_t* offsets) noexcept;
 uint32_t scan_avx2(const ScanConstants& c, uint32_t first, uint32_t count, uint32_t* offsets) noexcept;
 uint32_t scan_avx512(const ScanConstants& c, uint32_t first, uint32_t count, uint32_t* offsets) noexcept;
+uint32_t scan_avx512_shani(const ScanConstants& c, uint32_t first, uint32_t count, uint32_t* offsets) noexcept;
 
 }  // namespace otedama::sha256d

@@ -89,10 +89,25 @@ inline void fill_pool(Pool& P, const ScanConstants& p) noexcept {
     P.p = p;
 }
 
+/// The hook of a kernel that interleaves nothing with the rounds.
+struct NoHook {
+    template <int n>
+    OTEDAMA_SCAN_INLINE void step() {}
+};
+
 /// The pipeline up to H7, over the lanes of `O` (see OpsScalar in scan_kernels.cpp for the interface).
 template <class O>
 struct Sha256dLanes {
     using V = typename O::V;
+    /// How many schedule words ahead of the rounds to compute (EXPAND_AHEAD): O::kScheduleLookahead, or 0.
+    static constexpr int kAhead = [] {
+        if constexpr (requires { O::kScheduleLookahead; }) {
+            static_assert(O::kScheduleLookahead >= 0 && O::kScheduleLookahead <= 8);
+            return O::kScheduleLookahead;
+        } else {
+            return 0;
+        }
+    }();
 
     static OTEDAMA_SCAN_INLINE V k(uint32_t x) { return O::set1(x); }
     static OTEDAMA_SCAN_INLINE V add(V x, V y) { return O::add(x, y); }
@@ -110,7 +125,10 @@ struct Sha256dLanes {
     }
 
     /// H7 + IV7 of sha256d(header with nonce), per lane; `w3` holds the nonces as big-endian words (W3).
-    static OTEDAMA_SCAN_INLINE V h7(const Pool& P, V w3) {
+    /// `hook.step<0>()` .. `hook.step<15>()` are called in order, about every eight rounds, so that a caller
+    /// can interleave other work with the rounds (scan_avx512_shani.cpp: SHA-NI streams); NoHook does nothing.
+    template <class Hook>
+    static OTEDAMA_SCAN_INLINE V h7(const Pool& P, V w3, Hook& hook) {
         V w[16];  // the message schedule W[t] in w[t & 15], from W16 on
 
 #define OTD_RND(a, b, c, d, e, f, g, h, kw)                                     \
@@ -136,8 +154,32 @@ struct Sha256dLanes {
 #define EXPAND(t)                                                                            \
     w[(t) & 15] = add(add(s1(w[((t) - 2) & 15]), w[((t) - 7) & 15]),                        \
                       add(s0(w[((t) - 15) & 15]), w[(t) & 15]))
-#define EXPAND_R(t, R) \
-    EXPAND(t);         \
+// Software pipelining of the schedule: with kAhead > 0, W[t + kAhead] is computed before round t instead
+// of W[t] (EXPAND_FIRST computes the first kAhead words of a run before its first round), so that the
+// rotates that do not wait on the rounds' dependency chain come earlier in program order and can fill port
+// 0 while the chain's own rotates wait. W[t + kAhead] overwrites W[t + kAhead - 16], whose last reader is
+// round t + kAhead - 16 or W[t + kAhead] itself, so any kAhead up to 8 is safe. `last` is the last W needed.
+#define EXPAND_AHEAD(t, last)                                         \
+    do {                                                              \
+        if constexpr (kAhead == 0) {                                  \
+            EXPAND(t);                                                \
+        } else if constexpr ((t) + kAhead <= (last)) {                \
+            EXPAND((t) + kAhead);                                     \
+        }                                                             \
+    } while (0)
+#define EXPAND_FIRST(first, last)                                                   \
+    do {                                                                            \
+        if constexpr (kAhead > 0) EXPAND(first);                                    \
+        if constexpr (kAhead > 1 && (first) + 1 <= (last)) EXPAND((first) + 1);     \
+        if constexpr (kAhead > 2 && (first) + 2 <= (last)) EXPAND((first) + 2);     \
+        if constexpr (kAhead > 3 && (first) + 3 <= (last)) EXPAND((first) + 3);     \
+        if constexpr (kAhead > 4 && (first) + 4 <= (last)) EXPAND((first) + 4);     \
+        if constexpr (kAhead > 5 && (first) + 5 <= (last)) EXPAND((first) + 5);     \
+        if constexpr (kAhead > 6 && (first) + 6 <= (last)) EXPAND((first) + 6);     \
+        if constexpr (kAhead > 7 && (first) + 7 <= (last)) EXPAND((first) + 7);     \
+    } while (0)
+#define EXPAND_R(t, R, last)   \
+    EXPAND_AHEAD(t, last);     \
     R(KW(t))
 
         // ---- First hash, second block. Rounds 0..2 are in p.state3; round 3 adds the nonce word to
@@ -149,6 +191,7 @@ struct Sha256dLanes {
         R2(k(P.k[5]));
         R3(k(P.k[6]));
         R4(k(P.k[7]));
+        hook.template step<0>();
         R5(k(P.k[8]));
         R6(k(P.k[9]));
         R7(k(P.k[10]));
@@ -157,6 +200,7 @@ struct Sha256dLanes {
         R2(k(P.k[13]));
         R3(k(P.k[14]));
         R4(k(P.k15_pad1));
+        hook.template step<1>();
         // Rounds 16..32: the schedule with its zero and constant terms dropped.
         w[0] = k(P.p.w16);
         R5(k(P.kw16));
@@ -172,6 +216,7 @@ struct Sha256dLanes {
         R2(KW(21));
         w[6] = add(s1(w[4]), k(P.pad1w15));
         R3(KW(22));
+        hook.template step<2>();
         w[7] = add(s1(w[5]), w[0]);
         R4(KW(23));
         w[8] = add(s1(w[6]), w[1]);
@@ -188,41 +233,47 @@ struct Sha256dLanes {
         R2(KW(29));
         w[14] = add(add(s1(w[12]), w[7]), k(P.s0_pad1w15));
         R3(KW(30));
+        hook.template step<3>();
         w[15] = add(add(s1(w[13]), w[8]), k(P.p.w31_part));
         R4(KW(31));
         w[0] = add(add(s1(w[14]), w[9]), k(P.p.w32_part));
         R5(KW(32));
-        EXPAND_R(33, R6);
-        EXPAND_R(34, R7);
-        EXPAND_R(35, R0);
-        EXPAND_R(36, R1);
-        EXPAND_R(37, R2);
-        EXPAND_R(38, R3);
-        EXPAND_R(39, R4);
-        EXPAND_R(40, R5);
-        EXPAND_R(41, R6);
-        EXPAND_R(42, R7);
-        EXPAND_R(43, R0);
-        EXPAND_R(44, R1);
-        EXPAND_R(45, R2);
-        EXPAND_R(46, R3);
-        EXPAND_R(47, R4);
-        EXPAND_R(48, R5);
-        EXPAND_R(49, R6);
-        EXPAND_R(50, R7);
-        EXPAND_R(51, R0);
-        EXPAND_R(52, R1);
-        EXPAND_R(53, R2);
-        EXPAND_R(54, R3);
-        EXPAND_R(55, R4);
-        EXPAND_R(56, R5);
-        EXPAND_R(57, R6);
-        EXPAND_R(58, R7);
-        EXPAND_R(59, R0);
-        EXPAND_R(60, R1);
-        EXPAND_R(61, R2);
-        EXPAND_R(62, R3);
-        EXPAND_R(63, R4);
+        EXPAND_FIRST(33, 63);
+        EXPAND_R(33, R6, 63);
+        EXPAND_R(34, R7, 63);
+        EXPAND_R(35, R0, 63);
+        EXPAND_R(36, R1, 63);
+        EXPAND_R(37, R2, 63);
+        hook.template step<4>();
+        EXPAND_R(38, R3, 63);
+        EXPAND_R(39, R4, 63);
+        EXPAND_R(40, R5, 63);
+        EXPAND_R(41, R6, 63);
+        EXPAND_R(42, R7, 63);
+        EXPAND_R(43, R0, 63);
+        EXPAND_R(44, R1, 63);
+        EXPAND_R(45, R2, 63);
+        hook.template step<5>();
+        EXPAND_R(46, R3, 63);
+        EXPAND_R(47, R4, 63);
+        EXPAND_R(48, R5, 63);
+        EXPAND_R(49, R6, 63);
+        EXPAND_R(50, R7, 63);
+        EXPAND_R(51, R0, 63);
+        EXPAND_R(52, R1, 63);
+        hook.template step<6>();
+        EXPAND_R(53, R2, 63);
+        EXPAND_R(54, R3, 63);
+        EXPAND_R(55, R4, 63);
+        EXPAND_R(56, R5, 63);
+        EXPAND_R(57, R6, 63);
+        EXPAND_R(58, R7, 63);
+        EXPAND_R(59, R0, 63);
+        EXPAND_R(60, R1, 63);
+        hook.template step<7>();
+        EXPAND_R(61, R2, 63);
+        EXPAND_R(62, R3, 63);
+        EXPAND_R(63, R4, 63);
         // 61 rounds from round 3: the names are rotated by 5, A..H = d, e, f, g, h, a, b, c.
         const V x0 = add(k(P.p.midstate[0]), d);
         const V x1 = add(k(P.p.midstate[1]), e);
@@ -248,6 +299,7 @@ struct Sha256dLanes {
         R4(add(k(P.k[4]), x4));
         R5(add(k(P.k[5]), x5));
         R6(add(k(P.k[6]), x6));
+        hook.template step<8>();
         R7(add(k(P.k[7]), x7));
         R0(k(P.k8_pad2));
         R1(k(P.k[9]));
@@ -256,6 +308,7 @@ struct Sha256dLanes {
         R4(k(P.k[12]));
         R5(k(P.k[13]));
         R6(k(P.k[14]));
+        hook.template step<9>();
         R7(k(P.k15_pad2));
         w[0] = add(s0(x1), x0);
         R0(KW(16));
@@ -269,6 +322,7 @@ struct Sha256dLanes {
         R4(KW(20));
         w[5] = add(s1(w[3]), add(s0(x6), x5));
         R5(KW(21));
+        hook.template step<10>();
         w[6] = add(add(s1(w[4]), k(P.pad2w15)), add(s0(x7), x6));
         R6(KW(22));
         w[7] = add(add(s1(w[5]), w[0]), add(k(P.s0_pad2w8), x7));
@@ -285,48 +339,56 @@ struct Sha256dLanes {
         R4(KW(28));
         w[13] = add(s1(w[11]), w[6]);
         R5(KW(29));
+        hook.template step<11>();
         w[14] = add(add(s1(w[12]), w[7]), k(P.s0_pad2w15));
         R6(KW(30));
         w[15] = add(add(s1(w[13]), w[8]), add(s0(w[0]), k(P.pad2w15)));
         R7(KW(31));
-        EXPAND_R(32, R0);
-        EXPAND_R(33, R1);
-        EXPAND_R(34, R2);
-        EXPAND_R(35, R3);
-        EXPAND_R(36, R4);
-        EXPAND_R(37, R5);
-        EXPAND_R(38, R6);
-        EXPAND_R(39, R7);
-        EXPAND_R(40, R0);
-        EXPAND_R(41, R1);
-        EXPAND_R(42, R2);
-        EXPAND_R(43, R3);
-        EXPAND_R(44, R4);
-        EXPAND_R(45, R5);
-        EXPAND_R(46, R6);
-        EXPAND_R(47, R7);
-        EXPAND_R(48, R0);
-        EXPAND_R(49, R1);
-        EXPAND_R(50, R2);
-        EXPAND_R(51, R3);
-        EXPAND_R(52, R4);
-        EXPAND_R(53, R5);
-        EXPAND_R(54, R6);
-        EXPAND_R(55, R7);
-        EXPAND_R(56, R0);
+        EXPAND_FIRST(32, 60);
+        EXPAND_R(32, R0, 60);
+        EXPAND_R(33, R1, 60);
+        EXPAND_R(34, R2, 60);
+        EXPAND_R(35, R3, 60);
+        EXPAND_R(36, R4, 60);
+        hook.template step<12>();
+        EXPAND_R(37, R5, 60);
+        EXPAND_R(38, R6, 60);
+        EXPAND_R(39, R7, 60);
+        EXPAND_R(40, R0, 60);
+        EXPAND_R(41, R1, 60);
+        EXPAND_R(42, R2, 60);
+        EXPAND_R(43, R3, 60);
+        EXPAND_R(44, R4, 60);
+        hook.template step<13>();
+        EXPAND_R(45, R5, 60);
+        EXPAND_R(46, R6, 60);
+        EXPAND_R(47, R7, 60);
+        EXPAND_R(48, R0, 60);
+        EXPAND_R(49, R1, 60);
+        EXPAND_R(50, R2, 60);
+        EXPAND_R(51, R3, 60);
+        hook.template step<14>();
+        EXPAND_R(52, R4, 60);
+        EXPAND_R(53, R5, 60);
+        EXPAND_R(54, R6, 60);
+        EXPAND_R(55, R7, 60);
+        EXPAND_R(56, R0, 60);
         // Rounds 57..60: only their e. H7 = IV7 + (the e of round 60) = IV7 + the h of round 63; rounds
         // 61..63 and the a of rounds 57..60 never reach it.
-        EXPAND(57);
+        EXPAND_AHEAD(57, 60);
         OTD_RND_E(h, a, b, c, d, e, f, g, KW(57));
-        EXPAND(58);
+        EXPAND_AHEAD(58, 60);
         OTD_RND_E(g, h, a, b, c, d, e, f, KW(58));
-        EXPAND(59);
+        hook.template step<15>();
+        EXPAND_AHEAD(59, 60);
         OTD_RND_E(f, g, h, a, b, c, d, e, KW(59));
-        EXPAND(60);
+        EXPAND_AHEAD(60, 60);
         OTD_RND_E(e, f, g, h, a, b, c, d, KW(60));
         return add(h, k(P.iv[7]));
 
 #undef EXPAND_R
+#undef EXPAND_FIRST
+#undef EXPAND_AHEAD
 #undef EXPAND
 #undef KW
 #undef R0
@@ -359,7 +421,8 @@ OTEDAMA_SCAN_INLINE uint32_t scan_lanes(const ScanConstants& constants, uint32_t
     V nonces = O::first_nonces(first);
     uint32_t found = 0;
     for (uint32_t i = 0; i < count; i += O::kLanes) {
-        const V top = O::bswap(Sha256dLanes<O>::h7(P, O::bswap(nonces)));
+        NoHook hook;
+        const V top = O::bswap(Sha256dLanes<O>::h7(P, O::bswap(nonces), hook));
         uint32_t mask = O::le_mask(top, target);
         if (mask != 0) [[unlikely]] {
             const uint32_t left = count - i;

@@ -2,9 +2,10 @@
 // interleaved with other work; scan_shani.cpp runs them in order). Include only from files built with
 // -msha -msse4.1.
 //
-// Tried and dropped: interleaving these steps with the AVX-512 kernel's rounds in one loop (16 + 2 nonces a
-// pass). sha256rnds2 and friends exist only in legacy-SSE encoding, and executing them while the zmm
-// registers' upper halves are dirty costs a state-transition penalty each time: 0.6 MH/s instead of ~32.
+// Interleaving with the AVX-512 kernel: a first attempt called these steps between the AVX-512 rounds
+// (16 + 2 nonces a pass) and ran at 0.6 MH/s: sha256rnds2 and friends exist only in legacy-SSE encoding,
+// and executing them while the zmm registers' upper halves are dirty costs a state-transition penalty each
+// time. scan_avx512_shani.cpp avoids the penalty (AVX-512 in zmm16-31 only, SHA-NI in inline assembly).
 //
 // State layout of the SHA extensions: one register holds A, B, E, F (A in the top lane) and one C, D, G, H.
 // The shortcuts: rounds 0..1 of the first hash's second block come precomputed (state2), rounds 4..15 of

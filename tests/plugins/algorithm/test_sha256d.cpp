@@ -924,8 +924,15 @@ TEST_P(Sha256dScanKernel, OnFoundAbortingStopsAtThatNonce) {
     EXPECT_EQ(collected_.found[0].nonce, 10u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Kernels, Sha256dScanKernel, ::testing::Values("scalar", "shani", "avx2", "avx512"),
-                         [](const ::testing::TestParamInfo<const char*>& info) { return std::string(info.param); });
+INSTANTIATE_TEST_SUITE_P(Kernels, Sha256dScanKernel,
+                         ::testing::Values("scalar", "shani", "avx2", "avx512", "avx512+shani"),
+                         [](const ::testing::TestParamInfo<const char*>& info) {
+                             std::string name(info.param);  // test names allow letters, digits and '_'
+                             for (char& ch : name) {
+                                 if (ch == '+') ch = '_';
+                             }
+                             return name;
+                         });
 
 // A forced kernel that cannot run (unknown name, or an instruction set this CPU lacks) leaves the scalar
 // kernel in place, with an error in the log.
