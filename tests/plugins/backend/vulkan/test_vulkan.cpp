@@ -302,10 +302,15 @@ TEST_F(Vulkan, BadWorkUnitsAreRefusedNamingTheDevice) {
     std::string message;
     uint64_t hashes = 1;
 
-    otd_work_unit_t w = work_unit("ethash", header, 0, 100, easy_target(), found);
+    otd_work_unit_t w = work_unit("randomx", header, 0, 100, easy_target(), found);
     EXPECT_EQ(run(w, &hashes, &message), OTD_ERR_UNSUPPORTED);
     EXPECT_NE(message.find(id + " "), std::string::npos) << message;
-    EXPECT_NE(message.find("no Vulkan shader for algorithm 'ethash'"), std::string::npos) << message;
+    EXPECT_NE(message.find("no Vulkan shader for algorithm 'randomx'"), std::string::npos) << message;
+
+    w = work_unit("ethash", header, 0, 100, easy_target(), found);  // an 80-byte header is not Ethash work
+    EXPECT_EQ(run(w, &hashes, &message), OTD_ERR_INVALID_ARG);
+    EXPECT_NE(message.find(id + " "), std::string::npos) << message;
+    EXPECT_NE(message.find("32-byte header hash with an 8-byte nonce at offset 32"), std::string::npos) << message;
 
     w = work_unit("sha256d", header, 0, 100, easy_target(), found);
     w.blob_size = 76;
