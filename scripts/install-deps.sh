@@ -42,6 +42,7 @@ PACKAGES=(
   libvulkan-dev           # Vulkan backend: the loader (libvulkan.so, vulkan.pc; meson feature `vulkan`) and vulkan/vulkan.h
   glslc                   # Vulkan backend: compiles kernels/vulkan/*.comp (GLSL) to SPIR-V at build time
   mesa-vulkan-drivers     # Vulkan on the CPU (Mesa's lavapipe): the Vulkan backend's tests run on it where no GPU is present
+  libshaderc-dev          # Vulkan backend: run-time GLSL compiler for KawPow's per-period shaders (optional in meson; pulls glslang-dev, spirv-tools)
   # the dashboard's browser test (suite `browser`, tests/browser/test_dashboard.py)
   chromium                # headless Chromium (--headless=new) that opens the dashboard of a running devnet pool
   chromium-driver         # chromedriver: the W3C WebDriver server the test drives Chromium through (python3 urllib)

@@ -80,6 +80,10 @@ typedef struct otd_progpow {
                                             char* buf, size_t cap, size_t* needed, char* err, size_t err_cap);
 } otd_progpow_t;
 
+/* Appended after otedama.algorithm.progpow/1 was released (a plugin that predates it answers
+ * OTD_ERR_INVALID_ARG for it, as for any dialect it does not know): */
+#define OTD_PROGPOW_GLSL 3u /* GLSL 4.50 for Vulkan (glslang / shaderc): progPowLoop using a shared broadcast word and barrier() */
+
 OTD_EXTERN_C_END
 
 #endif /* OTEDAMA_PROGPOW_H */

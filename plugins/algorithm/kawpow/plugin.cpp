@@ -202,14 +202,16 @@ otd_status_t OTD_CALL progpow_get_period_source(const otd_plugin_t*, uint64_t pe
         return OTD_ERR_INVALID_ARG;
     }
     *needed = 0;
-    if (dialect != OTD_PROGPOW_CUDA && dialect != OTD_PROGPOW_OPENCL) {
+    if (dialect != OTD_PROGPOW_CUDA && dialect != OTD_PROGPOW_OPENCL && dialect != OTD_PROGPOW_GLSL) {
         sdk::copy_message(err, err_cap, "get_period_source: dialect " + std::to_string(dialect) +
-                                            " is neither OTD_PROGPOW_CUDA (1) nor OTD_PROGPOW_OPENCL (2)");
+                                            " is none of OTD_PROGPOW_CUDA (1), OTD_PROGPOW_OPENCL (2), OTD_PROGPOW_GLSL (3)");
         return OTD_ERR_INVALID_ARG;
     }
     return sdk::guard(err, err_cap, [&]() -> otd_status_t {
-        const std::string text = kp::period_source(kp::generate_program(period),
-                                                   dialect == OTD_PROGPOW_CUDA ? kp::Dialect::kCuda : kp::Dialect::kOpenCl);
+        const kp::Dialect d = dialect == OTD_PROGPOW_CUDA     ? kp::Dialect::kCuda
+                              : dialect == OTD_PROGPOW_OPENCL ? kp::Dialect::kOpenCl
+                                                              : kp::Dialect::kGlsl;
+        const std::string text = kp::period_source(kp::generate_program(period), d);
         *needed = text.size() + 1;
         if (buf == nullptr || cap < text.size() + 1) {
             sdk::copy_message(err, err_cap, "get_period_source: the text needs " + std::to_string(text.size() + 1) +

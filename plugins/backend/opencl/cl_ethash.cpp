@@ -1,16 +1,7 @@
 #include "cl_ethash.hpp"
 
-#include <otedama/common/hex.hpp>
-#include <otedama/common/sha256.hpp>
-
-#include <unistd.h>
-
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <span>
 #include <sstream>
 
 namespace otedama::opencl_backend {
@@ -22,8 +13,6 @@ std::string mib(uint64_t bytes) {
     s << std::fixed << static_cast<double>(bytes) / (1024.0 * 1024.0) << " MiB";
     return s.str();
 }
-
-constexpr char kMagic[8] = {'O', 'T', 'D', 'C', 'L', 'B', 'I', 'N'};
 
 }  // namespace
 
@@ -118,68 +107,6 @@ std::vector<ethash::Item> DeviceDataset::read(uint64_t first, uint32_t count) co
     check(clEnqueueReadBuffer(runtime_.queue(), dag_, CL_TRUE, first * 64, uint64_t{count} * 64, out.data(), 0, nullptr, nullptr),
           where_, "reading DAG items");
     return out;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-
-std::string BinaryCache::default_dir() {
-    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg == '/') return std::string(xdg) + "/otedama/opencl";
-    if (const char* home = std::getenv("HOME"); home != nullptr && *home == '/') return std::string(home) + "/.cache/otedama/opencl";
-    return {};
-}
-
-std::string BinaryCache::path(const std::string& name, const std::string& identity) const {
-    const common::Sha256Digest d = common::sha256(std::span(reinterpret_cast<const uint8_t*>(identity.data()), identity.size()));
-    return dir_ + "/" + name + "-" + common::to_hex(std::span<const uint8_t>(d.data(), 8)) + ".bin";
-}
-
-std::optional<std::vector<unsigned char>> BinaryCache::load(const std::string& path, std::string* problem) const {
-    if (dir_.empty()) return std::nullopt;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return std::nullopt;  // not cached yet
-    std::vector<unsigned char> file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const auto reject = [&](const std::string& why) -> std::optional<std::vector<unsigned char>> {
-        if (problem != nullptr) *problem = path + ": " + why;
-        std::error_code ec;
-        std::filesystem::remove(path, ec);
-        return std::nullopt;
-    };
-    if (file.size() <= sizeof kMagic + 32) return reject("too short for a cached program (" + std::to_string(file.size()) + " bytes)");
-    if (std::memcmp(file.data(), kMagic, sizeof kMagic) != 0) return reject("not a cached program (bad magic)");
-    std::vector<unsigned char> binary(file.begin() + sizeof kMagic + 32, file.end());
-    const common::Sha256Digest d = common::sha256(std::span(binary.data(), binary.size()));
-    if (std::memcmp(d.data(), file.data() + sizeof kMagic, 32) != 0) return reject("checksum mismatch (corrupt)");
-    return binary;
-}
-
-bool BinaryCache::store(const std::string& path, const std::vector<unsigned char>& binary, std::string* problem) const {
-    if (dir_.empty() || binary.empty()) return false;
-    std::error_code ec;
-    std::filesystem::create_directories(dir_, ec);
-    if (ec) {
-        if (problem != nullptr) *problem = "cannot create " + dir_ + ": " + ec.message();
-        return false;
-    }
-    const std::string tmp = path + ".tmp" + std::to_string(::getpid());
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        const common::Sha256Digest d = common::sha256(std::span(binary.data(), binary.size()));
-        out.write(kMagic, sizeof kMagic);
-        out.write(reinterpret_cast<const char*>(d.data()), 32);
-        out.write(reinterpret_cast<const char*>(binary.data()), static_cast<std::streamsize>(binary.size()));
-        if (!out) {
-            if (problem != nullptr) *problem = "cannot write " + tmp;
-            std::filesystem::remove(tmp, ec);
-            return false;
-        }
-    }
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        if (problem != nullptr) *problem = "cannot rename " + tmp + " to " + path + ": " + ec.message();
-        std::filesystem::remove(tmp, ec);
-        return false;
-    }
-    return true;
 }
 
 }  // namespace otedama::opencl_backend

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include <otedama/common/program_cache.hpp>
 #include <otedama/ethash/ethash.hpp>
 
 #include "cl_runtime.hpp"
@@ -74,28 +75,15 @@ class DeviceDataset {
 };
 
 /// Program binaries on disk (CL_PROGRAM_BINARIES), one file per key, each with a checksum: a file that is
-/// truncated, corrupt or refused by the driver is rebuilt from source and rewritten, never trusted.
-class BinaryCache {
+/// truncated, corrupt or refused by the driver is rebuilt from source and rewritten, never trusted. The
+/// shared common::ProgramCache with this backend's file magic and default folder.
+class BinaryCache : public common::ProgramCache {
  public:
     /// `dir` "" disables the cache (load finds nothing, store does nothing).
-    explicit BinaryCache(std::string dir) : dir_(std::move(dir)) {}
+    explicit BinaryCache(std::string dir) : ProgramCache(std::move(dir), "OTDCLBIN") {}
 
     /// The default folder: $XDG_CACHE_HOME/otedama/opencl, else $HOME/.cache/otedama/opencl, else "" (none).
-    [[nodiscard]] static std::string default_dir();
-
-    [[nodiscard]] bool enabled() const noexcept { return !dir_.empty(); }
-    [[nodiscard]] const std::string& dir() const noexcept { return dir_; }
-    /// The file of `name` (a readable stem, e.g. "kawpow-period-1234") for `identity` (everything the binary
-    /// depends on: device, driver, source, options): <dir>/<name>-<16 hex digits of SHA-256(identity)>.bin.
-    [[nodiscard]] std::string path(const std::string& name, const std::string& identity) const;
-    /// The stored binary, or nullopt when there is none or it does not pass its checksum (the file is then
-    /// removed and `problem` says why).
-    [[nodiscard]] std::optional<std::vector<unsigned char>> load(const std::string& path, std::string* problem = nullptr) const;
-    /// Writes atomically (a temporary file renamed). false (with `problem`) when it could not.
-    bool store(const std::string& path, const std::vector<unsigned char>& binary, std::string* problem = nullptr) const;
-
- private:
-    std::string dir_;
+    [[nodiscard]] static std::string default_dir() { return ProgramCache::default_dir("opencl"); }
 };
 
 }  // namespace otedama::opencl_backend

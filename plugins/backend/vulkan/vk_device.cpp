@@ -10,6 +10,8 @@
 #include <fstream>
 #include <span>
 
+#include "vulkan_glsl.hpp"
+
 namespace otedama::vulkan_backend {
 namespace {
 
@@ -19,6 +21,12 @@ constexpr uint32_t kSha256dSpirv[] = {
 };
 constexpr uint32_t kScryptSpirv[] = {
 #include "scrypt.spv.inc"
+};
+constexpr uint32_t kEthashSpirv[] = {
+#include "ethash.spv.inc"
+};
+constexpr uint32_t kEthashDagSpirv[] = {
+#include "ethash_dag.spv.inc"
 };
 
 constexpr uint32_t kDefaultIntensity = 20;
@@ -75,13 +83,25 @@ std::vector<uint32_t> shader_spirv(const Settings& settings, const std::string& 
     if (!settings.spirv_dir.empty()) return read_spirv_file(std::filesystem::path(settings.spirv_dir) / (algorithm + ".spv"));
     if (algorithm == "sha256d") return {std::begin(kSha256dSpirv), std::end(kSha256dSpirv)};
     if (algorithm == "scrypt") return {std::begin(kScryptSpirv), std::end(kScryptSpirv)};
+    if (algorithm == "ethash") return {std::begin(kEthashSpirv), std::end(kEthashSpirv)};
+    if (algorithm == "ethash_dag") return {std::begin(kEthashDagSpirv), std::end(kEthashDagSpirv)};
     throw sdk::Error(OTD_ERR_NOT_FOUND, "vulkan: no embedded shader for " + algorithm);
+}
+
+std::string glsl_file(const std::string& file) {
+    for (const EmbeddedKernel& k : kEmbeddedKernels) {
+        if (k.file == file) return std::string(k.source);
+    }
+    throw sdk::Error(OTD_ERR_NOT_FOUND, "vulkan: no embedded GLSL file " + file);
 }
 
 Device::Device(const sdk::Host& host, Runtime& runtime, uint32_t intensity, const Settings& settings)
     : host_(host), runtime_(runtime), settings_(settings), where_(runtime.where()), intensity_(intensity) {
     algorithms_.push_back(Algorithm{"sha256d", false});
     algorithms_.push_back(Algorithm{"scrypt", true});
+    algorithms_.push_back(Algorithm{"ethash", false, 0, &ethash::kEthash});
+    algorithms_.push_back(Algorithm{"etchash", false, 0, &ethash::kEtchash});
+    algorithms_.push_back(Algorithm{"kawpow", false, 0, &ethash::kKawpow});
     const VkDevice dev = runtime_.device();
     try {
         VkCommandPoolCreateInfo pool{};
@@ -130,6 +150,7 @@ Device::~Device() { release(); }
 void Device::release() noexcept {
     const VkDevice dev = runtime_.device();
     drain();
+    release_ethash();
     for (Slot& s : slots_) {
         if (s.fence != VK_NULL_HANDLE) vkDestroyFence(dev, s.fence, nullptr);
         runtime_.free_buffer(s.results);
@@ -258,6 +279,7 @@ otd_status_t Device::run(uint32_t lane, const otd_work_unit_t& work, uint64_t& h
                                                   " lacks the callback fields");
     }
     Algorithm& algorithm = algorithm_for(work);
+    if (algorithm.variant != nullptr) return run_ethash(algorithm, work, hashes_done);
     if (work.blob == nullptr || work.blob_size != 80 || work.nonce_offset != 76 || work.nonce_size != 4) {
         throw sdk::Error(OTD_ERR_INVALID_ARG, where_ + ": " + algorithm.name +
                                                   " work must be an 80-byte header with a 4-byte nonce at offset 76 (got " +

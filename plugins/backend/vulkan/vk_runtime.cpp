@@ -139,6 +139,7 @@ Instance::Instance(std::vector<std::string>& notes) {
         d.api_version = version_text(props.apiVersion);
         d.max_groups_x = props.limits.maxComputeWorkGroupCount[0];
         d.max_storage_range = props.limits.maxStorageBufferRange;
+        d.max_shared_memory = props.limits.maxComputeSharedMemorySize;
         d.max_allocation = d.max_storage_range;
         if (api_ >= VK_API_VERSION_1_2 && props.apiVersion >= VK_API_VERSION_1_2) {
             VkPhysicalDeviceDriverProperties driver{};
@@ -229,7 +230,24 @@ Runtime::Runtime(const sdk::Host& host, const DeviceDesc& desc)
         layout.pushConstantRangeCount = 1;
         layout.pPushConstantRanges = &range;
         check(vkCreatePipelineLayout(device_, &layout, nullptr, &pipeline_layout_), where_, "vkCreatePipelineLayout");
+
+        // The Ethash family: params, results, light cache, the DAG's buffers (kernels/vulkan/ethash.glsl).
+        VkDescriptorSetLayoutBinding eth_bindings[kEthashBindings]{};
+        for (uint32_t b = 0; b < kEthashBindings; ++b) {
+            eth_bindings[b].binding = b;
+            eth_bindings[b].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+            eth_bindings[b].descriptorCount = 1;
+            eth_bindings[b].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
+        }
+        set.bindingCount = kEthashBindings;
+        set.pBindings = eth_bindings;
+        check(vkCreateDescriptorSetLayout(device_, &set, nullptr, &eth_set_layout_), where_, "vkCreateDescriptorSetLayout(ethash)");
+        range.size = sizeof(EthashPush);
+        layout.pSetLayouts = &eth_set_layout_;
+        check(vkCreatePipelineLayout(device_, &layout, nullptr, &eth_pipeline_layout_), where_, "vkCreatePipelineLayout(ethash)");
     } catch (...) {
+        if (eth_set_layout_ != VK_NULL_HANDLE) vkDestroyDescriptorSetLayout(device_, eth_set_layout_, nullptr);
+        if (pipeline_layout_ != VK_NULL_HANDLE) vkDestroyPipelineLayout(device_, pipeline_layout_, nullptr);
         if (set_layout_ != VK_NULL_HANDLE) vkDestroyDescriptorSetLayout(device_, set_layout_, nullptr);
         vkDestroyDevice(device_, nullptr);
         throw;
@@ -242,6 +260,8 @@ Runtime::~Runtime() {
         if (p.pipeline != VK_NULL_HANDLE) vkDestroyPipeline(device_, p.pipeline, nullptr);
         if (p.module != VK_NULL_HANDLE) vkDestroyShaderModule(device_, p.module, nullptr);
     }
+    vkDestroyPipelineLayout(device_, eth_pipeline_layout_, nullptr);
+    vkDestroyDescriptorSetLayout(device_, eth_set_layout_, nullptr);
     vkDestroyPipelineLayout(device_, pipeline_layout_, nullptr);
     vkDestroyDescriptorSetLayout(device_, set_layout_, nullptr);
     vkDestroyDevice(device_, nullptr);
@@ -252,7 +272,7 @@ void Runtime::forget_failures() {
     std::erase_if(pipelines_, [](const auto& entry) { return !entry.second.error.empty(); });
 }
 
-VkPipeline Runtime::pipeline(const std::string& algorithm, const std::function<std::vector<uint32_t>()>& spirv_of) {
+VkPipeline Runtime::pipeline(const std::string& algorithm, const std::function<std::vector<uint32_t>()>& spirv_of, Layout layout) {
     const std::lock_guard lock(mutex_);
     auto it = pipelines_.find(algorithm);
     if (it != pipelines_.end()) {
@@ -262,11 +282,23 @@ VkPipeline Runtime::pipeline(const std::string& algorithm, const std::function<s
     const std::vector<uint32_t> code = spirv_of();  // a missing file throws here, before anything is cached
     Pipeline& p = pipelines_[algorithm];
     try {
+        p = build_pipeline("the " + algorithm + " pipeline", code, layout);
+        return p.pipeline;
+    } catch (const sdk::Error& e) {
+        p.error = e.what();
+        host_.error(p.error);
+        throw;
+    }
+}
+
+Pipeline Runtime::build_pipeline(const std::string& what, const std::vector<uint32_t>& code, Layout layout) {
+    Pipeline p;
+    try {
         // Drivers do not validate SPIR-V (that is the validation layers' job) and may crash on garbage: at
         // least the header (SPIR-V 2.3: magic number, version, generator, bound, schema) is checked here.
         if (code.size() < 5 || code[0] != 0x07230203u) {
-            throw sdk::Error(OTD_ERR_STATE, where_ + ": building the " + algorithm +
-                                                " pipeline failed: not SPIR-V (no 0x07230203 magic number in the first word, or "
+            throw sdk::Error(OTD_ERR_STATE, where_ + ": building " + what +
+                                                " failed: not SPIR-V (no 0x07230203 magic number in the first word, or "
                                                 "shorter than the 5-word header)");
         }
         const auto started = std::chrono::steady_clock::now();
@@ -276,8 +308,8 @@ VkPipeline Runtime::pipeline(const std::string& algorithm, const std::function<s
         module.pCode = code.data();
         VkResult st = vkCreateShaderModule(device_, &module, nullptr, &p.module);
         if (st != VK_SUCCESS) {
-            throw sdk::Error(OTD_ERR_STATE, where_ + ": building the " + algorithm + " pipeline failed: vkCreateShaderModule: " +
-                                                vk_result_name(st));
+            p.module = VK_NULL_HANDLE;
+            throw sdk::Error(OTD_ERR_STATE, where_ + ": building " + what + " failed: vkCreateShaderModule: " + vk_result_name(st));
         }
         VkComputePipelineCreateInfo info{};
         info.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
@@ -285,23 +317,26 @@ VkPipeline Runtime::pipeline(const std::string& algorithm, const std::function<s
         info.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
         info.stage.module = p.module;
         info.stage.pName = "main";
-        info.layout = pipeline_layout_;
+        info.layout = pipeline_layout(layout);
         st = vkCreateComputePipelines(device_, VK_NULL_HANDLE, 1, &info, nullptr, &p.pipeline);
         if (st != VK_SUCCESS) {
             p.pipeline = VK_NULL_HANDLE;
-            throw sdk::Error(OTD_ERR_STATE, where_ + ": building the " + algorithm + " pipeline failed: vkCreateComputePipelines: " +
-                                                vk_result_name(st));
+            throw sdk::Error(OTD_ERR_STATE, where_ + ": building " + what + " failed: vkCreateComputePipelines: " + vk_result_name(st));
         }
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        host_.info(where_ + ": built the " + algorithm + " pipeline in " + std::to_string(seconds).substr(0, 5) + " s");
-        return p.pipeline;
-    } catch (const sdk::Error& e) {
-        p.error = e.what();
-        host_.error(p.error);
-        if (p.module != VK_NULL_HANDLE) vkDestroyShaderModule(device_, p.module, nullptr);
-        p.module = VK_NULL_HANDLE;
+        host_.info(where_ + ": built " + what + " in " + std::to_string(seconds).substr(0, 5) + " s");
+        return p;
+    } catch (...) {
+        destroy_pipeline(p);
         throw;
     }
+}
+
+void Runtime::destroy_pipeline(Pipeline& p) noexcept {
+    if (p.pipeline != VK_NULL_HANDLE) vkDestroyPipeline(device_, p.pipeline, nullptr);
+    if (p.module != VK_NULL_HANDLE) vkDestroyShaderModule(device_, p.module, nullptr);
+    p.pipeline = VK_NULL_HANDLE;
+    p.module = VK_NULL_HANDLE;
 }
 
 Buffer Runtime::make_buffer(VkDeviceSize size, bool host_visible, const char* what) {
@@ -310,7 +345,8 @@ Buffer Runtime::make_buffer(VkDeviceSize size, bool host_visible, const char* wh
     VkBufferCreateInfo info{};
     info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
     info.size = size;
-    info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
+    // Transfers: the light cache is uploaded through a staging buffer, DAG items are read back in tests.
+    info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
     info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
     check(vkCreateBuffer(device_, &info, nullptr, &b.buffer), where_, (std::string("vkCreateBuffer(") + what + ")").c_str());
     VkMemoryRequirements req{};

@@ -44,6 +44,7 @@ struct DeviceDesc {
     uint32_t max_groups_x = 0;           // maxComputeWorkGroupCount[0]
     uint64_t max_storage_range = 0;      // maxStorageBufferRange
     uint64_t max_allocation = 0;         // maxMemoryAllocationSize (Vulkan 1.1), else max_storage_range
+    uint32_t max_shared_memory = 0;      // maxComputeSharedMemorySize (KawPow's L1 cache needs 16 KiB and a bit)
     bool cpu = false;
     // The physical identity (otd_device_info_t): VK_EXT_pci_bus_info's address, Vulkan 1.1's deviceUUID.
     // Left unknown for CPU devices (lavapipe): software, not a card another backend could list.
@@ -79,6 +80,14 @@ struct Buffer {
     void* mapped = nullptr;
 };
 
+/// The two pipeline layouts: the SHA-256 family's (sha256d, scrypt: kernels/vulkan/sha256.glsl, 3 storage
+/// buffers) and the Ethash family's (ethash, etchash, kawpow: kernels/vulkan/ethash.glsl, 11 storage buffers).
+enum class Layout { kSha256, kEthash };
+
+/// Storage buffers of the Ethash-family layout: params, results, light cache, then the DAG's buffers.
+inline constexpr uint32_t kEthashBindings = 11;
+inline constexpr uint32_t kDagBufferBindings = 8;  // the DAG is split over at most this many buffers
+
 /// The compute pipeline of one algorithm.
 struct Pipeline {
     VkShaderModule module = VK_NULL_HANDLE;
@@ -99,14 +108,25 @@ class Runtime {
     [[nodiscard]] const std::string& where() const noexcept { return where_; }
     [[nodiscard]] VkDevice device() const noexcept { return device_; }
     [[nodiscard]] VkQueue queue() const noexcept { return queue_; }
-    [[nodiscard]] VkDescriptorSetLayout set_layout() const noexcept { return set_layout_; }
-    [[nodiscard]] VkPipelineLayout pipeline_layout() const noexcept { return pipeline_layout_; }
+    [[nodiscard]] VkDescriptorSetLayout set_layout(Layout l = Layout::kSha256) const noexcept {
+        return l == Layout::kSha256 ? set_layout_ : eth_set_layout_;
+    }
+    [[nodiscard]] VkPipelineLayout pipeline_layout(Layout l = Layout::kSha256) const noexcept {
+        return l == Layout::kSha256 ? pipeline_layout_ : eth_pipeline_layout_;
+    }
     [[nodiscard]] uint32_t queue_family() const noexcept { return desc_.queue_family; }
 
     /// The compute pipeline for `algorithm`, from the SPIR-V words spirv() returns, built on first use.
     /// @throws sdk::Error(OTD_ERR_STATE) naming the device and the algorithm when the build fails, and
     /// whatever spirv() throws (before anything is cached).
-    VkPipeline pipeline(const std::string& algorithm, const std::function<std::vector<uint32_t>()>& spirv);
+    VkPipeline pipeline(const std::string& algorithm, const std::function<std::vector<uint32_t>()>& spirv,
+                        Layout layout = Layout::kSha256);
+
+    /// A compute pipeline (entry "main") from SPIR-V words, not cached here (KawPow's period pipelines are
+    /// the device's). @throws sdk::Error(OTD_ERR_STATE) naming the device and `what` when the words are not
+    /// SPIR-V or the driver refuses them. Free it with destroy_pipeline().
+    Pipeline build_pipeline(const std::string& what, const std::vector<uint32_t>& code, Layout layout);
+    void destroy_pipeline(Pipeline& p) noexcept;
 
     /// Forgets failed builds, so that reopening the device (after fixing `spirv_dir`) builds again. [control]
     void forget_failures();
@@ -128,6 +148,8 @@ class Runtime {
     VkQueue queue_ = VK_NULL_HANDLE;
     VkDescriptorSetLayout set_layout_ = VK_NULL_HANDLE;
     VkPipelineLayout pipeline_layout_ = VK_NULL_HANDLE;
+    VkDescriptorSetLayout eth_set_layout_ = VK_NULL_HANDLE;
+    VkPipelineLayout eth_pipeline_layout_ = VK_NULL_HANDLE;
     VkPhysicalDeviceMemoryProperties memory_{};
     std::mutex mutex_;  // guards pipelines_
     std::map<std::string, Pipeline> pipelines_;
@@ -140,6 +162,19 @@ struct PushConstants {
     uint32_t capacity;
     uint32_t word_stride;
     uint32_t item_stride;
+};
+
+/// Push constants of the Ethash-family shaders (kernels/vulkan/ethash.glsl, EthashPush).
+struct EthashPush {
+    uint32_t nonce_lo;
+    uint32_t nonce_hi;
+    uint32_t count;
+    uint32_t capacity;
+    uint32_t first_item;
+    uint32_t cache_items;
+    uint32_t parents;
+    uint32_t pages;
+    uint32_t dag_shift;
 };
 
 }  // namespace otedama::vulkan_backend

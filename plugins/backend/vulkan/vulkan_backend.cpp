@@ -1,17 +1,20 @@
 // The Vulkan backend ("org.otedama.backend.vulkan"): one SCAN device per Vulkan physical device with a
-// compute queue (ids "vulkan<i>"), each with one lane, mining sha256d and scrypt with the compute shaders of
-// kernels/vulkan (GLSL compiled to SPIR-V by glslc at build time and embedded). See README.md.
+// compute queue (ids "vulkan<i>"), each with one lane, mining sha256d, scrypt, ethash, etchash and kawpow with
+// the compute shaders of kernels/vulkan (GLSL compiled to SPIR-V by glslc at build time and embedded; KawPow's
+// per-period shader compiled at run time by libshaderc). See README.md.
 //
 // Device info: name = "<deviceName> (<type>; <driver>)", memory_bytes = the device-local heaps,
 // compute_units = hardware threads for CPU devices (lavapipe), 0 (unknown) otherwise, max_lanes 1,
-// nonce_size_max 4, algorithms "sha256d,scrypt". Which devices mine is the host's choice
+// nonce_size_max 8, algorithms kAlgorithms (vk_device.hpp). Which devices mine is the host's choice
 // (mining.enable_gpu, mining.gpu.devices as enumeration indices); limits.intensity (mining.gpu.intensity)
 // bounds the invocations of one dispatch to 2^intensity.
 //
 // Settings (plugins.settings."org.otedama.backend.vulkan"): spirv_dir (string: load <algorithm>.spv from
 // this folder instead of the embedded SPIR-V, e.g. the installed share/otedama/kernels/vulkan), launch_ms
 // (integer 5..1000, default 50: the target time of one dispatch; the abort flag is checked between
-// dispatches), self_test (boolean, default true: the known-answer self-test at a device's first open).
+// dispatches), self_test (boolean, default true: the known-answer self-test at a device's first open),
+// program_cache (string: folder for compiled KawPow period shaders, default $XDG_CACHE_HOME/otedama/vulkan,
+// "" = none).
 #include <otedama/common/flat_json.hpp>
 #include <otedama/sdk/backend.hpp>
 
@@ -46,8 +49,14 @@ Settings parse_settings(const std::string& json) {
                 throw sdk::Error(OTD_ERR_INVALID_ARG, std::string("vulkan: self_test must be true or false, not ") + m.value.kind_name());
             }
             s.self_test = m.value.boolean;
+        } else if (m.key == "program_cache") {
+            if (m.value.kind != common::JsonValue::Kind::string) {
+                throw sdk::Error(OTD_ERR_INVALID_ARG, std::string("vulkan: program_cache must be a string, not ") + m.value.kind_name());
+            }
+            s.program_cache_dir = m.value.text;
         } else {
-            throw sdk::Error(OTD_ERR_INVALID_ARG, "vulkan: unknown setting '" + m.key + "' (known: spirv_dir, launch_ms, self_test)");
+            throw sdk::Error(OTD_ERR_INVALID_ARG,
+                             "vulkan: unknown setting '" + m.key + "' (known: spirv_dir, launch_ms, self_test, program_cache)");
         }
     }
     return s;
@@ -97,7 +106,7 @@ class VulkanBackend final : public sdk::Backend<VulkanBackend> {
             info.max_lanes = 1;
             info.queue_depth = 0;
             info.numa_node = -1;
-            info.nonce_size_max = 4;
+            info.nonce_size_max = 8;  // the Ethash family's 64-bit nonces
             if (d.has_pci) sdk::set_pci_bus_id(info, d.pci_domain, d.pci_bus, d.pci_device, d.pci_function);
             sdk::set_uuid(info, d.uuid);
             out.push_back(info);
@@ -185,7 +194,7 @@ class VulkanBackend final : public sdk::Backend<VulkanBackend> {
 
 constexpr otd_plugin_descriptor_t kDescriptor = sdk::descriptor(
     OTD_KIND_BACKEND, "org.otedama.backend.vulkan", "vulkan", "0.1.0", "Otedama",
-    "Vulkan compute backend: sha256d and scrypt shaders on every Vulkan device (GPUs, lavapipe on CPUs)", "",
+    "Vulkan compute backend: sha256d, scrypt, ethash, etchash and kawpow shaders on every Vulkan device (GPUs, lavapipe on CPUs)", "",
     OTD_BACKEND_INTERFACE_ID);
 
 }  // namespace

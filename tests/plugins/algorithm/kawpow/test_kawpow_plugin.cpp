@@ -624,8 +624,15 @@ TEST_F(KawpowPlugin, ProgpowPeriodSource) {
     ASSERT_EQ(pp.get_period_source(plugin(), 16, OTD_PROGPOW_CUDA, cuda.data(), cuda.size(), &needed, err.text, sizeof err.text), OTD_OK);
     EXPECT_NE(cuda.find("__shfl_sync"), std::string::npos);
 
-    EXPECT_EQ(pp.get_period_source(plugin(), 16, 3, b.data(), b.size(), &needed, err.text, sizeof err.text), OTD_ERR_INVALID_ARG);
-    EXPECT_NE(err.str().find("dialect 3"), std::string::npos) << err.str();
+    ASSERT_EQ(pp.get_period_source(plugin(), 16, OTD_PROGPOW_GLSL, nullptr, 0, &needed, err.text, sizeof err.text), OTD_ERR_BUFFER_TOO_SMALL);
+    std::string glsl(needed, '\0');
+    ASSERT_EQ(pp.get_period_source(plugin(), 16, OTD_PROGPOW_GLSL, glsl.data(), glsl.size(), &needed, err.text, sizeof err.text), OTD_OK);
+    EXPECT_NE(glsl.find("dialect GLSL (Vulkan)"), std::string::npos);
+    EXPECT_NE(glsl.find("barrier();"), std::string::npos);
+    EXPECT_NE(glsl.find("shared uint c_dag[PROGPOW_CACHE_WORDS];"), std::string::npos);
+
+    EXPECT_EQ(pp.get_period_source(plugin(), 16, 4, b.data(), b.size(), &needed, err.text, sizeof err.text), OTD_ERR_INVALID_ARG);
+    EXPECT_NE(err.str().find("dialect 4"), std::string::npos) << err.str();
     EXPECT_EQ(pp.get_period_source(plugin(), 16, OTD_PROGPOW_CUDA, b.data(), b.size(), nullptr, err.text, sizeof err.text),
               OTD_ERR_INVALID_ARG);
 }

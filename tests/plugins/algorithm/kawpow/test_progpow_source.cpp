@@ -1,12 +1,12 @@
-// Tests for plugins/algorithm/kawpow/progpow_source: the CUDA / OpenCL text of a period's progPowLoop.
+// Tests for plugins/algorithm/kawpow/progpow_source: the CUDA / OpenCL / GLSL text of a period's progPowLoop.
 //
 //  - Semantics: the generated statements are executed back, one lane at a time, by a small interpreter of
 //    the fixed statement forms the generator emits (anything else inside the function body fails the test),
 //    and the registers must equal those of the CPU interpreter (progpow.cpp run_loop) for every lane. So
 //    the op sequence in the text is the one the CPU verifier runs.
 //  - Shape: op counts, determinism per period, both dialects carry the same sequence.
-//  - Compilers: when clang (OpenCL C 1.2) or nvcc (CUDA, to PTX) is installed, the text is compiled inside a
-//    small kernel; otherwise those tests are skipped with a message.
+//  - Compilers: when clang (OpenCL C 1.2), nvcc (CUDA, to PTX) or glslc (GLSL for Vulkan, to SPIR-V) is
+//    installed, the text is compiled inside a small kernel; otherwise those tests are skipped with a message.
 #include "progpow.hpp"
 #include "progpow_source.hpp"
 
@@ -30,6 +30,9 @@
 #endif
 #ifndef OTEDAMA_TEST_NVCC
 #define OTEDAMA_TEST_NVCC ""
+#endif
+#ifndef OTEDAMA_TEST_GLSLC
+#define OTEDAMA_TEST_GLSLC ""
 #endif
 
 namespace {
@@ -94,7 +97,11 @@ private:
             "const uint lane_id =", "offset = __shfl_sync(", "if (lane_id == loop % PROGPOW_LANES) share[0] = mix[0];",
             "barrier(CLK_LOCAL_MEM_FENCE);", "offset = share[0];", "offset %= PROGPOW_DAG_ELEMENTS;",
             "data_dag = g_dag[(size_t)offset * PROGPOW_LANES + ((lane_id ^ loop) % PROGPOW_LANES)];",
-            "if (hack_false) "};
+            "if (hack_false) ",
+            // GLSL
+            "if (lane_id == loop % PROGPOW_LANES) share[gl_LocalInvocationID.x / PROGPOW_LANES] = mix[0];",
+            "memoryBarrierShared();", "barrier();", "offset = share[gl_LocalInvocationID.x / PROGPOW_LANES];",
+            "data_dag = otd_progpow_dag_load(offset * PROGPOW_LANES + ((lane_id ^ loop) % PROGPOW_LANES));"};
         for (const char* k : kKnown) {
             if (l.rfind(k, 0) == 0) return true;
         }
@@ -224,11 +231,12 @@ TEST(ProgpowSource, TextRunsLikeTheCpuInterpreter) {
         SCOPED_TRACE(period);
         expect_text_runs_like_the_interpreter(period, kp::Dialect::kCuda);
         expect_text_runs_like_the_interpreter(period, kp::Dialect::kOpenCl);
+        expect_text_runs_like_the_interpreter(period, kp::Dialect::kGlsl);
     }
 }
 
 TEST(ProgpowSource, DeterministicAndPerPeriod) {
-    for (const auto dialect : {kp::Dialect::kCuda, kp::Dialect::kOpenCl}) {
+    for (const auto dialect : {kp::Dialect::kCuda, kp::Dialect::kOpenCl, kp::Dialect::kGlsl}) {
         const std::string a = kp::period_source(kp::generate_program(5), dialect);
         EXPECT_EQ(a, kp::period_source(kp::generate_program(5), dialect));
         EXPECT_NE(a, kp::period_source(kp::generate_program(6), dialect));
@@ -240,6 +248,7 @@ TEST(ProgpowSource, DeterministicAndPerPeriod) {
     const auto cuda = op_statements(kp::period_source(p, kp::Dialect::kCuda));
     const auto ocl = op_statements(kp::period_source(p, kp::Dialect::kOpenCl));
     EXPECT_EQ(cuda, ocl);
+    EXPECT_EQ(cuda, op_statements(kp::period_source(p, kp::Dialect::kGlsl)));
     EXPECT_EQ(cuda.size(), 3 * kp::kCntCache + 2 * kp::kCntMath + kp::kDagLoads);  // offset, load, merge | math, merge | merge
 }
 
@@ -325,6 +334,57 @@ __global__ void otd_test_kawpow_loop(const dag_t* g_dag, const uint32_t* l1, uin
     out[blockIdx.x * blockDim.x + threadIdx.x] = mix[0] ^ mix[31];
 }
 )";
+
+// A compute shader around the GLSL text: 64 invocations (4 hashes) per work-group, the DAG as dag_t words.
+constexpr const char* kGlslHead = R"(#version 450
+layout(local_size_x = 64) in;
+)";
+constexpr const char* kGlslKernel = R"(
+layout(std430, set = 0, binding = 0) readonly buffer Dag { uvec4 dag[]; };
+layout(std430, set = 0, binding = 1) buffer Out { uint out_words[]; };
+dag_t otd_progpow_dag_load(uint index) {
+    const uvec4 v = dag[index];
+    dag_t d;
+    d.s[0] = v.x;
+    d.s[1] = v.y;
+    d.s[2] = v.z;
+    d.s[3] = v.w;
+    return d;
+}
+void main() {
+    for (uint w = gl_LocalInvocationID.x; w < PROGPOW_CACHE_WORDS / 4u; w += gl_WorkGroupSize.x) {
+        const uvec4 v = dag[w];
+        c_dag[4u * w] = v.x;
+        c_dag[4u * w + 1u] = v.y;
+        c_dag[4u * w + 2u] = v.z;
+        c_dag[4u * w + 3u] = v.w;
+    }
+    memoryBarrierShared();
+    barrier();
+    uint mix[PROGPOW_REGS];
+    for (uint r = 0u; r < PROGPOW_REGS; ++r) mix[r] = gl_GlobalInvocationID.x * 33u + r;
+    for (uint loop = 0u; loop < PROGPOW_CNT_DAG; ++loop) progPowLoop(loop, mix, false);
+    out_words[gl_GlobalInvocationID.x] = mix[0] ^ mix[31];
+}
+)";
+
+TEST(ProgpowSource, GlslTextCompilesWithGlslc) {
+    const std::string glslc = OTEDAMA_TEST_GLSLC;
+    if (glslc.empty()) GTEST_SKIP() << "no glslc found at configure time: GLSL compile check skipped";
+    TempDir dir;
+    ASSERT_FALSE(dir.path().empty());
+    for (const uint64_t period : {uint64_t{0}, uint64_t{406587}}) {
+        const std::string file = dir.path() + "/kawpow_" + std::to_string(period) + ".comp";
+        {
+            std::ofstream f(file);
+            f << kGlslHead << "#define PROGPOW_DAG_ELEMENTS 4194304u\n"
+              << kp::period_source(kp::generate_program(period), kp::Dialect::kGlsl) << kGlslKernel;
+        }
+        std::string out;
+        const int rc = run("'" + glslc + "' --target-env=vulkan1.0 -Werror -O -o '" + file + ".spv' '" + file + "'", out);
+        EXPECT_EQ(rc, 0) << out;
+    }
+}
 
 TEST(ProgpowSource, OpenClTextCompilesWithClang) {
     const std::string clang = OTEDAMA_TEST_CLANG;

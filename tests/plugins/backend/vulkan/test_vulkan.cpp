@@ -245,11 +245,12 @@ TEST_F(Vulkan, EnumeratesScanDevicesWithMemoryHeapsOneLaneAndItsAlgorithms) {
         SCOPED_TRACE(d.id);
         EXPECT_EQ(d.style, OTD_DEVICE_SCAN);
         EXPECT_EQ(std::string(d.id), "vulkan" + std::to_string(i));
-        EXPECT_STREQ(d.algorithms, "sha256d,scrypt");
+        // kawpow only where the build found libshaderc (its period shaders are compiled at run time).
+        EXPECT_STREQ(d.algorithms, OTEDAMA_HAVE_SHADERC ? "sha256d,scrypt,ethash,etchash,kawpow" : "sha256d,scrypt,ethash,etchash");
         EXPECT_GT(d.memory_bytes, 0u);
         EXPECT_EQ(d.max_lanes, 1u);
         EXPECT_EQ(d.queue_depth, 0u);
-        EXPECT_EQ(d.nonce_size_max, 4u);
+        EXPECT_EQ(d.nonce_size_max, 8u) << "the Ethash family's 64-bit nonces";
         EXPECT_GT(std::strlen(d.name), 0u);
         EXPECT_TRUE(host_->logged(std::string("vulkan: ") + d.id + " ")) << "init logs each device";
         EXPECT_TRUE(host_->logged("memory heaps: heap 0 ")) << "init logs the memory heaps";
@@ -301,10 +302,15 @@ TEST_F(Vulkan, BadWorkUnitsAreRefusedNamingTheDevice) {
     std::string message;
     uint64_t hashes = 1;
 
-    otd_work_unit_t w = work_unit("ethash", header, 0, 100, easy_target(), found);
+    otd_work_unit_t w = work_unit("randomx", header, 0, 100, easy_target(), found);
     EXPECT_EQ(run(w, &hashes, &message), OTD_ERR_UNSUPPORTED);
     EXPECT_NE(message.find(id + " "), std::string::npos) << message;
-    EXPECT_NE(message.find("no Vulkan shader for algorithm 'ethash'"), std::string::npos) << message;
+    EXPECT_NE(message.find("no Vulkan shader for algorithm 'randomx'"), std::string::npos) << message;
+
+    w = work_unit("ethash", header, 0, 100, easy_target(), found);  // an 80-byte header is not Ethash work
+    EXPECT_EQ(run(w, &hashes, &message), OTD_ERR_INVALID_ARG);
+    EXPECT_NE(message.find(id + " "), std::string::npos) << message;
+    EXPECT_NE(message.find("32-byte header hash with an 8-byte nonce at offset 32"), std::string::npos) << message;
 
     w = work_unit("sha256d", header, 0, 100, easy_target(), found);
     w.blob_size = 76;
