@@ -55,14 +55,17 @@ extern "C" __global__ void __launch_bounds__(128, 8) otd_ethash_search(const otd
         if (k == 0 && w == 0) s0 = v;
       }
     }
-#pragma unroll 4
-    for (otd_u32 i = 0; i < OTD_ETH_ACCESSES; ++i) {
-      /* mix word i % 32 lives in lane (i % 32) / 4, component i % 4 */
-      const otd_u32 mine = otd_ethash_page(i, s0, m[i % 4], pages);
-      const otd_u32 p = __shfl_sync(0xffffffffu, mine, (i % 32) / 4, OTD_ETH_LANES);
-      const uint4 v = __ldg(reinterpret_cast<const uint4*>(dag + static_cast<otd_u64>(p) * 32 + 4 * lane));
-      const otd_u32 words[4] = {v.x, v.y, v.z, v.w};
-      otd_ethash_lane_mix(m, words);
+    for (otd_u32 i0 = 0; i0 < OTD_ETH_ACCESSES; i0 += 4) {
+#pragma unroll
+      for (otd_u32 c = 0; c < 4; ++c) {
+        /* access i = i0 + c: mix word i % 32 lives in lane (i % 32) / 4, component c (a register) */
+        const otd_u32 i = i0 + c;
+        const otd_u32 mine = otd_ethash_page(i, s0, m[c], pages);
+        const otd_u32 p = __shfl_sync(0xffffffffu, mine, (i % 32) / 4, OTD_ETH_LANES);
+        const uint4 v = __ldg(reinterpret_cast<const uint4*>(dag + static_cast<otd_u64>(p) * 32 + 4 * lane));
+        const otd_u32 words[4] = {v.x, v.y, v.z, v.w};
+        otd_ethash_lane_mix(m, words);
+      }
     }
     const otd_u32 c = otd_ethash_lane_cmix(m);
 #pragma unroll

@@ -41,10 +41,10 @@ void check_dataset_fits(const std::string& where, uint64_t free_bytes, uint64_t 
                         const std::string& what) {
   const uint64_t reserve = std::max<uint64_t>(total_bytes / 32, 64ull << 20);
   if (cache_bytes + dag_bytes + reserve > free_bytes) {
-    throw sdk::Error(OTD_ERR_NO_MEMORY, where + ": " + what + " does not fit: it needs " + std::to_string(dag_bytes) + " bytes (" +
-                                            mib(dag_bytes) + ") plus " + std::to_string(cache_bytes) + " bytes (" + mib(cache_bytes) +
-                                            ") of light cache and " + std::to_string(reserve) + " bytes (" + mib(reserve) +
-                                            ") kept free; the device has " + std::to_string(free_bytes) + " bytes (" + mib(free_bytes) +
+    // Compact: the ABI's error buffer is short, and every number must survive in it.
+    throw sdk::Error(OTD_ERR_NO_MEMORY, where + ": " + what + " does not fit: " + std::to_string(dag_bytes) + " bytes (" + mib(dag_bytes) +
+                                            ") + light cache " + std::to_string(cache_bytes) + " bytes (" + mib(cache_bytes) + ") + " +
+                                            mib(reserve) + " kept free > " + std::to_string(free_bytes) + " bytes (" + mib(free_bytes) +
                                             ") free of " + std::to_string(total_bytes) + " (cuMemGetInfo)");
   }
 }
