@@ -7,7 +7,7 @@
 // Settings (plugins.settings."org.otedama.backend.cuda"): launch_ms (5..1000, default 50: target time of
 // one launch; the abort flag is checked between launches), launch_timeout_ms (100..600000, default 10000:
 // the watchdog's limit for one launch), kernel_dir (load <algorithm>.fatbin from this folder instead of
-// the embedded images, e.g. the installed share/otedama/kernels/cuda), program_cache_dir (where compiled
+// the embedded images, e.g. the installed share/otedama/kernels/cuda), program_cache (where compiled
 // KawPow period programs are kept; default $XDG_CACHE_HOME/otedama/cuda or ~/.cache/otedama/cuda; "" = none).
 #include <otedama/common/flat_json.hpp>
 #include <otedama/sdk/backend.hpp>
@@ -40,9 +40,10 @@ Settings parse_settings(const std::string& json) {
       const auto v = common::json_integer(m.value, 100, 600000);
       if (!v) throw sdk::Error(OTD_ERR_INVALID_ARG, "cuda: launch_timeout_ms must be an integer from 100 to 600000, not " + m.value.text);
       s.launch_timeout_ms = static_cast<uint32_t>(*v);
-    } else if (m.key == "program_cache_dir") {
+    } else if (m.key == "program_cache") {
       if (m.value.kind != common::JsonValue::Kind::string) {
-        throw sdk::Error(OTD_ERR_INVALID_ARG, std::string("cuda: program_cache_dir must be a string, not ") + m.value.kind_name());
+        throw sdk::Error(OTD_ERR_INVALID_ARG, std::string("cuda: program_cache must be a string (a folder, or \"\" for none), not ") +
+                                                  m.value.kind_name());
       }
       s.program_cache_dir = m.value.text;
     } else if (m.key == "kernel_dir") {
@@ -51,7 +52,7 @@ Settings parse_settings(const std::string& json) {
       }
       s.kernel_dir = m.value.text;
     } else {
-      throw sdk::Error(OTD_ERR_INVALID_ARG, "cuda: unknown setting '" + m.key + "' (known: launch_ms, launch_timeout_ms, kernel_dir, program_cache_dir)");
+      throw sdk::Error(OTD_ERR_INVALID_ARG, "cuda: unknown setting '" + m.key + "' (known: launch_ms, launch_timeout_ms, kernel_dir, program_cache)");
     }
   }
   if (s.launch_timeout_ms < 2 * s.launch_ms) {
