@@ -8,6 +8,11 @@
  */
 #include "ethash_core.cuh"
 
+/* Hashes a group of 8 threads walks side by side (1, 2, 4 or 8): more DAG reads in flight per warp. */
+#ifndef OTD_ETH_PARALLEL
+#define OTD_ETH_PARALLEL 2u
+#endif
+
 /* Items [first, first + count) of the dataset into dag[first ..]: calc_dataset_item with `parents` parents
  * (Ethash 256, KawPow 512). One item per thread. */
 extern "C" __global__ void __launch_bounds__(128) otd_ethash_dag(const otd_u32* __restrict__ cache, otd_u32 cache_items,
@@ -23,7 +28,7 @@ extern "C" __global__ void __launch_bounds__(128) otd_ethash_dag(const otd_u32* 
 }
 
 /* hashimoto for nonces nonce_base + [0, count), OTD_ETH_LANES (8) threads per hash: thread t computes the
- * seed of nonce_base + t; the 8 threads of a group then run the 8 hashes of the group one after the other,
+ * seed of nonce_base + t; the 8 threads of a group then run the 8 hashes of the group, OTD_ETH_PARALLEL at a time,
  * lane l holding mix words 4l..4l+3 and reading the same 16 bytes of every page (one coalesced 128-byte
  * read per access). params: header hash (8 words), share target (8 words, little-endian number); pages =
  * dataset bytes / 128. Every nonce whose final hash, read big-endian, is <= the target is reported. Every
@@ -42,17 +47,21 @@ extern "C" __global__ void __launch_bounds__(128, 8) otd_ethash_search(const otd
 
   otd_u32 own_cmix[8];
 #pragma unroll 1
-  for (otd_u32 h = 0; h < OTD_ETH_LANES; ++h) {
-    /* hash h of the group: lane l starts from words 4(l % 4) .. 4(l % 4) + 3 of its seed */
-    otd_u32 m[4];
-    otd_u32 s0 = 0;
+  for (otd_u32 h0 = 0; h0 < OTD_ETH_LANES; h0 += OTD_ETH_PARALLEL) {
+    /* hashes h0 .. h0 + OTD_ETH_PARALLEL - 1 of the group side by side (independent chains of DAG reads in
+     * flight together); lane l starts each from words 4(l % 4) .. 4(l % 4) + 3 of that hash's seed */
+    otd_u32 m[OTD_ETH_PARALLEL][4];
+    otd_u32 s0[OTD_ETH_PARALLEL];
 #pragma unroll
-    for (int k = 0; k < 4; ++k) {
+    for (otd_u32 q = 0; q < OTD_ETH_PARALLEL; ++q) {
 #pragma unroll
-      for (int w = 0; w < 4; ++w) {
-        const otd_u32 v = __shfl_sync(0xffffffffu, s[4 * k + w], h, OTD_ETH_LANES);
-        if ((lane & 3u) == static_cast<otd_u32>(k)) m[w] = v;
-        if (k == 0 && w == 0) s0 = v;
+      for (otd_u32 k = 0; k < 4; ++k) {
+#pragma unroll
+        for (otd_u32 w = 0; w < 4; ++w) {
+          const otd_u32 v = __shfl_sync(0xffffffffu, s[4 * k + w], h0 + q, OTD_ETH_LANES);
+          if ((lane & 3u) == k) m[q][w] = v;
+          if (k == 0 && w == 0) s0[q] = v;
+        }
       }
     }
     for (otd_u32 i0 = 0; i0 < OTD_ETH_ACCESSES; i0 += 4) {
@@ -60,18 +69,28 @@ extern "C" __global__ void __launch_bounds__(128, 8) otd_ethash_search(const otd
       for (otd_u32 c = 0; c < 4; ++c) {
         /* access i = i0 + c: mix word i % 32 lives in lane (i % 32) / 4, component c (a register) */
         const otd_u32 i = i0 + c;
-        const otd_u32 mine = otd_ethash_page(i, s0, m[c], pages);
-        const otd_u32 p = __shfl_sync(0xffffffffu, mine, (i % 32) / 4, OTD_ETH_LANES);
-        const uint4 v = __ldg(reinterpret_cast<const uint4*>(dag + static_cast<otd_u64>(p) * 32 + 4 * lane));
-        const otd_u32 words[4] = {v.x, v.y, v.z, v.w};
-        otd_ethash_lane_mix(m, words);
+        uint4 v[OTD_ETH_PARALLEL];
+#pragma unroll
+        for (otd_u32 q = 0; q < OTD_ETH_PARALLEL; ++q) {
+          const otd_u32 mine = otd_ethash_page(i, s0[q], m[q][c], pages);
+          const otd_u32 p = __shfl_sync(0xffffffffu, mine, (i % 32) / 4, OTD_ETH_LANES);
+          v[q] = __ldg(reinterpret_cast<const uint4*>(dag + static_cast<otd_u64>(p) * 32 + 4 * lane));
+        }
+#pragma unroll
+        for (otd_u32 q = 0; q < OTD_ETH_PARALLEL; ++q) {
+          const otd_u32 words[4] = {v[q].x, v[q].y, v[q].z, v[q].w};
+          otd_ethash_lane_mix(m[q], words);
+        }
       }
     }
-    const otd_u32 c = otd_ethash_lane_cmix(m);
 #pragma unroll
-    for (int j = 0; j < 8; ++j) {
-      const otd_u32 v = __shfl_sync(0xffffffffu, c, j, OTD_ETH_LANES);
-      if (lane == h) own_cmix[j] = v;
+    for (otd_u32 q = 0; q < OTD_ETH_PARALLEL; ++q) {
+      const otd_u32 c = otd_ethash_lane_cmix(m[q]);
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        const otd_u32 v = __shfl_sync(0xffffffffu, c, j, OTD_ETH_LANES);
+        if (lane == h0 + q) own_cmix[j] = v;
+      }
     }
   }
   if (gid >= count) return;
