@@ -3,7 +3,14 @@
 // print the median (and min/max) in H/s. Shared by bench_opencl, bench_vulkan and bench_cuda, which differ
 // only in the plugin, the work-unit size, what they say without a device and what they add to the report.
 //
-//   NAME [--algo sha256d|scrypt] [--seconds N] [--warmup N] [--intensity N] [--device I] [--settings JSON]
+//   NAME [--algo sha256d|scrypt|ethash|etchash|kawpow] [--seconds N] [--warmup N] [--intensity N] [--device I]
+//        [--settings JSON] [--height H] [--kawpow-plugin PATH]
+//
+// The Ethash family (ethash, etchash, kawpow) mines a 32-byte header hash with an 8-byte nonce at block
+// height --height (its epoch decides the DAG; defaults: a recent height of each chain); the DAG is
+// generated before the first hashes, so it is not in the samples. KawPow needs the kawpow algorithm plugin
+// (--kawpow-plugin) for its period program (otedama.algorithm.progpow/1). Their report adds the DAG bytes
+// read per second: 64 accesses x 128 bytes per ethash hash, 64 x 256 bytes per kawpow hash.
 #pragma once
 
 #include <algorithm>
@@ -52,6 +59,8 @@ inline int run_backend_bench(const BackendBench& spec, int argc, char** argv) {
     int seconds = 10, warmup = 3;
     uint32_t intensity = 0, device_index = 0;
     std::string settings = "{}";
+    std::string kawpow_plugin;
+    int64_t height = -1;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string k = argv[i], v = argv[i + 1];
         if (k == "--algo") algo = v;
@@ -60,6 +69,8 @@ inline int run_backend_bench(const BackendBench& spec, int argc, char** argv) {
         else if (k == "--intensity") intensity = static_cast<uint32_t>(std::atoi(v.c_str()));
         else if (k == "--device") device_index = static_cast<uint32_t>(std::atoi(v.c_str()));
         else if (k == "--settings") settings = v;
+        else if (k == "--height") height = std::atoll(v.c_str());
+        else if (k == "--kawpow-plugin") kawpow_plugin = v;
         else {
             std::fprintf(stderr, "%s: unknown option %s\n", name, k.c_str());
             return 2;
@@ -69,11 +80,26 @@ inline int run_backend_bench(const BackendBench& spec, int argc, char** argv) {
         std::fprintf(stderr, "%s: --seconds >= 1, --warmup >= 0\n", name);
         return 2;
     }
+    const bool ethash_family = algo == "ethash" || algo == "etchash" || algo == "kawpow";
+    if (height < 0) height = algo == "kawpow" ? 3900000 : algo == "etchash" ? 20000000 : algo == "ethash" ? 15000000 : 0;
     th::FakeHost host(settings);
     th::CreateResult r = th::create_instance(spec.plugin_path, spec.plugin_id, OTD_BACKEND_INTERFACE_ID, host);
     if (!r.ok()) {
         std::fprintf(stderr, "%s: %s\n", name, r.describe().c_str());
         return 1;
+    }
+    th::FakeHost algorithm_host;  // the algorithm plugin's own (empty) settings
+    th::CreateResult algorithm_plugin;
+    if (algo == "kawpow") {
+        if (kawpow_plugin.empty()) {
+            std::fprintf(stderr, "%s: kawpow needs --kawpow-plugin PATH (the kawpow algorithm plugin: its period programs)\n", name);
+            return 2;
+        }
+        algorithm_plugin = th::create_instance(kawpow_plugin, "org.otedama.algorithm.kawpow", OTD_ALGORITHM_INTERFACE_ID, algorithm_host);
+        if (!algorithm_plugin.ok()) {
+            std::fprintf(stderr, "%s: %s\n", name, algorithm_plugin.describe().c_str());
+            return 1;
+        }
     }
     const otd_backend_t& b = r.instance.table<otd_backend_t>();
     uint32_t count = 0;
@@ -117,7 +143,18 @@ inline int run_backend_bench(const BackendBench& spec, int argc, char** argv) {
             w.nonce_size = 4;
             w.nonce_start = start;
             w.nonce_count = nonce_count;
-            if (w.nonce_start + w.nonce_count > 0x100000000ULL) w.nonce_start = start = 0;
+            if (ethash_family) {
+                w.blob_size = 40;  // header hash (32 bytes) + 8-byte nonce
+                w.nonce_offset = 32;
+                w.nonce_size = 8;
+                w.height = static_cast<uint64_t>(height);
+                if (algo == "kawpow") {
+                    w.algorithm_plugin = algorithm_plugin.instance.plugin();
+                    w.algorithm_table = &algorithm_plugin.instance.table<otd_algorithm_t>();
+                }
+            } else if (w.nonce_start + w.nonce_count > 0x100000000ULL) {
+                w.nonce_start = start = 0;
+            }
             w.abort_flag = &abort_flag;
             w.on_found = &detail::ignore_found;  // the target below is 0: nothing is found
             uint64_t done = 0;
@@ -165,9 +202,17 @@ inline int run_backend_bench(const BackendBench& spec, int argc, char** argv) {
     std::sort(samples.begin(), samples.end());
     const double median = samples.size() % 2 ? samples[samples.size() / 2]
                                              : (samples[samples.size() / 2 - 1] + samples[samples.size() / 2]) / 2;
-    std::printf("bench %s mine on %s (%s), intensity %u: median %.1f H/s (min %.1f, max %.1f) over %zu s after %d s warm-up; %s\n",
+    std::string dag;
+    if (ethash_family) {
+        // DAG bytes each hash reads: 64 accesses of a 128-byte page (ethash) or a 256-byte entry (kawpow).
+        const double per_hash = algo == "kawpow" ? 64.0 * 256 : 64.0 * 128;
+        char text[96];
+        std::snprintf(text, sizeof text, " at height %lld = %.1f GB/s of DAG reads", static_cast<long long>(height), median * per_hash / 1e9);
+        dag = text;
+    }
+    std::printf("bench %s mine on %s (%s), intensity %u: median %.1f H/s (min %.1f, max %.1f) over %zu s after %d s warm-up%s; %s\n",
                 algo.c_str(), run.info->id, run.info->name, intensity, median, samples.front(), samples.back(), samples.size(), warmup,
-                spec.report(run).c_str());
+                dag.c_str(), spec.report(run).c_str());
     return 0;
 }
 

@@ -4,8 +4,12 @@
 // power and throttling at the end. Not a test: `meson test -C build --benchmark --suite cuda` runs it.
 // Without a CUDA device it says so and exits 77 (meson: skipped).
 //
-//   bench_cuda [--algo sha256d|scrypt] [--seconds N] [--warmup N] [--intensity N] [--device I]
-//              [--settings JSON]   (the plugin's settings, e.g. {"launch_ms":100})
+//   bench_cuda [--algo sha256d|scrypt|ethash|etchash|kawpow] [--seconds N] [--warmup N] [--intensity N]
+//              [--device I] [--settings JSON]   (the plugin's settings, e.g. {"launch_ms":100})
+//              [--height H] [--kawpow-plugin PATH]   (the Ethash family: backend_bench.hpp)
+//
+// Bounds to compare with (plugins/backend/cuda/README.md): ethash reads 8 KiB of DAG per hash, kawpow
+// 16 KiB, so an H100 SXM (3.35 TB/s HBM3) bounds them at about 409 MH/s and 204 MH/s.
 #include "../common/backend_bench.hpp"
 
 #include <cstdio>
@@ -23,7 +27,7 @@ int main(int argc, char** argv) {
              return 77;
          },
          // large: launch sizing, not run() calls, limits it
-         [](const std::string& algo) -> uint64_t { return algo == "scrypt" ? (1u << 20) : (1ull << 32); },
+         [](const std::string& algo) -> uint64_t { return algo == "scrypt" ? (1u << 20) : (1ull << 32); },  // also the Ethash family
          [](const BackendRun& run) {
              char text[160];
              std::snprintf(text, sizeof text, "first hashes after %.1f s (module load); %u SMs; at the end %.0f °C, %.0f W, throttled %u",

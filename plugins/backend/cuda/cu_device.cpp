@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cuda_kernels.hpp"
+#include "ethash_core.cuh"
 #include "scrypt_core.cuh"
 #include "sha256d_core.cuh"
 
@@ -21,6 +22,8 @@ constexpr uint64_t kScryptBytesPerItem = 128ull * 1024;
 constexpr uint64_t kItemGranule = 256;  // launch sizes are multiples of this (one block of 256 threads)
 constexpr uint32_t kEntryWords = 9;
 constexpr size_t kResultWords = 1 + size_t{kEntryWords} * Device::kResultCapacity;
+// The result buffers also serve the Ethash family, whose entries are larger (nonce, mix, hash: 18 words).
+constexpr size_t kResultBufferWords = 1 + size_t{OTD_ETH_ENTRY_WORDS} * Device::kResultCapacity;
 
 /// The fatbin for `algorithm`: <kernel_dir>/<algorithm>.fatbin when kernel_dir is set, else embedded.
 std::string fatbin(const Settings& settings, const std::string& algorithm) {
@@ -50,6 +53,9 @@ Device::Device(const sdk::Host& host, const Driver& driver, const DeviceDesc& de
       temperature_limit_(limits.temperature_limit_c) {
   algorithms_.push_back(Algorithm{"sha256d", "otd_sha256d_scan", false});
   algorithms_.push_back(Algorithm{"scrypt", "otd_scrypt_scan", true});
+  algorithms_.push_back(Algorithm{"ethash", "otd_ethash_search", false, &ethash::kEthash});
+  algorithms_.push_back(Algorithm{"etchash", "otd_ethash_search", false, &ethash::kEtchash});
+  algorithms_.push_back(Algorithm{"kawpow", "otd_kawpow_search", false, &ethash::kKawpow});
   open_context();
   last_sample_ = std::chrono::steady_clock::now();
 }
@@ -66,9 +72,9 @@ void Device::open_context() {
     check(cu_, cu_.cuStreamCreate(&stream_, CU_STREAM_NON_BLOCKING), where_, "cuStreamCreate");
     for (size_t i = 0; i < results_.size(); ++i) {
       check(cu_, cu_.cuEventCreate(&events_[i], CU_EVENT_DISABLE_TIMING), where_, "cuEventCreate");
-      check(cu_, cu_.cuMemAlloc_v2(&results_[i], kResultWords * sizeof(uint32_t)), where_, "cuMemAlloc(results)");
+      check(cu_, cu_.cuMemAlloc_v2(&results_[i], kResultBufferWords * sizeof(uint32_t)), where_, "cuMemAlloc(results)");
       void* host = nullptr;
-      check(cu_, cu_.cuMemAllocHost_v2(&host, kResultWords * sizeof(uint32_t)), where_, "cuMemAllocHost(results)");
+      check(cu_, cu_.cuMemAllocHost_v2(&host, kResultBufferWords * sizeof(uint32_t)), where_, "cuMemAllocHost(results)");
       host_results_[i] = static_cast<uint32_t*>(host);
     }
   } catch (...) {
@@ -90,6 +96,7 @@ void Device::close_context(bool reset) {
     }
     scratch_ = 0;
     scratch_items_ = 0;
+    release_ethash(true);
     results_.fill(0);
     host_results_.fill(nullptr);
     events_.fill(nullptr);
@@ -104,6 +111,7 @@ void Device::close_context(bool reset) {
   if (scratch_ != 0) (void)cu_.cuMemFree_v2(scratch_);
   scratch_ = 0;
   scratch_items_ = 0;
+  release_ethash(false);
   for (size_t i = 0; i < results_.size(); ++i) {
     if (results_[i] != 0) (void)cu_.cuMemFree_v2(results_[i]);
     if (host_results_[i] != nullptr) (void)cu_.cuMemFreeHost(host_results_[i]);
@@ -236,12 +244,14 @@ otd_status_t Device::run(uint32_t lane, const otd_work_unit_t& work, uint64_t& h
     throw sdk::Error(OTD_ERR_INVALID_ARG, where_ + ": work unit struct_size " + std::to_string(work.struct_size) + " lacks the callback fields");
   }
   Algorithm& algorithm = algorithm_for(work);
-  if (work.blob == nullptr || work.blob_size != 80 || work.nonce_offset != 76 || work.nonce_size != 4) {
+  if (algorithm.variant != nullptr) {
+    check_ethash_work(algorithm, work);
+  } else if (work.blob == nullptr || work.blob_size != 80 || work.nonce_offset != 76 || work.nonce_size != 4) {
     throw sdk::Error(OTD_ERR_INVALID_ARG, where_ + ": " + algorithm.name + " work must be an 80-byte header with a 4-byte nonce at offset 76 (got " +
                                               std::to_string(work.blob_size) + " bytes, " + std::to_string(work.nonce_size) + "-byte nonce at " +
                                               std::to_string(work.nonce_offset) + ")");
   }
-  if (work.nonce_start > 0xffffffffULL || work.nonce_count > 0x100000000ULL - work.nonce_start) {
+  if (algorithm.variant == nullptr && (work.nonce_start > 0xffffffffULL || work.nonce_count > 0x100000000ULL - work.nonce_start)) {
     throw sdk::Error(OTD_ERR_INVALID_ARG, where_ + ": nonce range " + std::to_string(work.nonce_start) + " + " + std::to_string(work.nonce_count) +
                                               " leaves the 32-bit nonce field");
   }
@@ -259,7 +269,7 @@ otd_status_t Device::run(uint32_t lane, const otd_work_unit_t& work, uint64_t& h
   }
   check(cu_, cu_.cuCtxSetCurrent(ctx_), where_, "cuCtxSetCurrent");
   try {
-    return scan(algorithm, work, hashes_done);
+    return algorithm.variant != nullptr ? run_ethash(algorithm, work, hashes_done) : scan(algorithm, work, hashes_done);
   } catch (const sdk::Error& e) {
     if (e.status() == OTD_ERR_IO || e.status() == OTD_ERR_TIMEOUT) {
       broken_ = true;

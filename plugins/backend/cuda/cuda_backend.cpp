@@ -1,12 +1,14 @@
 // The CUDA backend ("org.otedama.backend.cuda"): one SCAN device per CUDA device (ids "cuda<ordinal>"),
-// each with one lane, mining sha256d and scrypt with the kernels of kernels/cuda (nvcc fatbins embedded
-// at build time). The CUDA driver and NVML are loaded at run time: without them (no GPU, no driver) the
-// plugin loads and reports zero devices, saying why once. See README.md.
+// each with one lane, mining sha256d, scrypt, ethash and etchash with the kernels of kernels/cuda (nvcc
+// fatbins embedded at build time) and kawpow with a per-period kernel NVRTC compiles at run time. The CUDA
+// driver, NVML and NVRTC are loaded at run time: without the driver (no GPU) the plugin loads and reports
+// zero devices, saying why once; without NVRTC kawpow is unsupported. See README.md.
 //
 // Settings (plugins.settings."org.otedama.backend.cuda"): launch_ms (5..1000, default 50: target time of
 // one launch; the abort flag is checked between launches), launch_timeout_ms (100..600000, default 10000:
 // the watchdog's limit for one launch), kernel_dir (load <algorithm>.fatbin from this folder instead of
-// the embedded images, e.g. the installed share/otedama/kernels/cuda).
+// the embedded images, e.g. the installed share/otedama/kernels/cuda), program_cache (where compiled
+// KawPow period programs are kept; default $XDG_CACHE_HOME/otedama/cuda or ~/.cache/otedama/cuda; "" = none).
 #include <otedama/common/flat_json.hpp>
 #include <otedama/sdk/backend.hpp>
 
@@ -17,6 +19,7 @@
 #include "cu_device.hpp"
 #include "cu_driver.hpp"
 #include "nvml.hpp"
+#include "nvrtc.hpp"
 
 namespace otedama::cuda_backend {
 namespace {
@@ -37,13 +40,19 @@ Settings parse_settings(const std::string& json) {
       const auto v = common::json_integer(m.value, 100, 600000);
       if (!v) throw sdk::Error(OTD_ERR_INVALID_ARG, "cuda: launch_timeout_ms must be an integer from 100 to 600000, not " + m.value.text);
       s.launch_timeout_ms = static_cast<uint32_t>(*v);
+    } else if (m.key == "program_cache") {
+      if (m.value.kind != common::JsonValue::Kind::string) {
+        throw sdk::Error(OTD_ERR_INVALID_ARG, std::string("cuda: program_cache must be a string (a folder, or \"\" for none), not ") +
+                                                  m.value.kind_name());
+      }
+      s.program_cache_dir = m.value.text;
     } else if (m.key == "kernel_dir") {
       if (m.value.kind != common::JsonValue::Kind::string) {
         throw sdk::Error(OTD_ERR_INVALID_ARG, std::string("cuda: kernel_dir must be a string, not ") + m.value.kind_name());
       }
       s.kernel_dir = m.value.text;
     } else {
-      throw sdk::Error(OTD_ERR_INVALID_ARG, "cuda: unknown setting '" + m.key + "' (known: launch_ms, launch_timeout_ms, kernel_dir)");
+      throw sdk::Error(OTD_ERR_INVALID_ARG, "cuda: unknown setting '" + m.key + "' (known: launch_ms, launch_timeout_ms, kernel_dir, program_cache)");
     }
   }
   if (s.launch_timeout_ms < 2 * s.launch_ms) {
@@ -87,6 +96,11 @@ class CudaBackend final : public sdk::Backend<CudaBackend> {
     host().info("cuda: driver " + std::to_string(driver_->version / 1000) + "." + std::to_string(driver_->version % 1000 / 10) + ", " +
                 std::to_string(st.device_count) + " device(s)");
     if (!Nvml::instance().available()) host().warn("cuda: " + Nvml::instance().why() + ": no temperature, power or fan readings");
+    if (Nvrtc::instance().available()) {
+      host().info("cuda: NVRTC " + Nvrtc::instance().version() + " (" + Nvrtc::instance().library() + ") compiles the kawpow period programs");
+    } else {
+      host().warn("cuda: kawpow is unsupported: " + Nvrtc::instance().why());
+    }
     for (int i = 0; i < st.device_count; ++i) {
       DeviceDesc d;
       d.ordinal = i;
@@ -134,13 +148,16 @@ class CudaBackend final : public sdk::Backend<CudaBackend> {
   std::vector<otd_device_info_t> enumerate() {
     std::vector<otd_device_info_t> out;
     for (const DeviceDesc& d : devices_) {
-      otd_device_info_t info = sdk::device_info(OTD_DEVICE_SCAN, d.id, d.name, d.cc_major >= kMinComputeMajor ? kAlgorithms : "");
+      otd_device_info_t info = sdk::device_info(OTD_DEVICE_SCAN, d.id, d.name, 
+                                                     d.cc_major < kMinComputeMajor          ? ""
+                                                     : Nvrtc::instance().available() ? kAlgorithms
+                                                                                     : kAlgorithmsWithoutNvrtc);
       info.memory_bytes = d.memory;
       info.compute_units = d.sms;
       info.max_lanes = 1;
       info.queue_depth = 0;
       info.numa_node = -1;
-      info.nonce_size_max = 4;
+      info.nonce_size_max = 8;  // the Ethash family's 8-byte nonce (sha256d and scrypt use 4)
       if (d.has_pci) sdk::set_pci_bus_id(info, d.pci_domain, d.pci_bus, d.pci_device, 0);
       out.push_back(info);
     }
@@ -202,7 +219,7 @@ class CudaBackend final : public sdk::Backend<CudaBackend> {
 
 constexpr otd_plugin_descriptor_t kDescriptor =
     sdk::descriptor(OTD_KIND_BACKEND, "org.otedama.backend.cuda", "cuda", "0.1.0", "Otedama",
-                    "CUDA backend: sha256d and scrypt kernels on NVIDIA GPUs (driver and NVML loaded at run time)", "", OTD_BACKEND_INTERFACE_ID);
+                    "CUDA backend: sha256d, scrypt, ethash/etchash and kawpow kernels on NVIDIA GPUs (driver, NVML and NVRTC loaded at run time)", "", OTD_BACKEND_INTERFACE_ID);
 
 }  // namespace
 }  // namespace otedama::cuda_backend

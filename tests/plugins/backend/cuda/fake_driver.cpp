@@ -29,6 +29,7 @@
 #include <string>
 #include <thread>
 
+#include "ethash_core.cuh"
 #include "scrypt_core.cuh"
 #include "sha256d_core.cuh"
 
@@ -380,6 +381,61 @@ FAKE_API CUresult cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy,
         const uint32_t nonce = base + static_cast<uint32_t>(i);
         otd_scrypt_hash(p, nonce, reinterpret_cast<otd_u32*>(scratch) + i, stride, d);
         if (otd_meets_target(d, p.target)) report(out, capacity, nonce, d);
+      }
+    });
+    return CUDA_SUCCESS;
+  }
+  // The Ethash family (kernels/cuda/ethash.cu): the same per-item and per-hash arithmetic, one thread at a
+  // time; the search kernel's 8-lane cooperation is the GPU's business (test_cuda_ethash_gpu on a device).
+  if (name == "otd_ethash_dag") {
+    const auto cache = arg<CUdeviceptr>(params, 0);
+    const auto cache_items = arg<uint32_t>(params, 1);
+    const auto dag = arg<CUdeviceptr>(params, 2);
+    const auto first = arg<uint32_t>(params, 3);
+    const auto count = arg<uint32_t>(params, 4);
+    const auto parents = arg<uint32_t>(params, 5);
+    enqueue(h, [=] {
+      if (cache_items == 0 || !in_bounds(static_cast<uintptr_t>(cache), size_t{cache_items} * 64) ||
+          !in_bounds(static_cast<uintptr_t>(dag) + size_t{first} * 64, size_t{count} * 64)) {
+        return fault(CUDA_ERROR_ILLEGAL_ADDRESS);
+      }
+      const uint64_t used = std::min<uint64_t>(threads, count);
+      for (uint64_t i = 0; i < used; ++i) {
+        otd_ethash_dag_item(reinterpret_cast<const otd_u32*>(cache), cache_items, first + static_cast<uint32_t>(i), parents,
+                            reinterpret_cast<otd_u32*>(dag) + (size_t{first} + i) * 16);
+      }
+    });
+    return CUDA_SUCCESS;
+  }
+  if (name == "otd_ethash_search") {
+    const auto p = arg<CUdeviceptr>(params, 0);
+    const auto dag = arg<CUdeviceptr>(params, 1);
+    const auto pages = arg<uint32_t>(params, 2);
+    const auto base = arg<uint64_t>(params, 3);
+    const auto count = arg<uint32_t>(params, 4);
+    const auto results = arg<CUdeviceptr>(params, 5);
+    const auto capacity = arg<uint32_t>(params, 6);
+    enqueue(h, [=] {
+      if (!in_bounds(static_cast<uintptr_t>(p), OTD_ETH_PARAM_WORDS * 4) || pages == 0 ||
+          !in_bounds(static_cast<uintptr_t>(dag), size_t{pages} * 128) ||
+          !in_bounds(static_cast<uintptr_t>(results), (1 + OTD_ETH_ENTRY_WORDS * size_t{capacity}) * 4)) {
+        return fault(CUDA_ERROR_ILLEGAL_ADDRESS);
+      }
+      const auto* params_words = reinterpret_cast<const otd_u32*>(p);
+      auto* out = reinterpret_cast<uint32_t*>(results);
+      const uint64_t used = std::min<uint64_t>(threads, count);
+      for (uint64_t i = 0; i < used; ++i) {
+        const uint64_t nonce = base + i;
+        otd_u32 cmix[8], hash[8];
+        otd_ethash_hash(params_words, nonce, reinterpret_cast<const otd_u32*>(dag), pages, cmix, hash);
+        if (!otd_raw_hash_meets(hash, params_words + 8)) continue;
+        const uint32_t slot = out[0]++;
+        if (slot >= capacity) continue;
+        uint32_t* e = out + 1 + size_t{OTD_ETH_ENTRY_WORDS} * slot;
+        e[0] = static_cast<uint32_t>(nonce);
+        e[1] = static_cast<uint32_t>(nonce >> 32);
+        std::memcpy(e + 2, cmix, 32);
+        std::memcpy(e + 10, hash, 32);
       }
     });
     return CUDA_SUCCESS;

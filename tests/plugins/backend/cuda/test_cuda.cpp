@@ -165,6 +165,13 @@ TEST(CudaPlugin, RefusesUnknownAndMalformedSettingsNamingThem) {
   r = th::create_instance(kPlugin, kPluginId, OTD_BACKEND_INTERFACE_ID, host);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.message.find("kernel_dir must be a string"), std::string::npos) << r.message;
+  host.set_config(R"({"program_cache":false})");
+  r = th::create_instance(kPlugin, kPluginId, OTD_BACKEND_INTERFACE_ID, host);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.message.find("program_cache must be a string"), std::string::npos) << r.message;
+  host.set_config(R"({"program_cache":""})");
+  r = th::create_instance(kPlugin, kPluginId, OTD_BACKEND_INTERFACE_ID, host);
+  EXPECT_TRUE(r.ok()) << r.describe();
 }
 
 /// Whether this machine has a CUDA driver at all (the plugin's answer is checked against this).

@@ -209,11 +209,13 @@ TEST_F(Cuda, EnumeratesEachGpuAsAScanDeviceWithOneLane) {
     SCOPED_TRACE(d.id);
     EXPECT_EQ(std::string(d.id), "cuda" + std::to_string(i));
     EXPECT_EQ(d.style, OTD_DEVICE_SCAN);
-    EXPECT_STREQ(d.algorithms, "sha256d,scrypt");
+    // kawpow only where NVRTC is there to compile its period programs (the plugin says so at init).
+    const bool nvrtc = !host_->logged("cuda: kawpow is unsupported");
+    EXPECT_STREQ(d.algorithms, nvrtc ? "sha256d,scrypt,ethash,etchash,kawpow" : "sha256d,scrypt,ethash,etchash");
     EXPECT_GT(d.memory_bytes, 0u);
     EXPECT_GT(d.compute_units, 0u);
     EXPECT_EQ(d.max_lanes, 1u);
-    EXPECT_EQ(d.nonce_size_max, 4u);
+    EXPECT_EQ(d.nonce_size_max, 8u) << "the Ethash family's 8-byte nonce";
     EXPECT_TRUE(host_->logged(std::string("cuda: ") + d.id + " ")) << "init logs each device";
   }
 }
@@ -230,10 +232,13 @@ TEST_F(Cuda, BadWorkUnitsAndLimitsAreRefusedNamingTheDevice) {
   uint8_t header[80] = {};
   Found found;
   std::string message;
-  otd_work_unit_t w = work_unit("ethash", header, 0, 100, easy_target(), found);
+  otd_work_unit_t w = work_unit("randomx", header, 0, 100, easy_target(), found);
   EXPECT_EQ(run(w, nullptr, &message), OTD_ERR_UNSUPPORTED);
   EXPECT_NE(message.find("cuda0 ("), std::string::npos) << message;
-  EXPECT_NE(message.find("no CUDA kernel for algorithm 'ethash'"), std::string::npos) << message;
+  EXPECT_NE(message.find("no CUDA kernel for algorithm 'randomx'"), std::string::npos) << message;
+  w = work_unit("ethash", header, 0, 100, easy_target(), found);  // an 80-byte header is not ethash work
+  EXPECT_EQ(run(w, nullptr, &message), OTD_ERR_INVALID_ARG);
+  EXPECT_NE(message.find("ethash work must be a 32-byte header hash with an 8-byte nonce at offset 32"), std::string::npos) << message;
   w = work_unit("sha256d", header, 0xffffff00u, 0x200, easy_target(), found);
   EXPECT_EQ(run(w, nullptr, &message), OTD_ERR_INVALID_ARG);
   EXPECT_NE(message.find("leaves the 32-bit nonce field"), std::string::npos) << message;
