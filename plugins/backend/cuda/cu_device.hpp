@@ -153,6 +153,7 @@ class Device {
   std::string dataset_key_;
   std::shared_ptr<const ethash::LightCache> last_cache_;
   const ethash::Variant* last_cache_variant_ = nullptr;
+  bool last_cache_test_ = false;  // last_cache_ has the test geometry (OTD_WORK_TEST_EPOCH)
   std::map<uint64_t, PeriodModule> periods_;
   uint64_t programs_compiled_ = 0;
   uint64_t programs_from_cache_ = 0;

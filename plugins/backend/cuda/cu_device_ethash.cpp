@@ -114,10 +114,25 @@ bool Device::ensure_dataset(const Algorithm& algorithm, const otd_work_unit_t& w
                                                 std::to_string(work.height) + "): " + common::to_hex(expected));
     }
   }
+  // A test network's epoch of test geometry (OTD_WORK_TEST_EPOCH, work.h): the epoch's seed, tiny sizes.
+  const bool test_epoch = (work.flags & OTD_WORK_TEST_EPOCH) != 0U;
   std::shared_ptr<const ethash::LightCache> cache;
   if (settings_.light_cache_source) {
     cache = settings_.light_cache_source(variant, epoch);
-  } else if (last_cache_ && last_cache_variant_ != nullptr && last_cache_->epoch() == epoch &&
+  } else if (test_epoch) {
+    const ethash::Hash256 seed = ethash::epoch_seed(variant, epoch);
+    if (last_cache_ && last_cache_test_ && last_cache_->seed() == seed) {
+      cache = last_cache_;
+    } else {
+      last_cache_.reset();
+      cache = std::make_shared<const ethash::LightCache>(ethash::test_epoch_cache(variant, epoch));
+      last_cache_ = cache;
+      last_cache_variant_ = &variant;
+      last_cache_test_ = true;
+      host_.info(where_ + ": " + variant.name + " epoch " + std::to_string(epoch) + " with the TEST geometry (" +
+                 std::to_string(cache->item_count()) + " cache items, " + std::to_string(cache->dataset_bytes()) + " dataset bytes)");
+    }
+  } else if (last_cache_ && !last_cache_test_ && last_cache_variant_ != nullptr && last_cache_->epoch() == epoch &&
              ethash::epoch_seed(*last_cache_variant_, epoch) == ethash::epoch_seed(variant, epoch)) {
     cache = last_cache_;
   } else {
@@ -126,6 +141,7 @@ bool Device::ensure_dataset(const Algorithm& algorithm, const otd_work_unit_t& w
     cache = std::make_shared<const ethash::LightCache>(variant, epoch);
     last_cache_ = cache;
     last_cache_variant_ = &variant;
+    last_cache_test_ = false;
     host_.info(where_ + ": " + variant.name + " epoch " + std::to_string(epoch) + " light cache (" + std::to_string(cache->bytes() >> 20) +
                " MiB) built on the CPU in " + seconds_text(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()));
   }

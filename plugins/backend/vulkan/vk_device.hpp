@@ -171,6 +171,7 @@ class Device {
     std::string dataset_key_;  // "<parents>:<seed hex>:<cache items>:<dataset bytes>"
     std::shared_ptr<const ethash::LightCache> last_cache_;  // the default light-cache source's last cache
     const ethash::Variant* last_cache_variant_ = nullptr;
+    bool last_cache_test_ = false;  // last_cache_ has the test geometry (OTD_WORK_TEST_EPOCH)
     Buffer eth_params_;
     Buffer eth_placeholder_;
     std::array<Buffer, 2> eth_results_{};

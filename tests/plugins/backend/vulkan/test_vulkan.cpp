@@ -776,4 +776,39 @@ TEST_F(Vulkan, TheHostMinesDevnetBlocksOnTheVulkanDevice) {
     }
 }
 
+// The Ethash family end to end, as the OpenCL test does it: `serve` on the devnet with test_epochs
+// (OTD_TEMPLATE_TEST_EPOCH: 1031 light-cache items, 4108 DAG items, so lavapipe generates the DAG in moments)
+// and only the Vulkan backend enabled. The template names the geometry, the device builds its DAG from that
+// geometry's light cache ("with the TEST geometry"), and every block it finds is re-verified by the host on
+// the CPU and accepted by the devnet.
+TEST_F(Vulkan, TheHostMinesEthashFamilyDevnetBlocksWithTestEpochs) {
+    struct Case {
+        const char* algorithm;
+        const char* difficulty;  // ethash: expected hashes; kawpow: Bitcoin's unit, 3e-7 x 2^32 = about 1300 hashes
+        int seconds;             // kawpow compiles a period shader per 3 blocks at run time
+    };
+    std::vector<Case> cases{Case{"ethash", "20000", 15}};
+    if (std::string(infos_[0].algorithms).find("kawpow") != std::string::npos) cases.push_back(Case{"kawpow", "0.0000003", 60});
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.algorithm);
+        const fs::path dir = fs::temp_directory_path() / ("otedama-vulkan-serve-test-epochs-" + std::to_string(::getpid()) + "-" + c.algorithm);
+        fs::remove_all(dir);
+        fs::create_directories(dir);
+        std::ofstream(dir / "otedama.yaml") << "mining:\n  algorithm: " << c.algorithm
+                                            << "\n  enable_cpu: false\n  enable_gpu: true\n  gpu:\n    devices: [0]\n    intensity: 10"
+                                            << "\npool:\n  enable: false\nplugins:\n  disable: [org.otedama.backend.opencl, org.otedama.backend.cuda]"
+                                            << "\nstorage:\n  path: " << (dir / "ledger.db").string() << "\ndevnet:\n  algorithm: " << c.algorithm
+                                            << "\n  difficulty: " << c.difficulty << "\n  block_time: 0\n  refresh: 5s\n  test_epochs: true\n";
+        std::string out;
+        ASSERT_EQ(host_command("serve --config '" + (dir / "otedama.yaml").string() + "' --run-for " + std::to_string(c.seconds), out), 0) << out;
+        const std::string id = infos_[0].id;
+        EXPECT_NE(out.find("with the TEST geometry (1031 cache items, 262912 dataset bytes)"), std::string::npos) << out;
+        EXPECT_NE(out.find("by local:" + id), std::string::npos) << "no block found on " << id << "\n" << out;
+        EXPECT_NE(out.find("block 1 accepted"), std::string::npos) << out;
+        EXPECT_EQ(out.find("failed CPU re-verification"), std::string::npos) << out;
+        EXPECT_EQ(out.find("run failed"), std::string::npos) << out;
+        fs::remove_all(dir);
+    }
+}
+
 }  // namespace
