@@ -256,6 +256,36 @@ TEST_F(CudaEthash, TinyDagIsByteIdenticalToTheCpuAndEthashHashesEqualTheCpu) {
   EXPECT_EQ(dev->telemetry().hardware_errors, 0u);
 }
 
+// Work of a test network (OTD_WORK_TEST_EPOCH, work.h; the devnet's test_epochs) with no light-cache source
+// set: the device builds the TEST geometry of the work's epoch (its seed, 1031 cache items, 4108 DAG items),
+// never the real epoch's 1 GiB DAG, and hashes as the CPU does on that geometry.
+TEST_F(CudaEthash, TestEpochWorkGetsTheTestGeometryOfItsEpoch) {
+  auto dev = device({});
+  const uint64_t height = 2 * 30000 + 7;  // ethash epoch 2
+  const eth::LightCache cache = eth::test_epoch_cache(eth::kEthash, 2);
+  const eth::FullDataset cpu(std::make_shared<const eth::LightCache>(cache), eth::kEthash, 1, eth::Impl::kScalar);
+  uint8_t blob[40] = {};
+  const eth::Hash256 header = hex32("2a8de2adf89af77358250bf908bf04ba94a6e8c3ba87775564a41d269a05e4ce");
+  std::memcpy(blob, header.data(), 32);
+  Found all;
+  otd_work_unit_t w = work("ethash", blob, height, 77, 64, everything(), all);
+  w.flags = OTD_WORK_TEST_EPOCH;
+  uint64_t hashes = 0;
+  ASSERT_EQ(dev->run(0, w, hashes), OTD_OK);
+  EXPECT_EQ(hashes, 64u);
+  ASSERT_EQ(dev->dag_items(), eth::kTestEpochDatasetBytes / 64) << "the test geometry, not epoch 2's real DAG";
+  const std::vector<eth::Item> device_dag = dev->read_dag(0, static_cast<uint32_t>(dev->dag_items()));
+  for (uint64_t i = 0; i < device_dag.size(); ++i) {
+    ASSERT_EQ(to_hex(device_dag[i].bytes, 64), to_hex(cpu.items()[i].bytes, 64)) << "item " << i;
+  }
+  ASSERT_EQ(all.by_nonce().size(), 64u);
+  for (const auto& [nonce, f] : all.by_nonce()) {
+    const eth::HashResult r = eth::hashimoto_light(cache, eth::kEthash, header, nonce);
+    ASSERT_EQ(to_hex(f.hash, 32), to_hex(reversed(r.final_hash))) << nonce;
+  }
+  EXPECT_TRUE(host_->logged("with the TEST geometry (1031 cache items, 262912 dataset bytes)"));
+}
+
 TEST_F(CudaEthash, BadEthashWorkIsRefusedByName) {
   auto dev = device({});
   uint8_t blob[40] = {};
