@@ -689,7 +689,7 @@ TEST(Node, ErrorsNameTheElementAndTheField) {
 
 TEST(Schema, DescribesEveryKey) {
     const auto keys = describe_schema();
-    ASSERT_EQ(keys.size(), 69u);
+    ASSERT_EQ(keys.size(), 70u);
     EXPECT_EQ(keys.front().path, "app.name");
     EXPECT_EQ(keys.back().path, "devnet");
     for (const KeyInfo& key : keys) {
