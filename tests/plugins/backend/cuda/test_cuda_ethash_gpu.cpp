@@ -262,8 +262,8 @@ TEST_F(CudaEthash, TinyDagIsByteIdenticalToTheCpuAndEthashHashesEqualTheCpu) {
 TEST_F(CudaEthash, TestEpochWorkGetsTheTestGeometryOfItsEpoch) {
   auto dev = device({});
   const uint64_t height = 2 * 30000 + 7;  // ethash epoch 2
-  const eth::LightCache cache = eth::test_epoch_cache(eth::kEthash, 2);
-  const eth::FullDataset cpu(std::make_shared<const eth::LightCache>(cache), eth::kEthash, 1, eth::Impl::kScalar);
+  const auto cache = std::make_shared<const eth::LightCache>(eth::test_epoch_cache(eth::kEthash, 2));
+  const eth::FullDataset cpu(cache, eth::kEthash, 1, eth::Impl::kScalar);
   uint8_t blob[40] = {};
   const eth::Hash256 header = hex32("2a8de2adf89af77358250bf908bf04ba94a6e8c3ba87775564a41d269a05e4ce");
   std::memcpy(blob, header.data(), 32);
@@ -280,7 +280,7 @@ TEST_F(CudaEthash, TestEpochWorkGetsTheTestGeometryOfItsEpoch) {
   }
   ASSERT_EQ(all.by_nonce().size(), 64u);
   for (const auto& [nonce, f] : all.by_nonce()) {
-    const eth::HashResult r = eth::hashimoto_light(cache, eth::kEthash, header, nonce);
+    const eth::HashResult r = eth::hashimoto_light(*cache, eth::kEthash, header, nonce);
     ASSERT_EQ(to_hex(f.hash, 32), to_hex(reversed(r.final_hash))) << nonce;
   }
   EXPECT_TRUE(host_->logged("with the TEST geometry (1031 cache items, 262912 dataset bytes)"));
