@@ -595,7 +595,7 @@ TEST_F(Cuda, TheHostMinesDevnetBlocksOnTheCudaDevice) {
                                         << "\n  enable_cpu: false\n  enable_gpu: true\n  gpu:\n    devices: [0]\npool:\n  enable: false\nstorage:\n  path: "
                                         << (dir / "ledger.db").string() << "\ndevnet:\n  algorithm: " << c.algorithm << "\n  difficulty: " << c.difficulty
                                         << "\n  block_time: 0\n  refresh: 10s\n"
-                                        // Only the CUDA device: gpu.devices indexes every GPU backend's own list (OpenCL, Vulkan).
+                                        // Only the CUDA backend: with PoCL or lavapipe also present, gpu.devices [0] (the de-duplicated list) could name them.
                                         << "plugins:\n  disable: [org.otedama.backend.opencl, org.otedama.backend.vulkan]\n";
     std::string out;
     const std::string seconds = fake_driver() != nullptr ? "20" : "8";
