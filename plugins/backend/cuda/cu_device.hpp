@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <otedama/ethash/ethash.hpp>
+#include <otedama/ethash/light_cache_chooser.hpp>
 #include <otedama/sdk/backend.hpp>
 
 #include "cu_driver.hpp"
@@ -25,7 +26,7 @@ namespace otedama::cuda_backend {
 
 /// Where an Ethash-family device gets the light cache of (variant, epoch). Unset: built on the CPU from the
 /// epoch (the real thing). Tests set it to serve caches of small, explicit geometry.
-using LightCacheSource = std::function<std::shared_ptr<const ethash::LightCache>(const ethash::Variant&, uint64_t epoch)>;
+using LightCacheSource = ethash::LightCacheSource;
 
 /// The plugin's settings (plugins.settings."org.otedama.backend.cuda").
 struct Settings {
@@ -151,9 +152,7 @@ class Device {
   uint64_t dag_generated_ = 0;
   double dag_seconds_ = 0;
   std::string dataset_key_;
-  std::shared_ptr<const ethash::LightCache> last_cache_;
-  const ethash::Variant* last_cache_variant_ = nullptr;
-  bool last_cache_test_ = false;  // last_cache_ has the test geometry (OTD_WORK_TEST_EPOCH)
+  ethash::LightCacheChooser light_caches_;  // the default light-cache source's caches
   std::map<uint64_t, PeriodModule> periods_;
   uint64_t programs_compiled_ = 0;
   uint64_t programs_from_cache_ = 0;

@@ -3,7 +3,6 @@
 // of the search kernel kept two deep on the stream, as the SHA-256 family's loop in cu_device.cpp. KawPow's
 // period programs come from the kawpow plugin (otedama.algorithm.progpow/1, CUDA dialect), are compiled here
 // by NVRTC for the device's compute capability and kept on disk per period and architecture (ProgramCache).
-#include <otedama/common/hex.hpp>
 #include <otedama/progpow.h>
 
 #include <algorithm>
@@ -102,52 +101,10 @@ std::vector<ethash::Item> Device::read_dag(uint64_t first, uint32_t count) {
 bool Device::ensure_dataset(const Algorithm& algorithm, const otd_work_unit_t& work) {
   const ethash::Variant& variant = *algorithm.variant;
   const uint64_t epoch = ethash::epoch_of(variant, work.height);
-  if (epoch > ethash::kMaxEpoch) {
-    throw sdk::Error(OTD_ERR_INVALID_ARG, where_ + ": height " + std::to_string(work.height) + " is past the last " + variant.name + " epoch");
-  }
-  // The work's seed must be the epoch's (a template from the wrong chain or a height off by an epoch).
-  if (work.seed != nullptr && work.seed_size == 32 && !settings_.light_cache_source) {
-    const ethash::Hash256 expected = ethash::epoch_seed(variant, epoch);
-    if (std::memcmp(work.seed, expected.data(), 32) != 0) {
-      throw sdk::Error(OTD_ERR_INVALID_ARG, where_ + ": the work's seed " + common::to_hex(std::span<const uint8_t>(work.seed, 32)) +
-                                                " is not the seed of " + variant.name + " epoch " + std::to_string(epoch) + " (height " +
-                                                std::to_string(work.height) + "): " + common::to_hex(expected));
-    }
-  }
-  // A test network's epoch of test geometry (OTD_WORK_TEST_EPOCH, work.h): the epoch's seed, tiny sizes.
-  const bool test_epoch = (work.flags & OTD_WORK_TEST_EPOCH) != 0U;
-  std::shared_ptr<const ethash::LightCache> cache;
-  if (settings_.light_cache_source) {
-    cache = settings_.light_cache_source(variant, epoch);
-  } else if (test_epoch) {
-    const ethash::Hash256 seed = ethash::epoch_seed(variant, epoch);
-    if (last_cache_ && last_cache_test_ && last_cache_->seed() == seed) {
-      cache = last_cache_;
-    } else {
-      last_cache_.reset();
-      cache = std::make_shared<const ethash::LightCache>(ethash::test_epoch_cache(variant, epoch));
-      last_cache_ = cache;
-      last_cache_variant_ = &variant;
-      last_cache_test_ = true;
-      host_.info(where_ + ": " + variant.name + " epoch " + std::to_string(epoch) + " with the TEST geometry (" +
-                 std::to_string(cache->item_count()) + " cache items, " + std::to_string(cache->dataset_bytes()) + " dataset bytes)");
-    }
-  } else if (last_cache_ && !last_cache_test_ && last_cache_variant_ != nullptr && last_cache_->epoch() == epoch &&
-             ethash::epoch_seed(*last_cache_variant_, epoch) == ethash::epoch_seed(variant, epoch)) {
-    cache = last_cache_;
-  } else {
-    const auto t0 = std::chrono::steady_clock::now();
-    last_cache_.reset();  // one epoch's cache at a time
-    cache = std::make_shared<const ethash::LightCache>(variant, epoch);
-    last_cache_ = cache;
-    last_cache_variant_ = &variant;
-    last_cache_test_ = false;
-    host_.info(where_ + ": " + variant.name + " epoch " + std::to_string(epoch) + " light cache (" + std::to_string(cache->bytes() >> 20) +
-               " MiB) built on the CPU in " + seconds_text(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()));
-  }
-  if (!cache) throw sdk::Error(OTD_ERR_STATE, where_ + ": no light cache for " + std::string(variant.name) + " epoch " + std::to_string(epoch));
-  const std::string key = std::to_string(variant.dataset_parents) + ":" + common::to_hex(cache->seed()) + ":" +
-                          std::to_string(cache->item_count()) + ":" + std::to_string(cache->dataset_bytes());
+  const std::shared_ptr<const ethash::LightCache> cache =
+      light_caches_.choose(variant, work.height, work.seed, work.seed_size, (work.flags & OTD_WORK_TEST_EPOCH) != 0U,
+                           settings_.light_cache_source, where_, [this](const std::string& line) { host_.info(line); });
+  const std::string key = ethash::dataset_key(variant.dataset_parents, *cache);
   if (dataset_key_ != key) {
     release_ethash(false);  // the old epoch's buffers first (their memory counts as free below); KawPow programs have the DAG size compiled in
     const std::string what = std::string("the ") + variant.name + " epoch " + std::to_string(epoch) + " DAG";

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include <otedama/ethash/ethash.hpp>
+#include <otedama/ethash/light_cache_chooser.hpp>
 #include <otedama/sdk/backend.hpp>
 
 #include "cl_ethash.hpp"
@@ -32,8 +33,7 @@ namespace otedama::opencl_backend {
 
 /// Where an Ethash-family device gets the light cache of a variant's epoch (built on the host's CPU; the DAG
 /// is then generated on the device from it). Tests hand in caches of explicit, tiny geometry.
-using LightCacheSource =
-    std::function<std::shared_ptr<const ethash::LightCache>(const ethash::Variant& variant, uint64_t epoch)>;
+using LightCacheSource = ethash::LightCacheSource;
 
 /// The plugin's settings (plugins.settings."org.otedama.backend.opencl").
 struct Settings {
@@ -132,9 +132,7 @@ class Device {
     uint64_t scratch_items_ = 0;
     std::unique_ptr<DeviceDataset> dataset_;
     std::string dataset_key_;  // "<variant>:<seed hex>:<parents>"
-    std::shared_ptr<const ethash::LightCache> last_cache_;  // the default light-cache source's last cache
-    const ethash::Variant* last_cache_variant_ = nullptr;
-    bool last_cache_test_ = false;  // last_cache_ has the test geometry (OTD_WORK_TEST_EPOCH)
+    ethash::LightCacheChooser light_caches_;  // the default light-cache source's caches
     cl_mem eth_params_ = nullptr;
     std::array<cl_mem, 2> eth_results_{};
     std::array<std::vector<cl_uint>, 2> eth_host_results_;

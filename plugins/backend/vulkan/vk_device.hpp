@@ -31,6 +31,7 @@
 
 #include <otedama/common/program_cache.hpp>
 #include <otedama/ethash/ethash.hpp>
+#include <otedama/ethash/light_cache_chooser.hpp>
 #include <otedama/sdk/backend.hpp>
 
 #include "vk_ethash.hpp"
@@ -40,8 +41,7 @@ namespace otedama::vulkan_backend {
 
 /// Where an Ethash-family device gets the light cache of a variant's epoch (built on the host's CPU; the DAG
 /// is then generated on the device from it). Tests hand in caches of explicit, tiny geometry.
-using LightCacheSource =
-    std::function<std::shared_ptr<const ethash::LightCache>(const ethash::Variant& variant, uint64_t epoch)>;
+using LightCacheSource = ethash::LightCacheSource;
 
 /// The plugin's settings (plugins.settings."org.otedama.backend.vulkan").
 struct Settings {
@@ -149,7 +149,6 @@ class Device {
     void ensure_eth_buffers();
     void bind_eth_slots();
     void release_ethash() noexcept;
-    [[nodiscard]] static std::string dataset_key(uint32_t parents, const ethash::LightCache& cache);
 
     sdk::Host host_;
     Runtime& runtime_;
@@ -169,9 +168,7 @@ class Device {
     // The Ethash family: the dataset, search parameters and results, one descriptor set per slot.
     std::unique_ptr<DeviceDataset> dataset_;
     std::string dataset_key_;  // "<parents>:<seed hex>:<cache items>:<dataset bytes>"
-    std::shared_ptr<const ethash::LightCache> last_cache_;  // the default light-cache source's last cache
-    const ethash::Variant* last_cache_variant_ = nullptr;
-    bool last_cache_test_ = false;  // last_cache_ has the test geometry (OTD_WORK_TEST_EPOCH)
+    ethash::LightCacheChooser light_caches_;  // the default light-cache source's caches
     Buffer eth_params_;
     Buffer eth_placeholder_;
     std::array<Buffer, 2> eth_results_{};
