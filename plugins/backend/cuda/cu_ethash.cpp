@@ -1,17 +1,8 @@
 #include "cu_ethash.hpp"
 
-#include <otedama/common/hex.hpp>
-#include <otedama/common/sha256.hpp>
 #include <otedama/sdk/plugin.hpp>
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdlib>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <span>
 #include <sstream>
 
 #include "cuda_sources.hpp"
@@ -25,8 +16,6 @@ std::string mib(uint64_t bytes) {
   s << std::fixed << static_cast<double>(bytes) / (1024.0 * 1024.0) << " MiB";
   return s.str();
 }
-
-constexpr char kMagic[8] = {'O', 'T', 'D', 'C', 'U', 'B', 'I', 'N'};
 
 std::string embedded_source(std::string_view name) {
   for (const EmbeddedSource& s : kEmbeddedSources) {
@@ -67,66 +56,6 @@ KawpowProgram kawpow_program(const std::string& period_loop, uint64_t dag_elemen
 
 std::string cuda_arch(int cc_major, int cc_minor, bool ptx) {
   return std::string(ptx ? "compute_" : "sm_") + std::to_string(cc_major) + std::to_string(cc_minor);
-}
-
-std::string ProgramCache::default_dir() {
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg == '/') return std::string(xdg) + "/otedama/cuda";
-  if (const char* home = std::getenv("HOME"); home != nullptr && *home == '/') return std::string(home) + "/.cache/otedama/cuda";
-  return {};
-}
-
-std::string ProgramCache::path(const std::string& name, const std::string& identity) const {
-  const common::Sha256Digest d = common::sha256(std::span(reinterpret_cast<const uint8_t*>(identity.data()), identity.size()));
-  return dir_ + "/" + name + "-" + common::to_hex(std::span<const uint8_t>(d.data(), 8)) + ".bin";
-}
-
-std::optional<std::vector<unsigned char>> ProgramCache::load(const std::string& path, std::string* problem) const {
-  if (dir_.empty()) return std::nullopt;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;  // not cached yet
-  std::vector<unsigned char> file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto reject = [&](const std::string& why) -> std::optional<std::vector<unsigned char>> {
-    if (problem != nullptr) *problem = path + ": " + why;
-    std::error_code ec;
-    std::filesystem::remove(path, ec);
-    return std::nullopt;
-  };
-  if (file.size() <= sizeof kMagic + 32) return reject("too short for a cached program (" + std::to_string(file.size()) + " bytes)");
-  if (std::memcmp(file.data(), kMagic, sizeof kMagic) != 0) return reject("not a cached program (bad magic)");
-  std::vector<unsigned char> image(file.begin() + sizeof kMagic + 32, file.end());
-  const common::Sha256Digest d = common::sha256(std::span(image.data(), image.size()));
-  if (std::memcmp(d.data(), file.data() + sizeof kMagic, 32) != 0) return reject("checksum mismatch (corrupt)");
-  return image;
-}
-
-bool ProgramCache::store(const std::string& path, const std::vector<unsigned char>& image, std::string* problem) const {
-  if (dir_.empty() || image.empty()) return false;
-  std::error_code ec;
-  std::filesystem::create_directories(dir_, ec);
-  if (ec) {
-    if (problem != nullptr) *problem = "cannot create " + dir_ + ": " + ec.message();
-    return false;
-  }
-  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    const common::Sha256Digest d = common::sha256(std::span(image.data(), image.size()));
-    out.write(kMagic, sizeof kMagic);
-    out.write(reinterpret_cast<const char*>(d.data()), 32);
-    out.write(reinterpret_cast<const char*>(image.data()), static_cast<std::streamsize>(image.size()));
-    if (!out) {
-      if (problem != nullptr) *problem = "cannot write " + tmp;
-      std::filesystem::remove(tmp, ec);
-      return false;
-    }
-  }
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    if (problem != nullptr) *problem = "cannot rename " + tmp + " to " + path + ": " + ec.message();
-    std::filesystem::remove(tmp, ec);
-    return false;
-  }
-  return true;
 }
 
 }  // namespace otedama::cuda_backend

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include <otedama/common/program_cache.hpp>
 
 #include "nvrtc.hpp"
 
@@ -36,27 +38,16 @@ struct KawpowProgram {
 /// "sm_90" for compute capability 9.0 (a CUBIN), "compute_90" for its PTX.
 [[nodiscard]] std::string cuda_arch(int cc_major, int cc_minor, bool ptx = false);
 
-/// Compiled programs on disk, one file per key, each with a SHA-256 of its contents: a file that is
-/// truncated, corrupt or refused by the driver is rebuilt and rewritten, never trusted.
-class ProgramCache {
+/// Compiled programs on disk (CUBINs and PTX), one file per key, each with a SHA-256: a file that is truncated,
+/// corrupt or refused by the driver is rebuilt and rewritten, never trusted. The shared common::ProgramCache
+/// with this backend's file magic ("OTDCUBIN") and default folder; path() names files
+/// <dir>/<name>-<16 hex digits of SHA-256(identity)>.bin, e.g. name "kawpow-period-1234-sm_90".
+class ProgramCache : public common::ProgramCache {
  public:
   /// `dir` "" disables the cache (load finds nothing, store does nothing).
-  explicit ProgramCache(std::string dir) : dir_(std::move(dir)) {}
+  explicit ProgramCache(std::string dir) : common::ProgramCache(std::move(dir), "OTDCUBIN") {}
   /// $XDG_CACHE_HOME/otedama/cuda, else $HOME/.cache/otedama/cuda, else "" (none).
-  [[nodiscard]] static std::string default_dir();
-
-  [[nodiscard]] bool enabled() const noexcept { return !dir_.empty(); }
-  [[nodiscard]] const std::string& dir() const noexcept { return dir_; }
-  /// <dir>/<name>-<16 hex digits of SHA-256(identity)>.bin, e.g. name "kawpow-period-1234-sm_90".
-  [[nodiscard]] std::string path(const std::string& name, const std::string& identity) const;
-  /// The stored image, or nullopt when there is none or it fails its checksum (the file is then removed
-  /// and `problem` says why).
-  [[nodiscard]] std::optional<std::vector<unsigned char>> load(const std::string& path, std::string* problem = nullptr) const;
-  /// Writes atomically (a temporary file renamed). false (with `problem`) when it could not.
-  bool store(const std::string& path, const std::vector<unsigned char>& image, std::string* problem = nullptr) const;
-
- private:
-  std::string dir_;
+  [[nodiscard]] static std::string default_dir() { return common::ProgramCache::default_dir("cuda"); }
 };
 
 }  // namespace otedama::cuda_backend

@@ -380,6 +380,13 @@ TEST(CudaProgramCache, StoresLoadsAndRejectsCorruptOrTruncatedFiles) {
   std::vector<unsigned char> image(3000);
   for (size_t i = 0; i < image.size(); ++i) image[i] = static_cast<unsigned char>(i * 13);
   ASSERT_TRUE(cache.store(path, image));
+  {  // the shared common::ProgramCache with the cuda backend's file magic
+    std::ifstream f(path, std::ios::binary);
+    char magic[8] = {};
+    f.read(magic, sizeof magic);
+    EXPECT_EQ(std::string(magic, sizeof magic), "OTDCUBIN");
+  }
+  EXPECT_EQ(fs::path(path).parent_path(), dir) << path;
   auto loaded = cache.load(path);
   ASSERT_TRUE(loaded.has_value());
   EXPECT_EQ(*loaded, image);
