@@ -52,10 +52,18 @@ std::string monerod_rpc(uint16_t port, const std::string& method, const std::str
     (void)::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
     std::string out;
     char buf[8192];
+    // monerod keeps an HTTP/1.0 connection open after its answer: read up to Content-Length, not to the close
+    // (waiting for the close cost the receive timeout, 10 s, per call).
     for (;;) {
         const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
         if (n <= 0) break;
         out.append(buf, static_cast<size_t>(n));
+        const size_t end = out.find("\r\n\r\n");
+        if (end == std::string::npos) continue;
+        static const std::regex length_re(R"re(\r\n[Cc]ontent-[Ll]ength:\s*([0-9]+))re");
+        std::smatch m;
+        const std::string head = out.substr(0, end);
+        if (std::regex_search(head, m, length_re) && out.size() >= end + 4 + std::stoull(m[1].str())) break;
     }
     ::close(fd);
     return out;
