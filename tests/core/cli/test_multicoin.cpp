@@ -6,6 +6,8 @@
 // against its port's network, and that a kill -9 keeps both coins' ledgers.
 #include <gtest/gtest.h>
 
+#include "host_process.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -30,6 +32,8 @@
 #include <vector>
 
 namespace fs = std::filesystem;
+namespace ot = otedama::test;
+using ot::free_port;
 using namespace std::chrono_literals;
 
 namespace {
@@ -59,80 +63,6 @@ Result host(const std::string& args) {
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
   return r;
 }
-
-/// An otedama-host process in the background; its stdout and stderr go to one log file.
-class Process {
- public:
-  Process(const std::vector<std::string>& args, const fs::path& log) : log_(log) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::unsetenv("OTEDAMA_PLUGIN_PATH");
-      std::vector<char*> argv;
-      argv.push_back(const_cast<char*>(OTEDAMA_HOST));
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      ::execv(OTEDAMA_HOST, argv.data());
-      ::_exit(127);
-    }
-  }
-  ~Process() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-
-  [[nodiscard]] std::string log() const {
-    std::ifstream f(log_);
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-  }
-  /// The first match of `re` in the log, polled until the guard; nullopt when the process exits first.
-  std::optional<std::smatch> wait_for(const std::regex& re) {
-    const auto until = std::chrono::steady_clock::now() + kGuard;
-    while (std::chrono::steady_clock::now() < until) {
-      text_ = log();
-      std::smatch m;
-      if (std::regex_search(text_, m, re)) return m;
-      if (exited()) return std::nullopt;
-      std::this_thread::sleep_for(200ms);
-    }
-    return std::nullopt;
-  }
-  bool exited() {
-    if (pid_ <= 0) return true;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      return true;
-    }
-    return false;
-  }
-  /// SIGTERM (an orderly stop; SIGKILL after the guard) or SIGKILL, then the exit code.
-  int stop(int sig = SIGTERM) {
-    if (pid_ <= 0) return code_;
-    ::kill(pid_, sig);
-    const auto until = std::chrono::steady_clock::now() + kGuard;
-    while (!exited()) {
-      if (std::chrono::steady_clock::now() >= until) ::kill(pid_, SIGKILL);
-      std::this_thread::sleep_for(50ms);
-    }
-    return code_;
-  }
-
- private:
-  fs::path log_;
-  pid_t pid_ = -1;
-  int code_ = -1;
-  std::string text_;  // regex matches point into it
-};
 
 fs::path temp_dir() {
   const fs::path d = fs::temp_directory_path() / ("otedama-multicoin-" + std::to_string(::getpid()) + "-" +
@@ -212,50 +142,6 @@ std::string authorize_answer(uint16_t port, const std::string& worker) {
   return "no answer: " + buf;
 }
 
-/// GET `path` from the API on `port` (HTTP/1.0: the answer ends when the server closes); the whole answer.
-std::string http_get(uint16_t port, const std::string& path) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(port);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return "connect failed";
-  }
-  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-  (void)::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-  std::string out;
-  const auto until = std::chrono::steady_clock::now() + kGuard;
-  while (std::chrono::steady_clock::now() < until) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 200) <= 0) continue;
-    char chunk[4096];
-    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-    if (n <= 0) break;
-    out.append(chunk, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return out;
-}
-
-/// A loopback port free right now (bound to port 0, then closed): the pool keeps its ports across a restart
-/// so that the miners find it again.
-uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  socklen_t len = sizeof a;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    ::close(fd);
-    return 0;
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 std::string pool_yaml(const fs::path& d, uint16_t sha_port, uint16_t scr_port, uint16_t api_port) {
   // DEVSHA: sha256d, PPLNS over 10 minutes, 2 confirmations, paid from 1 atomic unit (every credit is paid).
   // DEVSCR: scrypt, PPS, 3 confirmations, a minimum payout no balance here reaches (nothing is paid).
@@ -304,14 +190,14 @@ TEST(MultiCoin, TwoDevnetCoinsMinedCreditedAndPaidEachInItsOwnCoin) {
                                      "miner: {retry_max: 2s}\n";
   ASSERT_EQ(host("config check " + cfg).code, 0) << host("config check " + cfg).out;
 
-  auto serve = std::make_unique<Process>(std::vector<std::string>{"serve", "--config", cfg}, d / "serve.log");
+  auto serve = std::make_unique<ot::Process>(OTEDAMA_HOST, std::vector<std::string>{"serve", "--config", cfg}, ot::ProcessOptions{.dir = d, .name = "serve"});
   const auto sha = serve->wait_for(std::regex(R"(listening on 127\.0\.0\.1:([0-9]+) \(bitcoin dialect, sha256d DEVSHA)"));
   ASSERT_TRUE(sha) << serve->log();
-  const std::string sha_port = (*sha)[1].str();
+  const std::string sha_port = (*sha)[1];
   EXPECT_EQ(sha_port, std::to_string(sha_port_wanted));
   const auto scr = serve->wait_for(std::regex(R"(listening on 127\.0\.0\.1:([0-9]+) \(bitcoin dialect, scrypt DEVSCR)"));
   ASSERT_TRUE(scr) << serve->log();
-  const std::string scr_port = (*scr)[1].str();
+  const std::string scr_port = (*scr)[1];
   EXPECT_EQ(scr_port, std::to_string(scr_port_wanted));
   // Each coin has its own job-source instance, and the plugins listing shows them.
   EXPECT_NE(serve->log().find("coin DEVSHA: sha256d from org.otedama.transport.devnet@DEVSHA"), std::string::npos) << serve->log();
@@ -324,18 +210,18 @@ TEST(MultiCoin, TwoDevnetCoinsMinedCreditedAndPaidEachInItsOwnCoin) {
   const std::string right = authorize_answer(static_cast<uint16_t>(std::stoi(scr_port)), std::string(kLtcAddress) + ".rig");
   EXPECT_NE(right.find("\"result\":true"), std::string::npos) << right;
 
-  Process mine_sha({"mine", "-o", "stratum+tcp://127.0.0.1:" + sha_port, "-u", std::string(kBtcAddress) + ".rig", "-p", "x", "-a", "sha256d",
+  ot::Process mine_sha(OTEDAMA_HOST, {"mine", "-o", "stratum+tcp://127.0.0.1:" + sha_port, "-u", std::string(kBtcAddress) + ".rig", "-p", "x", "-a", "sha256d",
                     "-t", "1", "--config", (d / "miner.yaml").string()},
-                   d / "mine-sha.log");
-  Process mine_scr({"mine", "-o", "stratum+tcp://127.0.0.1:" + scr_port, "-u", std::string(kLtcAddress) + ".rig", "-p", "x", "-a", "scrypt",
+                   ot::ProcessOptions{.dir = d, .name = "mine-sha"});
+  ot::Process mine_scr(OTEDAMA_HOST, {"mine", "-o", "stratum+tcp://127.0.0.1:" + scr_port, "-u", std::string(kLtcAddress) + ".rig", "-p", "x", "-a", "scrypt",
                     "-t", "1", "--config", (d / "miner.yaml").string()},
-                   d / "mine-scr.log");
+                   ot::ProcessOptions{.dir = d, .name = "mine-scr"});
 
   // Blocks of both coins go pending -> confirmed -> credited, each by its own scheme.
   ASSERT_TRUE(wait_credited(cfg, 2, 2)) << serve->log() << mine_sha.log() << mine_scr.log();
 
   // The API lists one pool per coin, each with its scheme, port and height; per-coin endpoints read one coin.
-  const std::string pools = http_get(api_port, "/api/pools");
+  const std::string pools = ot::http_get(api_port, "/api/pools").body;
   const auto sha_at = pools.find("{\"coin\":\"DEVSHA\",\"algorithm\":\"sha256d\",\"scheme\":\"PPLNS\"");
   const auto scr_at = pools.find("{\"coin\":\"DEVSCR\",\"algorithm\":\"scrypt\",\"scheme\":\"PPS\"");
   ASSERT_NE(sha_at, std::string::npos) << pools;
@@ -344,20 +230,20 @@ TEST(MultiCoin, TwoDevnetCoinsMinedCreditedAndPaidEachInItsOwnCoin) {
   EXPECT_NE(pools.find("\"stratum\":\"127.0.0.1:" + sha_port + "\""), std::string::npos) << pools;
   EXPECT_NE(pools.find("\"stratum\":\"127.0.0.1:" + scr_port + "\""), std::string::npos) << pools;
   EXPECT_EQ(pools.find("\"height\":0,"), std::string::npos) << "each coin's source has a height: " << pools;
-  const std::string scr_blocks = http_get(api_port, "/api/pools/DEVSCR/blocks?limit=1000");
+  const std::string scr_blocks = ot::http_get(api_port, "/api/pools/DEVSCR/blocks?limit=1000").body;
   EXPECT_NE(scr_blocks.find("\"coin\":\"DEVSCR\""), std::string::npos) << scr_blocks;
   EXPECT_EQ(scr_blocks.find("DEVSHA"), std::string::npos) << scr_blocks;
 
   // kill -9 in the middle of it all: what was credited stays credited, in its coin.
   const size_t sha_before = credited_blocks(cfg, "DEVSHA", "PPLNS");
   const size_t scr_before = credited_blocks(cfg, "DEVSCR", "PPS");
-  EXPECT_EQ(serve->stop(SIGKILL), 128 + SIGKILL);
+  EXPECT_EQ(serve->kill(SIGKILL).value_or(-1), 128 + SIGKILL);
   EXPECT_GE(credited_blocks(cfg, "DEVSHA", "PPLNS"), sha_before);
   EXPECT_GE(credited_blocks(cfg, "DEVSCR", "PPS"), scr_before);
   const auto balances_after_kill = rows(host("ledger balances --json --limit 100000 --config " + cfg).out);
 
   // Restarted on the same ledger and ports; the miners reconnect and both coins go on being credited.
-  serve = std::make_unique<Process>(std::vector<std::string>{"serve", "--config", cfg}, d / "serve2.log");
+  serve = std::make_unique<ot::Process>(OTEDAMA_HOST, std::vector<std::string>{"serve", "--config", cfg}, ot::ProcessOptions{.dir = d, .name = "serve2"});
   ASSERT_TRUE(serve->wait_for(std::regex(R"(listening on 127\.0\.0\.1:[0-9]+ \(bitcoin dialect, scrypt DEVSCR)"))) << serve->log();
   ASSERT_TRUE(wait_credited(cfg, sha_before + 1, scr_before + 1)) << serve->log() << mine_sha.log() << mine_scr.log();
   EXPECT_EQ(serve->stop(), 0) << serve->log();
